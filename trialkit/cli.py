@@ -1,0 +1,98 @@
+"""The ``trialkit`` command line: thin wrappers that call the library and map errors to exit codes.
+
+Exit codes (the same for every command, see README): 0 success (warnings allowed); 1 the
+command ran and found something (error findings, differences, refused data, no convergence);
+2 unusable input or configuration (one line naming the file or key); 3 an internal error.
+Errors are caught here once; library code only raises :class:`~trialkit.errors.TrialkitError`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trialkit.errors import TrialkitError
+
+app = typer.Typer(
+    name="trialkit",
+    help="Clinical-trial data management and statistics for hair-loss treatment trials.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+TrialDir = Annotated[
+    Path,
+    typer.Argument(help="Trial folder holding trial.toml and the datasets.", show_default=False),
+]
+Cutoff = Annotated[
+    str | None, typer.Option("--cutoff", help="Data cutoff date (YYYY-MM-DD).", show_default=False)
+]
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Clinical-trial data management and statistics for hair-loss treatment trials."""
+    if version:
+        from trialkit import __version__
+
+        typer.echo(f"trialkit {__version__}")
+        raise typer.Exit(0)
+
+
+def parse_cutoff(value: str | None) -> date | None:
+    """Parse ``--cutoff``; a bad date is unusable input (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--cutoff"
+        ) from None
+
+
+@app.command()
+def validate(
+    trial_dir: TrialDir,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the query listing (CSV and HTML) here.")
+    ] = None,
+    cutoff: Cutoff = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+) -> None:
+    """Validate a trial's datasets; print a summary and write the query listing."""
+    from trialkit.validation import run_validate
+
+    raise typer.Exit(run_validate(trial_dir, out=out, cutoff=parse_cutoff(cutoff), force=force))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every trialkit error becomes one line on stderr."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="trialkit")
+    except SystemExit as exc:  # typer's standalone mode ends every run this way
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except TrialkitError as exc:
+        print(f"trialkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # a bug: still one line, with a distinct exit code
+        print(f"trialkit: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

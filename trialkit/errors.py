@@ -1,0 +1,47 @@
+"""Exception classes of trialkit, each with the exit code the CLI maps it to.
+
+Library code raises these; the CLI catches ``TrialkitError`` once, prints its
+one-line message and exits with ``exit_code`` (see the exit-code table in the README).
+"""
+
+from __future__ import annotations
+
+
+class TrialkitError(Exception):
+    """Base class: a problem trialkit reports in one line, never as a traceback."""
+
+    exit_code: int = 1
+
+
+class InputError(TrialkitError):
+    """Unusable input or configuration: a missing or unreadable file, a bad key (exit 2)."""
+
+    exit_code = 2
+
+
+class DefinitionError(InputError):
+    """``trial.toml`` is malformed or inconsistent; the message names the key."""
+
+
+class DatasetError(InputError):
+    """A dataset is missing, unreadable or lacks a required column; the message names the file."""
+
+
+class ModelSpecificationError(InputError):
+    """A model cannot be set up: unknown column in a formula, duplicate visit per subject."""
+
+
+class FindingsError(TrialkitError):
+    """The command ran and found something: error findings, differences, refused data (exit 1)."""
+
+    exit_code = 1
+
+
+class ConvergenceError(TrialkitError):
+    """A model (and every pre-specified fallback) failed to converge (exit 1)."""
+
+    exit_code = 1
+
+
+class OutputExistsError(InputError):
+    """The output folder exists and ``--force`` was not given (exit 2)."""
