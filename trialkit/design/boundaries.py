@@ -147,15 +147,21 @@ def _beta_spending_pass(
     binding: bool,
     efficacy: Sequence[float] | None,
     r: int,
+    fixed: Sequence[float] = (),
 ) -> tuple[list[float], list[float]]:
-    """Efficacy (recomputed if binding) and futility boundaries for one trial drift."""
+    """Efficacy (recomputed if binding) and futility boundaries for one trial drift.
+
+    The first ``len(fixed)`` efficacy boundaries are taken as given (already used at past looks).
+    """
     eff: list[float] = []
     fut: list[float] = []
     h0: ig.StageDensity | None = None
     h1: ig.StageDensity | None = None
     alpha_total = beta_total = 0.0
     for k, t in enumerate(fractions):
-        if binding or efficacy is None:
+        if k < len(fixed):
+            c = float(fixed[k])
+        elif binding or efficacy is None:
             c = _efficacy_bound(h0, t, cum_alpha[k] - alpha_total, 1)
         else:
             c = efficacy[k]

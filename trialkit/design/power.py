@@ -1,0 +1,89 @@
+"""Drift, inflation factor, maximum information and conditional power of a group sequential design.
+
+The drift is the mean of the final z statistic under the alternative (rpact's ``sqrt(shift)``);
+the inflation factor is (drift / fixed-design drift)^2, as ``getDesignCharacteristics`` reports.
+Conditional power uses the B-value formulas (Lan & Wittes; Jennison & Turnbull ch. 10).
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.optimize import brentq
+from scipy.special import ndtr, ndtri
+
+from trialkit.design import integration as ig
+from trialkit.design.boundaries import GroupSequentialDesign
+
+
+def fixed_design_drift(alpha: float, beta: float, sided: int = 1) -> float:
+    """Drift a single-look test of level ``alpha`` needs for power ``1 - beta``: z_{1-alpha/sided} + z_{1-beta}."""
+    return float(-ndtri(alpha / sided) - ndtri(beta))
+
+
+def rejection_probabilities(design: GroupSequentialDesign, drift: float) -> list[float]:
+    """Probability of crossing the upper efficacy boundary at each look under ``drift``.
+
+    Futility boundaries, binding or not, stop the trial here (as rpact's power does); a two-sided
+    design continues between -c and c and only the upper side counts.
+    """
+    eff = list(design.efficacy_z)
+    if design.sided == 2:
+        lower = [-c for c in eff]
+    elif design.futility_z is not None:
+        lower = list(design.futility_z)
+    else:
+        lower = [-math.inf] * len(eff)
+    up, _ = ig.crossing_probabilities(design.information_fractions, lower, eff, drift)
+    return [float(p) for p in up]
+
+
+def design_drift(design: GroupSequentialDesign) -> float:
+    """Drift giving the design power ``1 - beta`` (rpact ``getDesignCharacteristics(design)$shift`` squared root)."""
+    target = 1.0 - design.beta
+    hi = 2.0 * fixed_design_drift(design.alpha, design.beta, design.sided)
+    return float(
+        brentq(lambda d: sum(rejection_probabilities(design, d)) - target, 0.0, hi, xtol=1e-12, rtol=1e-15)
+    )
+
+
+def inflation_factor(design: GroupSequentialDesign) -> float:
+    """Maximum information of the design relative to a fixed design with the same alpha and power."""
+    return (design_drift(design) / fixed_design_drift(design.alpha, design.beta, design.sided)) ** 2
+
+
+def max_information(design: GroupSequentialDesign, effect: float) -> float:
+    """Information (1 / variance of the effect estimate) needed at the last look to detect ``effect``."""
+    return (design_drift(design) / effect) ** 2
+
+
+def max_subjects(design: GroupSequentialDesign, effect: float, sd: float) -> float:
+    """Total subjects of a two-arm 1:1 comparison of means (variance 4 sd^2 / N) at the last look."""
+    return 4.0 * sd * sd * max_information(design, effect)
+
+
+def conditional_power(z: float, fraction: float, final_z: float, drift: float) -> float:
+    """P(Z at t = 1 exceeds ``final_z`` | Z = ``z`` at ``fraction``) for drift ``drift`` (B-value formula).
+
+    B(t) = z sqrt(t); B(1) - B(t) ~ N(drift (1 - t), 1 - t).  Intermediate looks are ignored.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError("fraction must be in (0, 1)")
+    rest = 1.0 - fraction
+    return float(ndtr((z * math.sqrt(fraction) + drift * rest - final_z) / math.sqrt(rest)))
+
+
+def trend_drift(z: float, fraction: float) -> float:
+    """Drift estimated from the current trend: the observed z projected to t = 1 (z / sqrt(t))."""
+    return z / math.sqrt(fraction)
+
+
+def conditional_power_design(design: GroupSequentialDesign, z: float, fraction: float) -> float:
+    """Conditional power under the effect the design was powered for."""
+    drift = design.drift if design.drift is not None else design_drift(design)
+    return conditional_power(z, fraction, design.efficacy_z[-1], drift)
+
+
+def conditional_power_trend(design: GroupSequentialDesign, z: float, fraction: float) -> float:
+    """Conditional power under the current trend (the effect estimated at this look)."""
+    return conditional_power(z, fraction, design.efficacy_z[-1], trend_drift(z, fraction))
