@@ -1,0 +1,249 @@
+"""The interim analysis plan: trial.toml's optional ``[interim]`` table, validated into a frozen dataclass.
+
+Keys (all optional except ``information_fractions``)::
+
+    information_fractions = [0.33, 0.67, 1.0]  # increasing, ending at 1
+    alpha = 0.025                # (0, 0.5); the two-sided level when sided = 2
+    sided = 1                    # 1 or 2
+    efficacy_spending = "of"     # of | pocock | hsd | kd
+    efficacy_gamma = -4.0        # required for hsd and kd
+    futility_spending = "of"     # optional beta spending (sided = 1 only)
+    futility_gamma = -2.0        # required for hsd and kd
+    binding_futility = false
+    beta = 0.2                   # 1 - power
+    effect = 0.5                 # assumed effect (difference of means), > 0
+    sd = 1.0                     # assumed standard deviation, > 0
+    information = "subjects"     # subjects | variance (information = 1 / var)
+    max_subjects = 200           # optional; default 4 sd^2 I_max (two arms 1:1)
+    active_arms = 1              # arms compared with control
+    alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm], summing to alpha
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trialkit.design import power, update
+from trialkit.design.boundaries import GroupSequentialDesign, group_sequential_design
+from trialkit.design.spending import NEEDS_GAMMA, SPENDING_FUNCTIONS
+from trialkit.errors import DefinitionError, InputError
+
+KEYS: tuple[str, ...] = (
+    "information_fractions", "alpha", "sided", "efficacy_spending", "efficacy_gamma",
+    "futility_spending", "futility_gamma", "binding_futility", "beta", "effect", "sd",
+    "information", "max_subjects", "active_arms", "alpha_sharing",
+)
+"""Keys allowed in the ``[interim]`` table."""
+
+INFORMATION_MEASURES: tuple[str, ...] = ("subjects", "variance")
+ALPHA_SHARING: tuple[str, ...] = ("split_equally", "bonferroni")
+
+
+@dataclass(frozen=True)
+class InterimPlan:
+    """A validated interim analysis plan (see the module docstring for the keys)."""
+
+    information_fractions: tuple[float, ...]
+    alpha: float = 0.025
+    sided: int = 1
+    efficacy_spending: str = "of"
+    efficacy_gamma: float | None = None
+    futility_spending: str | None = None
+    futility_gamma: float | None = None
+    binding_futility: bool = False
+    beta: float = 0.2
+    effect: float | None = None
+    sd: float | None = None
+    information: str = "subjects"
+    max_subjects: int | None = None
+    active_arms: int = 1
+    alpha_sharing: str | tuple[float, ...] = "split_equally"
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], key: str = "interim") -> InterimPlan:
+        """Validate the ``[interim]`` table ``mapping``; errors name the full key (``key.name``)."""
+        return _parse(mapping, lambda name: f"{key}.{name}" if name else key)
+
+    def arm_alphas(self) -> tuple[float, ...]:
+        """Alpha of each active arm: equal split (Bonferroni) or the explicit allocation."""
+        if isinstance(self.alpha_sharing, tuple):
+            return self.alpha_sharing
+        return (self.alpha / self.active_arms,) * self.active_arms
+
+    def design(self, alpha: float | None = None) -> GroupSequentialDesign:
+        """The group sequential design of one arm (its alpha defaults to the first arm's share)."""
+        return group_sequential_design(
+            self.information_fractions,
+            alpha=self.arm_alphas()[0] if alpha is None else alpha,
+            sided=self.sided,
+            spending=self.efficacy_spending,
+            gamma=self.efficacy_gamma,
+            beta=self.beta,
+            futility=self.futility_spending,
+            futility_gamma=self.futility_gamma,
+            binding=self.binding_futility,
+        )
+
+    def max_information(self) -> float:
+        """Information (1 / var of the effect estimate) the last look needs for the assumed effect."""
+        if self.effect is None:
+            raise DefinitionError("interim.effect: needed for the maximum information")
+        return power.max_information(self.design(), self.effect)
+
+    def planned_max_subjects(self) -> float:
+        """Subjects at the last look: ``max_subjects`` if given, else 4 sd^2 I_max (two arms 1:1)."""
+        if self.max_subjects is not None:
+            return float(self.max_subjects)
+        if self.effect is None or self.sd is None:
+            raise DefinitionError("interim.max_subjects: give it, or effect and sd to derive it")
+        return power.max_subjects(self.design(), self.effect, self.sd)
+
+    def information_fraction(self, observed: float) -> float:
+        """Fraction reached: subjects with the primary endpoint / planned, or (1 / variance) / I_max."""
+        if self.information == "subjects":
+            return update.information_fraction(observed, self.planned_max_subjects())
+        return update.information_fraction(update.information_from_variance(observed), self.max_information())
+
+
+def load_interim_plan(trial: str | Path) -> InterimPlan:
+    """Read the ``[interim]`` table of ``trial`` (a trial directory or its trial.toml)."""
+    path = Path(trial)
+    if path.is_dir():
+        path = path / "trial.toml"
+    try:
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{path}: not valid TOML ({exc})") from exc
+    if "interim" not in doc:
+        raise DefinitionError(f"interim: {path} has no [interim] table")
+    return InterimPlan.from_mapping(doc["interim"])
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
+    """Check every key of the plan table and build the plan; ``label`` names a key in messages."""
+    if not isinstance(mapping, Mapping):
+        raise DefinitionError(f"{label('')}: must be a table (got {type(mapping).__name__})")
+    unknown = sorted(str(k) for k in mapping if k not in KEYS)
+    if unknown:
+        raise DefinitionError(f"{label(unknown[0])}: unknown key (allowed: {', '.join(KEYS)})")
+
+    def number(name: str, default: float | None, low: float | None = None, high: float | None = None,
+               low_open: bool = True, high_open: bool = True) -> float | None:
+        if name not in mapping:
+            return default
+        value = mapping[name]
+        if not _is_number(value):
+            raise DefinitionError(f"{label(name)}: must be a number (got {value!r})")
+        x = float(value)
+        too_low = low is not None and (x <= low if low_open else x < low)
+        too_high = high is not None and (x >= high if high_open else x > high)
+        if too_low or too_high:
+            lo = "(" if low_open else "["
+            hi = ")" if high_open else "]"
+            lo_s = "-inf" if low is None else f"{low:g}"
+            hi_s = "inf" if high is None else f"{high:g}"
+            raise DefinitionError(f"{label(name)}: must be in {lo}{lo_s}, {hi_s}{hi} (got {value!r})")
+        return x
+
+    def integer(name: str, default: int | None, allowed: tuple[int, ...] | None = None) -> int | None:
+        if name not in mapping:
+            return default
+        value = mapping[name]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise DefinitionError(f"{label(name)}: must be an integer (got {value!r})")
+        if allowed is not None and value not in allowed:
+            raise DefinitionError(f"{label(name)}: must be one of {', '.join(map(str, allowed))} (got {value!r})")
+        if allowed is None and value < 1:
+            raise DefinitionError(f"{label(name)}: must be a positive integer (got {value!r})")
+        return value
+
+    def choice(name: str, default: str | None, allowed: tuple[str, ...], what: str) -> str | None:
+        if name not in mapping:
+            return default
+        value = mapping[name]
+        if not isinstance(value, str):
+            raise DefinitionError(f"{label(name)}: must be a string (got {value!r})")
+        if value not in allowed:
+            raise DefinitionError(f"{label(name)}: unknown {what} {value!r} (use {', '.join(allowed)})")
+        return value
+
+    if "information_fractions" not in mapping:
+        raise DefinitionError(f"{label('information_fractions')}: required (e.g. [0.5, 1.0])")
+    raw = mapping["information_fractions"]
+    if not isinstance(raw, list | tuple) or not raw or not all(_is_number(x) for x in raw):
+        raise DefinitionError(f"{label('information_fractions')}: must be a non-empty list of numbers (got {raw!r})")
+    fractions = tuple(float(x) for x in raw)
+    increasing = all(b > a for a, b in zip(fractions, fractions[1:], strict=False))
+    if not increasing or fractions[0] <= 0 or abs(fractions[-1] - 1.0) > 1e-9:
+        raise DefinitionError(f"{label('information_fractions')}: must increase and end at 1 (got {list(raw)!r})")
+    if len(fractions) > 20:
+        raise DefinitionError(f"{label('information_fractions')}: at most 20 looks (got {len(fractions)})")
+    fractions = fractions[:-1] + (1.0,)
+
+    alpha = number("alpha", 0.025, 0.0, 0.5)
+    sided = integer("sided", 1, (1, 2))
+    beta = number("beta", 0.2, 0.0, 0.5)
+    eff = choice("efficacy_spending", "of", SPENDING_FUNCTIONS, "spending function")
+    fut = choice("futility_spending", None, SPENDING_FUNCTIONS, "spending function")
+    gammas: dict[str, float | None] = {}
+    for name, family in (("efficacy_gamma", eff), ("futility_gamma", fut)):
+        gamma = number(name, None)
+        if family in NEEDS_GAMMA and gamma is None:
+            raise DefinitionError(f"{label(name)}: required for {family} spending")
+        if family == "kd" and gamma is not None and gamma <= 0:
+            raise DefinitionError(f"{label(name)}: must be > 0 for kd spending (got {gamma!r})")
+        if family == "hsd" and gamma is not None and abs(gamma) > 40:
+            raise DefinitionError(f"{label(name)}: must be in [-40, 40] for hsd spending (got {gamma!r})")
+        if family not in NEEDS_GAMMA and gamma is not None:
+            raise DefinitionError(f"{label(name)}: only used with hsd or kd spending (got {family})")
+        gammas[name] = gamma
+    if fut is not None and sided != 1:
+        raise DefinitionError(f"{label('futility_spending')}: futility boundaries need sided = 1 (got sided = {sided})")
+    binding = mapping.get("binding_futility", False)
+    if not isinstance(binding, bool):
+        raise DefinitionError(f"{label('binding_futility')}: must be true or false (got {binding!r})")
+    if binding and fut is None:
+        raise DefinitionError(f"{label('binding_futility')}: needs futility_spending")
+    effect = number("effect", None, 0.0)
+    sd = number("sd", None, 0.0)
+    information = choice("information", "subjects", INFORMATION_MEASURES, "information measure")
+    max_subjects = integer("max_subjects", None)
+    arms = integer("active_arms", 1)
+    assert alpha is not None and sided is not None and beta is not None and eff is not None
+    assert information is not None and arms is not None
+
+    sharing_raw = mapping.get("alpha_sharing", "split_equally")
+    sharing: str | tuple[float, ...]
+    if isinstance(sharing_raw, str):
+        sharing = choice("alpha_sharing", "split_equally", ALPHA_SHARING, "alpha sharing") or "split_equally"
+    elif isinstance(sharing_raw, list | tuple) and all(_is_number(x) and x > 0 for x in sharing_raw):
+        sharing = tuple(float(x) for x in sharing_raw)
+        if len(sharing) != arms:
+            raise DefinitionError(
+                f"{label('alpha_sharing')}: needs one alpha per active arm ({arms}), got {len(sharing)}"
+            )
+        if abs(sum(sharing) - alpha) > 1e-9:
+            raise DefinitionError(f"{label('alpha_sharing')}: must sum to alpha = {alpha:g} (got {sum(sharing):g})")
+    else:
+        raise DefinitionError(
+            f"{label('alpha_sharing')}: must be split_equally, bonferroni or a list of positive numbers "
+            f"(got {sharing_raw!r})"
+        )
+    return InterimPlan(
+        information_fractions=fractions, alpha=alpha, sided=sided, efficacy_spending=eff,
+        efficacy_gamma=gammas["efficacy_gamma"], futility_spending=fut, futility_gamma=gammas["futility_gamma"],
+        binding_futility=binding, beta=beta, effect=effect, sd=sd, information=information,
+        max_subjects=max_subjects, active_arms=arms, alpha_sharing=sharing,
+    )
