@@ -35,16 +35,24 @@ Cutoff = Annotated[
 ]
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    """Clinical-trial data management and statistics for hair-loss treatment trials."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from trialkit import __version__
 
         typer.echo(f"trialkit {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Clinical-trial data management and statistics for hair-loss treatment trials."""
 
 
 def parse_cutoff(value: str | None) -> date | None:
