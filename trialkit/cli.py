@@ -35,6 +35,16 @@ Cutoff = Annotated[
 ]
 
 
+def _register_subcommands() -> None:
+    """Attach the command groups that live beside their modules."""
+    from trialkit.design.cli import app as design_app
+
+    app.add_typer(design_app, name="design")
+
+
+_register_subcommands()
+
+
 def _print_version(value: bool) -> None:
     if value:
         from trialkit import __version__
