@@ -119,3 +119,13 @@ def test_load_definition_names_file(tmp_path: Path) -> None:
         load_definition(tmp_path)
     with pytest.raises(DefinitionError, match="trial definition not found"):
         load_definition(tmp_path / "nope")
+
+
+def test_interim_plan_is_parsed_and_checked() -> None:
+    data = example()
+    data["interim"] = {"information_fractions": [0.5, 1.0], "alpha": 0.025, "sided": 1}
+    d = parse_definition(data)
+    assert d.interim is not None and d.interim.information_fractions == (0.5, 1.0)
+    data["interim"] = {"information_fractions": [0.5, 0.4, 1.0]}
+    with pytest.raises(DefinitionError, match=r"^interim\.information_fractions: must increase"):
+        parse_definition(data)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from trialkit.design.plan import InterimPlan
 from trialkit.errors import DefinitionError
 
 TREATMENTS = ("minoxidil", "finasteride", "microneedling", "prp")
@@ -193,7 +194,7 @@ class TrialDefinition:
     subgroups: tuple[Subgroup, ...] = ()
     per_protocol: PerProtocol = field(default_factory=PerProtocol)
     estimand: Estimand = field(default_factory=Estimand)
-    interim: Mapping[str, Any] | None = None
+    interim: InterimPlan | None = None
     source: Path | None = None
 
     @property
@@ -606,23 +607,14 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
         subgroups=tuple(_subgroup(t) for t in root.tables("subgroups")),
         per_protocol=_per_protocol(root.table("per_protocol")),
         estimand=_estimand(root.table("estimand")),
-        interim=interim,
+        interim=None if interim is None else InterimPlan.from_mapping(interim, key="interim"),
         source=source,
     )
     root.done()
     if not arms:
         raise DefinitionError("arms: at least two arms are needed")
     _check_consistency(definition)
-    if interim is not None:
-        _check_interim(interim)
     return definition
-
-
-def _check_interim(interim: Mapping[str, Any]) -> None:
-    """Validate the ``[interim]`` plan with the design module's own parser."""
-    from trialkit.design.plan import InterimPlan  # local: the design module is optional here
-
-    InterimPlan.from_mapping(interim, key="interim")
 
 
 def load_definition(path: Path | str) -> TrialDefinition:
