@@ -42,7 +42,9 @@ def _tokenize(text: str) -> list[str]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            bad = text[pos:].strip().split()[0] if text[pos:].strip() else text[pos:]
+            bad = text[pos:].strip()[:1]
+            if bad == "(" and tokens and re.match(r"[A-Za-z_.]", tokens[-1]):
+                bad = tokens[-1] + "(...)"
             raise ModelSpecificationError(f"formula: unsupported token {bad!r} in {text!r}")
         tok = m.group("name") or m.group("num") or m.group("op")
         assert tok is not None
@@ -164,8 +166,11 @@ class DesignInfo:
             out[t.name] = t.slice
         return out
 
-    def build(self, data: pd.DataFrame) -> np.ndarray:
-        """Design matrix of ``data`` (all variables present; factor values must be known levels)."""
+    def build(self, data: pd.DataFrame, coding: str = "treatment") -> np.ndarray:
+        """Design matrix of ``data`` (all variables present; factor values must be known levels).
+
+        ``coding="sum"`` codes contrasts as R's ``contr.sum`` (used for type III tests).
+        """
         n = len(data)
         blocks: list[np.ndarray] = []
         if self.intercept:
@@ -177,7 +182,7 @@ class DesignInfo:
                 if v in self.factor_levels:
                     key = (v, term.full_coding[v])
                     if key not in cache:
-                        cache[key] = _factor_columns(data[v], self.factor_levels[v], key[1], v)
+                        cache[key] = _factor_columns(data[v], self.factor_levels[v], key[1], v, coding)
                     cols = cache[key]
                 else:
                     cols = np.asarray(data[v], dtype=float).reshape(n, 1)
@@ -187,15 +192,21 @@ class DesignInfo:
         return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
 
-def _factor_columns(values: pd.Series, levels: list[str], full: bool, name: str) -> np.ndarray:
-    """Indicator columns of a factor: all levels (``full``) or all but the first (reference)."""
+def _factor_columns(
+    values: pd.Series, levels: list[str], full: bool, name: str, coding: str = "treatment"
+) -> np.ndarray:
+    """Indicator columns of a factor: all levels (``full``) or contrasts (treatment or sum)."""
     codes = pd.Categorical(values.astype(object).astype(str), categories=levels).codes
     if (codes < 0).any():
         bad = values[codes < 0].iloc[0]
         raise ModelSpecificationError(f"column {name!r}: level {bad!r} was not seen in the model data")
     ind = np.zeros((len(values), len(levels)))
     ind[np.arange(len(values)), codes] = 1.0
-    return ind if full else ind[:, 1:]
+    if full:
+        return ind
+    if coding == "sum":
+        return ind[:, :-1] - ind[:, -1:]
+    return ind[:, 1:]
 
 
 def is_categorical(series: pd.Series) -> bool:

@@ -1,0 +1,246 @@
+"""The MMRM model: data checks, padding to subjects x visits, and fitting.
+
+Usage (statsmodels' habits)::
+
+    model = MMRM.from_formula("FEV1 ~ RACE + SEX + ARMCD * AVISIT", data=df,
+                              subject="USUBJID", visit="AVISIT", covariance="us")
+    res = model.fit(method="reml", df="kenward-roger")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from trialkit.errors import ModelSpecificationError
+from trialkit.models.covariance import make_structure
+from trialkit.models.dof import kenward_roger_adjust, make_context
+from trialkit.models.fit import CovarianceModel, empirical_covariance, optimise
+from trialkit.models.formula import DesignInfo, factor_levels, make_design, parse_formula
+from trialkit.models.likelihood import Likelihood, PaddedData
+from trialkit.models.results import MMRMResults
+
+DF_METHODS = ("satterthwaite", "kenward-roger", "residual")
+
+
+class MMRM:
+    """Mixed model for repeated measures: fixed effects by formula, a visit x visit covariance per subject.
+
+    Build with :meth:`from_formula`. Rows with a missing outcome (or a missing value in a
+    column the model uses) are dropped; subjects with only some visits stay in.
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        subject: str,
+        visit: str,
+        covariance: str = "us",
+        group: str | None = None,
+        visit_order: Sequence[object] | None = None,
+        reference: Mapping[str, str] | None = None,
+    ) -> None:
+        parsed = parse_formula(formula)
+        self.formula = formula
+        self.subject, self.visit, self.group_col = subject, visit, group
+        self.covariance_name = covariance.lower()
+        make_structure(self.covariance_name, 1 if self.covariance_name != "us" else 1)  # validate name
+        used = [parsed.response] + [v for t in parsed.terms for v in t]
+        for col, role in [(subject, "subject"), (visit, "visit")] + ([(group, "group")] if group else []):
+            if col not in data.columns:
+                raise ModelSpecificationError(f"{role} column {col!r} is not in the data")
+        for v in used:
+            if v not in data.columns:
+                raise ModelSpecificationError(f"formula names column {v!r}, which is not in the data")
+        cols = list(dict.fromkeys(used + [subject, visit] + ([group] if group else [])))
+        df = data[cols]
+        keep = df.notna().all(axis=1).to_numpy()
+        df = df.loc[keep].reset_index(drop=True)
+        if len(df) == 0:
+            raise ModelSpecificationError(f"no rows with a non-missing {parsed.response!r} and covariates")
+        # visits
+        if visit_order is not None:
+            vlevels = [str(v) for v in visit_order]
+            if len(set(vlevels)) != len(vlevels):
+                raise ModelSpecificationError("visit_order lists a visit twice")
+        else:
+            vlevels = factor_levels(data[visit].dropna(), name=visit) if not pd.api.types.is_numeric_dtype(
+                data[visit]
+            ) else [str(v) for v in sorted(data[visit].dropna().unique())]
+        vstr = df[visit].astype(object).astype(str)
+        unknown = sorted(set(vstr) - set(vlevels))
+        if unknown:
+            raise ModelSpecificationError(f"visit {unknown[0]!r} of column {visit!r} is not in visit_order")
+        present = set(vstr)
+        for v in vlevels:
+            if v not in present:
+                raise ModelSpecificationError(
+                    f"visit {v!r} has no non-missing {parsed.response!r}: its covariance cannot be estimated"
+                )
+        self.visit_levels = vlevels
+        dup = df.assign(_v=vstr).duplicated([subject, "_v"])
+        if dup.any():
+            row = df.loc[dup.to_numpy()].iloc[0]
+            raise ModelSpecificationError(
+                f"subject {row[subject]!r} has visit {row[visit]!r} more than once (column {visit!r})"
+            )
+        # visit column as a factor in the design, levels in visit order unless data says otherwise
+        ref = dict(reference or {})
+        for k in ref:
+            if k not in data.columns:
+                raise ModelSpecificationError(f"reference= names column {k!r}, which is not in the data")
+        design_ref = {k: v for k, v in ref.items() if k in used}
+        design_df = df.copy()
+        if visit in used and not isinstance(df[visit].dtype, pd.CategoricalDtype):
+            design_df[visit] = pd.Categorical(vstr, categories=vlevels)
+        info, X, y = make_design(parsed, design_df, reference=design_ref, extra_factors=[visit])
+        self.design_info: DesignInfo = info
+        self.data = design_df
+        self.exog_names = info.column_names
+        _check_rank(X, info.column_names)
+        # subjects and groups
+        subj_codes, subj_uniques = pd.factorize(df[subject], sort=False)
+        self.subject_ids = list(subj_uniques)
+        n, T, p = len(subj_uniques), len(vlevels), X.shape[1]
+        vcode = pd.Categorical(vstr, categories=vlevels).codes
+        if group is not None:
+            glevels = factor_levels(df[group].astype(object).astype(str), ref.get(group), group)
+            gcodes = pd.Categorical(df[group].astype(object).astype(str), categories=glevels).codes
+            per_subj = pd.Series(gcodes).groupby(subj_codes).nunique()
+            if (per_subj > 1).any():
+                sid = subj_uniques[int(per_subj.index[per_subj.to_numpy() > 1][0])]
+                raise ModelSpecificationError(f"subject {sid!r} is in more than one level of group column {group!r}")
+            sgroup = np.zeros(n, dtype=np.int64)
+            sgroup[subj_codes] = gcodes
+        else:
+            glevels = ["all"]
+            sgroup = np.zeros(n, dtype=np.int64)
+        self.group_levels = glevels
+        Xp = np.zeros((n, T, p))
+        yp = np.zeros((n, T))
+        mask = np.zeros((n, T), dtype=bool)
+        Xp[subj_codes, vcode] = X
+        yp[subj_codes, vcode] = y
+        mask[subj_codes, vcode] = True
+        self.padded = PaddedData(X=Xp, y=yp, mask=mask, group=sgroup, n_groups=len(glevels))
+        self.X, self.y = X, y
+        self.structures = [make_structure(self.covariance_name, T) for _ in glevels]
+        self._check_estimable()
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data: pd.DataFrame,
+        subject: str,
+        visit: str,
+        covariance: str = "us",
+        group: str | None = None,
+        visit_order: Sequence[object] | None = None,
+        reference: Mapping[str, str] | None = None,
+    ) -> MMRM:
+        """Set up an MMRM from a formula (``y ~ a + b * c``), subject and visit columns.
+
+        ``covariance``: us, cs, csh, ar1, ar1h, toep, toeph or adh; ``group``: a column
+        (constant within subject) giving each level its own covariance; ``visit_order``: the
+        visit levels in order (default: the column's categorical order, else sorted);
+        ``reference``: reference level per factor (default: its first level).
+        """
+        return cls(formula, data, subject, visit, covariance, group, visit_order, reference)
+
+    def _check_estimable(self) -> None:
+        """Refuse covariances the data cannot identify (too few subjects, visit pairs never seen)."""
+        d = self.padded
+        T = d.n_visits
+        for g, lev in enumerate(self.group_levels):
+            idx = d.group_subjects[g]
+            where = "" if d.n_groups == 1 else f" in group {self.group_col}={lev!r}"
+            m = d.mask[idx]
+            for t in range(T):
+                if not m[:, t].any():
+                    raise ModelSpecificationError(
+                        f"visit {self.visit_levels[t]!r} has no observed outcome{where}: its covariance cannot be estimated"
+                    )
+            if self.covariance_name == "us":
+                if len(idx) <= T:
+                    raise ModelSpecificationError(
+                        f"too few subjects ({len(idx)}){where} to estimate an unstructured covariance over {T} visits"
+                    )
+                pairs = m.T.astype(float) @ m.astype(float)
+                bad = np.argwhere(pairs == 0)
+                if bad.size:
+                    a, b = bad[0]
+                    raise ModelSpecificationError(
+                        f"no subject{where} has both visits {self.visit_levels[a]!r} and {self.visit_levels[b]!r}: "
+                        "their unstructured covariance cannot be estimated"
+                    )
+
+    def fit(
+        self,
+        method: str = "reml",
+        df: str = "satterthwaite",
+        information: str = "observed",
+        start: np.ndarray | None = None,
+        max_iter: int = 200,
+    ) -> MMRMResults:
+        """Fit by REML (default) or ML; ``df``: satterthwaite, kenward-roger or residual.
+
+        ``information`` ("observed" or "expected") is the matrix inverted for the asymptotic
+        covariance of the covariance parameters used by the df methods (SAS: observed).
+        Non-convergence is reported on ``res.convergence``, not raised.
+        """
+        method = method.lower()
+        if method not in ("reml", "ml"):
+            raise ModelSpecificationError(f"unknown fitting method {method!r}; use 'reml' or 'ml'")
+        dfm = df.lower().replace("_", "-")
+        if dfm in ("kr", "kenward-roger-linear"):
+            dfm = "kenward-roger"
+        if dfm not in DF_METHODS:
+            raise ModelSpecificationError(f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}")
+        if information not in ("observed", "expected"):
+            raise ModelSpecificationError(f"unknown information {information!r}; use 'observed' or 'expected'")
+        lik = Likelihood(self.padded, reml=method == "reml")
+        cov = CovarianceModel(self.structures)
+        if start is None:
+            beta_ols, *_ = np.linalg.lstsq(self.X, self.y, rcond=None)
+            resid = self.padded.y - self.padded.X @ beta_ols
+            theta0 = cov.start_theta(empirical_covariance(self.padded, resid))
+        else:
+            theta0 = np.asarray(start, dtype=float)
+        out = optimise(lik, cov, theta0, max_iter=max_iter)
+        ev = out.evaluation
+        W = np.full((cov.n_params, cov.n_params), np.nan)
+        if ev.ok:
+            if information == "expected":
+                Jt = cov.jac_theta(out.theta)
+                Hinf = Jt @ lik.expected_hessian(ev) @ Jt.T
+            else:
+                Hinf = out.hessian_theta
+            try:
+                W = 2.0 * np.linalg.inv(Hinf)
+            except np.linalg.LinAlgError:
+                W = 2.0 * np.linalg.pinv(Hinf)
+        ctx = make_context(out.theta, ev, cov, W, self.padded.n_obs) if ev.ok else None
+        if ctx is not None and dfm == "kenward-roger":
+            ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, self.padded)
+        return MMRMResults(self, out, cov, ctx, method=method, df_method=dfm)
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    """Refuse a rank-deficient design, naming the first aliased column."""
+    if X.shape[1] == 0:
+        return
+    _, R, piv = scipy.linalg.qr(X, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    tol = d[0] * max(X.shape) * np.finfo(float).eps * 10 if d.size else 0.0
+    rank = int(np.sum(d > tol))
+    if rank < X.shape[1]:
+        bad = sorted(piv[rank:])
+        raise ModelSpecificationError(
+            f"design matrix is rank deficient: column {names[bad[0]]!r} is not estimable from the data "
+            f"({X.shape[1] - rank} aliased column(s))"
+        )

@@ -1,0 +1,276 @@
+"""Results of an MMRM fit: estimates, inference, LS means, contrasts and tests.
+
+With ``df="kenward-roger"`` every standard error, CI, test and LS mean uses the
+Kenward-Roger adjusted covariance of the fixed effects; otherwise the model-based one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from trialkit.errors import ModelSpecificationError
+from trialkit.models.dof import DofContext, kenward_roger_f, satterthwaite_1d, satterthwaite_f
+from trialkit.models.fit import CovarianceModel, FitOutcome
+from trialkit.models.lsmeans import lsmeans_matrix, type3_matrices
+
+if TYPE_CHECKING:
+    from trialkit.models.mmrm import MMRM
+
+LMatrix = np.ndarray | pd.Series | pd.DataFrame | Mapping[str, float] | Sequence[float]
+_COLUMNS = ["estimate", "se", "df", "t", "p", "lower", "upper"]
+
+
+class MMRMResults:
+    """Fitted MMRM: statsmodels-like attributes, pandas objects labelled by coefficient name."""
+
+    def __init__(
+        self,
+        model: MMRM,
+        outcome: FitOutcome,
+        cov: CovarianceModel,
+        ctx: DofContext | None,
+        method: str,
+        df_method: str,
+    ) -> None:
+        self.model = model
+        self.method = method
+        self.df_method = df_method
+        self.convergence = outcome.convergence
+        self._outcome = outcome
+        self._cov = cov
+        self._ctx = ctx
+        names = model.exog_names
+        ev = outcome.evaluation
+        p = len(names)
+        beta = ev.beta if ev.beta is not None else np.full(p, np.nan)
+        self.params = pd.Series(beta, index=names, name="params")
+        if ctx is not None:
+            V = ctx.PhiA if ctx.PhiA is not None else ctx.Phi
+        else:
+            V = np.full((p, p), np.nan)
+        self._V = V
+        self.nobs = model.padded.n_obs
+        self.n_subjects = model.padded.n_subjects
+        self.theta = outcome.theta
+        q = cov.n_params
+        self.llf = -0.5 * ev.value
+        k = q + (p if method == "ml" else 0)
+        self.aic = -2.0 * self.llf + 2.0 * k
+        self.bic = -2.0 * self.llf + k * np.log(self.n_subjects)
+        eye = np.eye(p)
+        rows = [self._estimate_row(eye[j]) for j in range(p)]
+        tab = pd.DataFrame(rows, index=names, columns=_COLUMNS)
+        self.bse = tab["se"].rename("bse")
+        self.df = tab["df"].rename("df")
+        self.tvalues = tab["t"].rename("tvalues")
+        self.pvalues = tab["p"].rename("pvalues")
+
+    # ---- basic attributes -------------------------------------------------------------
+    @property
+    def converged(self) -> bool:
+        """Optimiser success, small gradient and positive definite covariance/information."""
+        return self.convergence.converged
+
+    @property
+    def minus2ll(self) -> float:
+        """-2 (restricted) log-likelihood, as SAS prints it."""
+        return -2.0 * self.llf
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the fixed effects (Kenward-Roger adjusted if df='kenward-roger')."""
+        names = self.model.exog_names
+        return pd.DataFrame(self._V, index=names, columns=names)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Confidence intervals of the fixed effects with the fit's df."""
+        t = stats.t.ppf(1 - alpha / 2, self.df.to_numpy())
+        return pd.DataFrame(
+            {"lower": self.params - t * self.bse, "upper": self.params + t * self.bse},
+            index=self.params.index,
+        )
+
+    @property
+    def covariance(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """Estimated visit x visit covariance (a dict by group level when ``group=`` was given)."""
+        sig = self._cov.sigmas(self.theta)
+        v = self.model.visit_levels
+        frames = {lev: pd.DataFrame(sig[g], index=v, columns=v) for g, lev in enumerate(self.model.group_levels)}
+        if self.model.group_col is None:
+            return frames["all"]
+        return frames
+
+    @property
+    def covariance_parameters(self) -> pd.DataFrame:
+        """Covariance parameters in SAS's parameterisation, with asymptotic standard errors."""
+        rows = []
+        W = self._ctx.W if self._ctx is not None else np.full((len(self.theta),) * 2, np.nan)
+        se = np.sqrt(np.abs(np.diag(W)))
+        k = 0
+        for st, lev in zip(self._cov.structures, self.model.group_levels, strict=True):
+            for name in st.param_names():
+                rows.append({"group": lev, "name": name, "estimate": self.theta[k], "se": se[k]})
+                k += 1
+        return pd.DataFrame(rows)
+
+    # ---- linear combinations ----------------------------------------------------------
+    def _as_matrix(self, L: LMatrix) -> np.ndarray:
+        names = self.model.exog_names
+        p = len(names)
+        if isinstance(L, pd.DataFrame):
+            bad = [c for c in L.columns if c not in names]
+            if bad:
+                raise ModelSpecificationError(f"contrast names unknown coefficient {bad[0]!r}")
+            return L.reindex(columns=names, fill_value=0.0).to_numpy(dtype=float)
+        if isinstance(L, pd.Series | Mapping) and not isinstance(L, np.ndarray):
+            d = dict(L.items())
+            bad = [c for c in d if c not in names]
+            if bad:
+                raise ModelSpecificationError(f"contrast names unknown coefficient {bad[0]!r}")
+            return np.array([[float(d.get(n, 0.0)) for n in names]])
+        arr = np.atleast_2d(np.asarray(L, dtype=float))
+        if arr.shape[1] != p:
+            raise ModelSpecificationError(f"contrast has {arr.shape[1]} columns, the model has {p} coefficients")
+        return arr
+
+    def _df_1d(self, l: np.ndarray) -> float:
+        if self._ctx is None:
+            return float("nan")
+        if self.df_method == "residual":
+            return float(self.nobs - len(self.params))
+        if self.df_method == "kenward-roger":
+            return kenward_roger_f(self._ctx, l[None, :])[0]
+        return satterthwaite_1d(self._ctx, l)
+
+    def _estimate_row(self, l: np.ndarray, alpha: float = 0.05) -> list[float]:
+        est = float(l @ self.params.to_numpy())
+        se = float(np.sqrt(max(float(l @ self._V @ l), 0.0)))
+        df = self._df_1d(l)
+        t = est / se if se > 0 else float("nan")
+        p = float(2 * stats.t.sf(abs(t), df))
+        q = float(stats.t.ppf(1 - alpha / 2, df))
+        return [est, se, df, t, p, est - q * se, est + q * se]
+
+    def estimate(self, L: LMatrix, alpha: float = 0.05) -> pd.DataFrame:
+        """Estimate, SE, df, t, p and (1 - alpha) CI of each row of L (a general linear combination).
+
+        ``L``: a vector/matrix over the coefficients, or a dict / Series / DataFrame keyed by
+        coefficient name (e.g. ``{"ARMCD[T.TRT]": 1, "ARMCD[T.TRT]:SUBGRP[T.B]": 1}``).
+        """
+        M = self._as_matrix(L)
+        idx = L.index if isinstance(L, pd.DataFrame) else None
+        return pd.DataFrame([self._estimate_row(r, alpha) for r in M], columns=_COLUMNS, index=idx)
+
+    def test(self, L: LMatrix) -> pd.Series:
+        """F test of H0: L beta = 0 with the fit's denominator df (KR: scaled F as pbkrtest/SAS)."""
+        M = self._as_matrix(L)
+        b = M @ self.params.to_numpy()
+        C = M @ self._V @ M.T
+        rank = int(np.linalg.matrix_rank(C))
+        if rank < M.shape[0]:
+            raise ModelSpecificationError(f"test: the {M.shape[0]} rows of L are linearly dependent (rank {rank})")
+        F = float(b @ np.linalg.solve(C, b)) / rank
+        assert self._ctx is not None
+        if self.df_method == "kenward-roger":
+            den, scale = kenward_roger_f(self._ctx, M)
+        elif self.df_method == "satterthwaite":
+            den, scale = satterthwaite_f(self._ctx, M), 1.0
+        else:
+            den, scale = float(self.nobs - len(self.params)), 1.0
+        F *= scale
+        return pd.Series({"F": F, "num_df": float(rank), "den_df": den, "p": float(stats.f.sf(F, rank, den))})
+
+    def anova(self) -> pd.DataFrame:
+        """Type III F tests of each term (SAS type III: sum-to-zero coding, covariates as they are)."""
+        mats = type3_matrices(self.model.design_info, self.model.data, self.model.X)
+        rows = {name: self.test(L) for name, L in mats.items()}
+        return pd.DataFrame(rows).T[["num_df", "den_df", "F", "p"]]
+
+    # ---- LS means ---------------------------------------------------------------------
+    def _lsm(
+        self, specs: str | Sequence[str], by: str | Sequence[str] | None, at: Mapping[str, object] | None
+    ) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str]]:
+        sp = [specs] if isinstance(specs, str) else list(specs)
+        byl = [] if by is None else ([by] if isinstance(by, str) else list(by))
+        lab, L = lsmeans_matrix(self.model.design_info, self.model.data, sp, byl, at)
+        return lab, L, sp, byl
+
+    def lsmeans(
+        self,
+        specs: str | Sequence[str],
+        by: str | Sequence[str] | None = None,
+        at: Mapping[str, object] | None = None,
+        alpha: float = 0.05,
+    ) -> pd.DataFrame:
+        """LS means of ``specs`` (within each level of ``by``), as SAS LSMEANS / emmeans.
+
+        Other factors are averaged with equal weights, covariates are at their mean over
+        the observations used in the fit unless ``at={"BASE": 50}``; ``at`` can also
+        restrict a factor to some levels.
+        """
+        lab, L, sp, byl = self._lsm(specs, by, at)
+        est = self.estimate(L, alpha)
+        out = pd.concat([lab[sp + byl].reset_index(drop=True), est.reset_index(drop=True)], axis=1)
+        return out
+
+    def contrasts(
+        self,
+        specs: str,
+        by: str | Sequence[str] | None = None,
+        reference: str | None = None,
+        at: Mapping[str, object] | None = None,
+        alpha: float = 0.05,
+    ) -> pd.DataFrame:
+        """Differences of LS means of ``specs`` versus ``reference`` (default: its first level), within ``by``."""
+        lab, L, sp, byl = self._lsm(specs, by, at)
+        levels = list(dict.fromkeys(lab[specs]))
+        ref = levels[0] if reference is None else str(reference)
+        if ref not in levels:
+            raise ModelSpecificationError(f"contrasts: reference {ref!r} is not a level of {specs!r}")
+        labels: list[dict[str, str]] = []
+        rows: list[np.ndarray] = []
+        keys = [tuple(r) for r in lab[byl].itertuples(index=False)] if byl else [()] * len(lab)
+        for bkey in dict.fromkeys(keys):
+            sel = [i for i, k in enumerate(keys) if k == bkey]
+            iref = [i for i in sel if lab[specs].iloc[i] == ref][0]
+            for i in sel:
+                if i == iref:
+                    continue
+                d = {specs: f"{lab[specs].iloc[i]} - {ref}"}
+                d.update(dict(zip(byl, bkey, strict=True)))
+                labels.append(d)
+                rows.append(L[i] - L[iref])
+        est = self.estimate(np.vstack(rows), alpha)
+        return pd.concat([pd.DataFrame(labels)[[specs] + byl], est], axis=1)
+
+    # ---- summary ----------------------------------------------------------------------
+    def summary(self, alpha: float = 0.05) -> str:
+        """Plain-text summary: model, fit statistics, convergence, covariance and fixed effects."""
+        m = self.model
+        ci = self.conf_int(alpha)
+        tab = pd.DataFrame(
+            {"Coef.": self.params, "Std.Err.": self.bse, "df": self.df, "t": self.tvalues,
+             "P>|t|": self.pvalues, f"[{alpha / 2:g}": ci["lower"], f"{1 - alpha / 2:g}]": ci["upper"]}
+        )
+        lines = [
+            "MMRM results",
+            f"Formula: {m.formula}",
+            f"Covariance: {m.covariance_name}" + (f" by {m.group_col}" if m.group_col else "")
+            + f" over {len(m.visit_levels)} visits ({', '.join(m.visit_levels)}) within {m.subject}",
+            f"Method: {self.method.upper()}   df: {self.df_method}",
+            f"Observations: {self.nobs}   Subjects: {self.n_subjects}",
+            f"-2 log-likelihood: {self.minus2ll:.4f}   AIC: {self.aic:.4f}   BIC: {self.bic:.4f}",
+            f"Converged: {self.converged} ({self.convergence.message}; {self.convergence.iterations} iterations,"
+            f" {self.convergence.method})",
+            "",
+            "Fixed effects:",
+            tab.to_string(float_format=lambda x: f"{x:.4f}"),
+            "",
+            "Covariance parameters:",
+            self.covariance_parameters.to_string(index=False, float_format=lambda x: f"{x:.4f}"),
+        ]
+        return "\n".join(lines)
