@@ -1,0 +1,137 @@
+"""Secondary endpoints that the MMRM does not cover: an ordinal global assessment.
+
+A 7-point global assessment (-3..+3) at one visit is analysed with a proportional-odds
+(cumulative logit) model, statsmodels ``OrderedModel``: P(Y <= k) = F(cut_k - x'b), the same
+parametrisation as R ``MASS::polr`` (zeta - eta), so exp(b) is the odds ratio of a better (higher)
+category for the arm against the reference. Continuous secondary endpoints go through the
+primary MMRM (``trialkit.analysis.primary``), not here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+from trialkit.analysis.sensitivity import (
+    ARM,
+    _arm_order,
+    _complete,
+    _contrast_rows,
+    _design,
+    _select,
+)
+from trialkit.errors import ConvergenceError, ModelSpecificationError
+
+
+def category_distribution(
+    bds: pd.DataFrame,
+    *,
+    param: str,
+    visit: str,
+    levels: Sequence[int] | None = None,
+    by_arm: bool = True,
+    arms: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Subjects in each category of an ordinal parameter at ``visit``, by arm and total.
+
+    Columns: arm ("Total" for the pooled column; only "Total" when ``by_arm`` is false),
+    level, n, N (subjects with a value in that arm), pct (100 n / N). Rows: arms in order
+    (sorted, or ``arms``) then Total; levels ascending (all of ``levels`` when given, zero
+    counts included).
+    """
+    data = _complete(_select(bds, param, visit=visit), ["AVAL"])
+    lv = sorted(levels) if levels is not None else sorted(data["AVAL"].astype(int).unique())
+    groups: list[tuple[str, pd.DataFrame]] = []
+    if by_arm:
+        present = sorted(data[ARM].astype(str).unique())
+        order = [a for a in arms if a in present] if arms is not None else present
+        groups += [(a, data[data[ARM].astype(str) == a]) for a in order]
+    groups.append(("Total", data))
+    rows = []
+    for name, g in groups:
+        values = g["AVAL"].astype(int)
+        N = len(values)
+        for level in lv:
+            n = int((values == level).sum())
+            rows.append({"arm": name, "level": int(level), "n": n, "N": N,
+                         "pct": 100.0 * n / N if N else np.nan})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class OrdinalResult:
+    """Proportional-odds analysis: odds ratios vs reference, category distribution, the fit."""
+
+    odds_ratios: pd.DataFrame
+    distribution: pd.DataFrame
+    thresholds: pd.DataFrame
+    fit: Any
+
+
+def proportional_odds(
+    bds: pd.DataFrame,
+    *,
+    param: str,
+    visit: str,
+    reference: str,
+    levels: Sequence[int] | None = None,
+    adjust_baseline: bool | None = None,
+    covariates: Sequence[str] = (),
+    arms: Sequence[str] | None = None,
+    alpha: float = 0.05,
+) -> OrdinalResult:
+    """Proportional-odds logistic model of AVAL at ``visit`` on ARMCD (+ BASE) (+ covariates).
+
+    ``adjust_baseline`` None means: adjust when the parameter's records carry a BASE.
+    ``odds_ratios`` columns: arm, reference, estimate (log OR), se, lower, upper, statistic
+    (z), p_value, odds_ratio, or_lower, or_upper, n; an OR above 1 favours higher categories.
+    ``thresholds``: cut-point between consecutive observed levels (label "a|b", as polr's
+    zeta) and estimate. ``distribution``: :func:`category_distribution` by arm.
+    """
+    data = _select(bds, param, visit=visit)
+    if adjust_baseline is None:
+        adjust_baseline = "BASE" in data.columns and bool(data["BASE"].notna().any())
+    xcols = (["BASE"] if adjust_baseline else []) + list(covariates)
+    data = _complete(data, ["AVAL", *xcols])
+    order = _arm_order(data[ARM], reference, arms)
+    data = data[data[ARM].astype(str).isin(order)]
+    observed = sorted(data["AVAL"].astype(int).unique())
+    if len(observed) < 2:
+        raise ModelSpecificationError(f"{param} at {visit}: fewer than two categories observed")
+    X, _ = _design(data, order, xcols, intercept=False)
+    y = pd.Series(pd.Categorical(data["AVAL"].astype(int), categories=observed, ordered=True),
+                  index=data.index)
+    model = OrderedModel(y, X, distr="logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = model.fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-7)
+    if not fit.mle_retvals.get("converged", True):
+        raise ConvergenceError(f"proportional-odds model of {param} at {visit}: no convergence")
+    k = X.shape[1]
+    params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+    names = list(X.columns)
+    contrasts = {}
+    for a in order[1:]:
+        L = np.zeros(len(params))
+        L[names.index(f"ARMCD[{a}]")] = 1.0
+        contrasts[a] = L
+    ors = pd.DataFrame(_contrast_rows(params, cov, contrasts, np.inf, alpha)).drop(columns="df")
+    ors["odds_ratio"] = np.exp(ors["estimate"])
+    ors["or_lower"] = np.exp(ors["lower"])
+    ors["or_upper"] = np.exp(ors["upper"])
+    ors["n"] = len(data)
+    ors.insert(0, "reference", reference)
+    ors.insert(0, "arm", order[1:])
+    cuts = np.asarray(model.transform_threshold_params(params[k:]))[1:-1]
+    thresholds = pd.DataFrame({
+        "threshold": [f"{a}|{b}" for a, b in zip(observed[:-1], observed[1:], strict=True)],
+        "estimate": cuts,
+    })
+    dist = category_distribution(bds, param=param, visit=visit, levels=levels, arms=order)
+    return OrdinalResult(odds_ratios=ors, distribution=dist, thresholds=thresholds, fit=fit)
