@@ -1,0 +1,117 @@
+"""BDS findings (ADEFF): baseline, analysis visits by window, one analysis value per visit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trialkit.definition import TrialDefinition
+from trialkit.derive._common import study_day, text_where
+from trialkit.derive.cutoff import CutoffDate, after, to_cutoff
+from trialkit.derive.windows import analysis_windows, slot_visits
+
+#: Subject-level columns copied from ADSL onto every BDS record (when ADSL has them).
+ADSL_COLUMNS = (
+    "SITEID", "SITEGR1", "ARMCD", "ARM", "ACTARMCD", "RANDDT", "TRTSDT", "TRTEDT",
+    "ITTFL", "MITTFL", "SAFFL", "PPROTFL", "DISCDT", "RESCDT",
+)  # fmt: skip
+
+BDS_ORDER = (
+    "USUBJID", "PARAMCD", "PARAM", "VISIT", "AVISIT", "AVISITN", "ADT", "ADY", "AVAL",
+    "ABLFL", "BASE", "CHG", "PCHG", "PCHGNOTE", "ANL01FL", "AWTARGET", "AWLO", "AWHI",
+    "AWTDIFF", "SRCSEQ",
+)  # fmt: skip
+
+
+def analysis_records(
+    definition: TrialDefinition,
+    assessments: pd.DataFrame,
+    reference: pd.DataFrame,
+    cutoff: CutoffDate | None = None,
+) -> pd.DataFrame:
+    """Assessments with baseline, analysis visit, BASE/CHG/PCHG and ANL01FL (no ADSL columns).
+
+    ``reference`` has one row per subject with USUBJID, RANDDT and TRTSDT; assessments of
+    subjects not in it are left out. Shared by ADSL (MITT, per-protocol) and :func:`derive_bds`.
+    """
+    cols = [c for c in ("USUBJID", "PARAMCD", "VISIT", "ADT", "AVAL") if c in assessments]
+    rec = assessments[cols].copy()
+    rec["SRCSEQ"] = np.arange(len(rec), dtype="int64")
+    cut = to_cutoff(cutoff)
+    if cut is not None:
+        rec = rec.loc[~after(rec["ADT"], cut)]
+    ref = reference[["USUBJID", "RANDDT", "TRTSDT"]]
+    rec = rec.merge(ref, on="USUBJID", how="inner", validate="many_to_one")
+    rec["AVAL"] = pd.to_numeric(rec["AVAL"], errors="coerce").astype("float64")
+    rec["ADY"] = study_day(rec["ADT"], rec["RANDDT"])
+    refdt = rec["TRTSDT"].fillna(rec["RANDDT"])
+    usable = rec["ADT"].notna() & rec["AVAL"].notna()
+    pre = usable & (rec["ADT"] <= refdt).fillna(False).astype(bool)
+    post = (rec["ADT"] > refdt).fillna(False).astype(bool)
+    keys = ["USUBJID", "PARAMCD"]
+
+    # Baseline: the last usable value on or before the reference date, whatever its VISIT.
+    bl_code = definition.baseline_visit.code
+    rec["_is_blvisit"] = (rec["VISIT"].astype("string") == bl_code).fillna(False).astype(int)
+    cand = rec.loc[pre].sort_values([*keys, "ADT", "_is_blvisit", "SRCSEQ"])
+    bl_idx = cand.drop_duplicates(keys, keep="last").index
+    is_bl = rec.index.isin(bl_idx)
+
+    # Post-baseline records are slotted into analysis windows by study day.
+    win = analysis_windows(definition)
+    pos = slot_visits(rec["ADY"].where(post), win)
+    slotted = pos.to_numpy() >= 0
+    take = np.where(slotted, pos.to_numpy(), 0)
+    for col in ("AVISIT", "AVISITN", "AWTARGET", "AWLO", "AWHI"):
+        values = win[col].to_numpy()[take]
+        rec[col] = pd.Series(values, index=rec.index).where(slotted)
+    rec.loc[is_bl, "AVISIT"] = bl_code
+    rec.loc[is_bl, "AVISITN"] = definition.baseline_visit.day
+    rec["AVISITN"] = rec["AVISITN"].astype("Int64")
+    rec["AWTARGET"] = rec["AWTARGET"].astype("Int64")
+    rec["AWTDIFF"] = (rec["ADY"].astype("float64") - rec["AWTARGET"].astype("float64")).abs()
+
+    # One analysis value per subject, parameter and visit: closest to target, ties earlier.
+    rec["_not_sched"] = (
+        (rec["VISIT"].astype("string") != rec["AVISIT"].astype("string")).fillna(True).astype(int)
+    )
+    chosen = rec.loc[usable & post & rec["AVISIT"].notna()].sort_values(
+        [*keys, "AVISITN", "AWTDIFF", "ADY", "_not_sched", "SRCSEQ"]
+    )
+    anl_idx = chosen.drop_duplicates([*keys, "AVISITN"], keep="first").index
+    rec["ABLFL"] = text_where(is_bl, "Y")
+    rec["ANL01FL"] = text_where(is_bl | rec.index.isin(anl_idx), "Y")
+
+    base = rec.loc[is_bl, [*keys, "AVAL"]].rename(columns={"AVAL": "BASE"})
+    rec = rec.merge(base, on=keys, how="left", validate="many_to_one")
+    post = (rec["ADT"] > rec["TRTSDT"].fillna(rec["RANDDT"])).fillna(False).astype(bool)
+    rec["CHG"] = (rec["AVAL"] - rec["BASE"]).where(post)
+    zero = post & rec["BASE"].eq(0).to_numpy() & rec["AVAL"].notna()
+    rec["PCHG"] = (100.0 * rec["CHG"] / rec["BASE"].where(rec["BASE"] != 0)).where(post)
+    rec["PCHGNOTE"] = text_where(zero, "BASE is 0: PCHG not computed")
+    rec = rec.drop(columns=["_is_blvisit", "_not_sched"])
+    return rec.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], na_position="last")
+
+
+def derive_bds(
+    definition: TrialDefinition,
+    assessments: pd.DataFrame,
+    adsl: pd.DataFrame,
+    cutoff: CutoffDate | None = None,
+) -> pd.DataFrame:
+    """The BDS analysis dataset of every parameter: one row per collected assessment, traceable.
+
+    Columns: USUBJID, PARAMCD, PARAM, VISIT (as collected), AVISIT, AVISITN, ADT, ADY, AVAL,
+    ABLFL, BASE, CHG, PCHG, PCHGNOTE, ANL01FL, window columns, SRCSEQ, then ADSL columns
+    (arm, site, strata, population flags, ICE dates).
+    """
+    rec = analysis_records(definition, assessments, adsl, cutoff)
+    labels = {p.code: p.label for p in definition.parameters}
+    rec["PARAM"] = rec["PARAMCD"].map(labels)
+    strata = [s for s in definition.analysis.strata if s in adsl.columns]
+    extra = [c for c in (*ADSL_COLUMNS, *strata) if c in adsl.columns and c not in BDS_ORDER]
+    rec = rec.drop(columns=["RANDDT", "TRTSDT"])
+    rec = rec.merge(adsl[["USUBJID", *dict.fromkeys(extra)]], on="USUBJID", how="left")
+    order = [c for c in BDS_ORDER if c in rec.columns]
+    rest = [c for c in rec.columns if c not in order]
+    return rec[order + rest].reset_index(drop=True)

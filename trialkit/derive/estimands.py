@@ -1,0 +1,106 @@
+"""Estimands (ICH E9(R1)): intercurrent-event strategies applied to BDS, and their wording."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from trialkit.definition import INTERCURRENT_EVENTS, Estimand, TrialDefinition
+from trialkit.derive._common import text_where
+
+#: Per intercurrent event: its ADSL date column, BDS "after the event" flag and ICEREAS code.
+ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
+    "discontinuation": ("DISCDT", "DISCFL", "DISCONTINUATION"),
+    "rescue_medication": ("RESCDT", "RESCFL", "RESCUE_MEDICATION"),
+}
+
+_EVENT_WORDS = {
+    "discontinuation": "treatment discontinuation",
+    "rescue_medication": "use of rescue medication",
+}
+_STRATEGY_WORDS = {
+    "treatment_policy": "treatment policy (values after the event are used as observed)",
+    "hypothetical": (
+        "hypothetical (values after the event are set missing and handled by the model under "
+        "missing at random, as if the event had not occurred)"
+    ),
+}
+_POPULATION_WORDS = {
+    "ITT": "all randomised subjects, analysed as randomised (ITT)",
+    "MITT": (
+        "randomised subjects with a baseline and at least one post-baseline value of the "
+        "primary parameter (modified ITT)"
+    ),
+    "PP": "subjects treated per protocol (per-protocol population)",
+    "SAFETY": "subjects with at least one exposure to study treatment (safety population)",
+}
+_VARIABLE_WORDS = {
+    "CHG": "change from baseline in",
+    "PCHG": "percent change from baseline in",
+    "AVAL": "",
+}
+
+
+def apply_estimand(bds: pd.DataFrame, adsl: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
+    """A new BDS where post-event values of hypothetical-strategy events are set missing.
+
+    A record is after an event when ADT is strictly later than the event date (a value on the
+    day of the event was taken before it); baseline records are never affected. Every row is
+    kept: DISCFL/RESCFL mark records after each event whatever the strategy, ICEFL = "Y" and
+    ICEREAS (the earliest such event) mark those whose AVAL, CHG and PCHG were set missing.
+    """
+    dates = [c for c, _, _ in ICE_COLUMNS.values()]
+    out = bds.drop(columns=[c for c in dates if c in bds.columns])
+    subj = adsl[["USUBJID", *(c for c in dates if c in adsl.columns)]]
+    out = out.merge(subj, on="USUBJID", how="left", validate="many_to_one")
+    not_baseline = ~out["ABLFL"].eq("Y").fillna(False).to_numpy(dtype=bool)
+    first = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
+    reason = np.full(len(out), None, dtype=object)
+    for event in INTERCURRENT_EVENTS:
+        date_col, flag_col, code = ICE_COLUMNS[event]
+        if date_col not in out.columns:
+            out[date_col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+        event_date = out[date_col].astype("datetime64[ns]")
+        later = (out["ADT"] > event_date).fillna(False).to_numpy(dtype=bool) & not_baseline
+        out[flag_col] = text_where(later, "Y")
+        if estimand.strategy(event) == "hypothetical":
+            ev = event_date.to_numpy()
+            earlier = later & (np.isnat(first) | (ev < first))
+            first = np.where(earlier, ev, first)
+            reason = np.where(earlier, code, reason)
+    hit = pd.notna(reason)
+    for col in ("AVAL", "CHG", "PCHG"):
+        if col in out.columns:
+            out[col] = out[col].astype("float64").mask(hit)
+    out["ICEFL"] = text_where(hit, "Y")
+    out["ICEREAS"] = reason
+    return out
+
+
+def describe_estimand(definition: TrialDefinition) -> str:
+    """The primary estimand in words: population, variable, events and strategies, summary."""
+    primary = definition.primary
+    param = definition.parameter(primary.parameter)
+    visit = definition.visit(primary.visit)
+    unit = f" ({param.unit})" if param.unit else ""
+    variable = f"{_VARIABLE_WORDS[primary.variable]} {param.label}{unit}".strip()
+    when = f"{visit.label or visit.code} (study day {visit.day})"
+    ref = definition.reference_arm
+    actives = [a.label for a in definition.arms if not a.reference]
+    events = [
+        f"{_EVENT_WORDS[e]}: {_STRATEGY_WORDS[definition.estimand.strategy(e)]}"
+        for e in INTERCURRENT_EVENTS
+    ]
+    lines = [
+        f"Population: {_POPULATION_WORDS[definition.analysis.population]}.",
+        f"Variable: {variable} at {when}.",
+        f"Treatments: {'; '.join(actives)}, each compared with {ref.label} (reference).",
+        "Intercurrent events: " + "; ".join(events) + ".",
+        (
+            "Population-level summary: difference in least-squares means (each active arm "
+            f"minus {ref.label}) at {visit.code}, from the MMRM."
+        ),
+    ]
+    if definition.estimand.description:
+        lines.append(f"Description: {definition.estimand.description}")
+    return "\n".join(lines)
