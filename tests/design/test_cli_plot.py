@@ -18,14 +18,18 @@ runner = CliRunner()
 
 
 def test_gsd_table_from_options() -> None:
-    result = runner.invoke(app, ["gsd", "--fractions", "0.33,0.67,1", "--futility", "of", "--binding"])
+    result = runner.invoke(
+        app, ["gsd", "--fractions", "0.33,0.67,1", "--futility", "of", "--binding"]
+    )
     assert result.exit_code == 0, result.output
     assert "efficacy_z" in result.output and "futility_z" in result.output
     assert "binding" in result.output and "inflation factor" in result.output
 
 
 def test_gsd_json_matches_library() -> None:
-    result = runner.invoke(app, ["gsd", "--fractions", "0.5,1", "--sided", "2", "--alpha", "0.05", "--json"])
+    result = runner.invoke(
+        app, ["gsd", "--fractions", "0.5,1", "--sided", "2", "--alpha", "0.05", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     rows = data["designs"][0]["boundaries"]
@@ -36,8 +40,9 @@ def test_gsd_json_matches_library() -> None:
 
 def test_gsd_from_trial_toml_with_override(tmp_path: Path) -> None:
     (tmp_path / "trial.toml").write_text(
-        '[interim]\ninformation_fractions = [0.5, 1.0]\nefficacy_spending = "hsd"\nefficacy_gamma = -4\n'
-        'effect = 0.5\nsd = 1.0\nactive_arms = 2\n'
+        '[interim]\ninformation_fractions = [0.5, 1.0]\nefficacy_spending = "hsd"\n'
+        "efficacy_gamma = -4\n"
+        "effect = 0.5\nsd = 1.0\nactive_arms = 2\n"
     )
     result = runner.invoke(app, ["gsd", "--trial", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
@@ -56,7 +61,9 @@ def test_gsd_errors_raise_definition_error(tmp_path: Path) -> None:
     assert str(result.exception).startswith("--fractions: must be comma-separated numbers")
     result = runner.invoke(app, ["gsd", "--fractions", "0.5,1", "--spending", "obf"])
     assert str(result.exception).startswith("--spending: unknown spending function 'obf'")
-    (tmp_path / "trial.toml").write_text("[interim]\ninformation_fractions = [0.5, 1.0]\nalpha = 0.9\n")
+    (tmp_path / "trial.toml").write_text(
+        "[interim]\ninformation_fractions = [0.5, 1.0]\nalpha = 0.9\n"
+    )
     result = runner.invoke(app, ["gsd", "--trial", str(tmp_path)])
     assert str(result.exception).startswith("interim.alpha: must be in (0, 0.5)")
     result = runner.invoke(app, ["gsd"])

@@ -14,12 +14,24 @@ BASE: dict[str, Any] = {"information_fractions": [0.5, 1.0]}
 
 
 def test_full_plan() -> None:
-    plan = InterimPlan.from_mapping({
-        "information_fractions": [0.3, 0.7, 1], "alpha": 0.05, "sided": 1, "efficacy_spending": "hsd",
-        "efficacy_gamma": -4, "futility_spending": "kd", "futility_gamma": 2, "binding_futility": True,
-        "beta": 0.1, "effect": 0.4, "sd": 1.2, "information": "variance", "active_arms": 2,
-        "alpha_sharing": [0.03, 0.02],
-    })
+    plan = InterimPlan.from_mapping(
+        {
+            "information_fractions": [0.3, 0.7, 1],
+            "alpha": 0.05,
+            "sided": 1,
+            "efficacy_spending": "hsd",
+            "efficacy_gamma": -4,
+            "futility_spending": "kd",
+            "futility_gamma": 2,
+            "binding_futility": True,
+            "beta": 0.1,
+            "effect": 0.4,
+            "sd": 1.2,
+            "information": "variance",
+            "active_arms": 2,
+            "alpha_sharing": [0.03, 0.02],
+        }
+    )
     assert plan.information_fractions == (0.3, 0.7, 1.0)
     assert plan.arm_alphas() == (0.03, 0.02)
     design = plan.design()
@@ -36,10 +48,18 @@ def test_defaults_and_sharing() -> None:
 
 
 BAD = [
-    ({"information_fractions": [0.5, 0.4, 1.0]},
-     "interim.information_fractions: must increase and end at 1 (got [0.5, 0.4, 1.0])"),
-    ({"information_fractions": [0.5, 0.9]}, "interim.information_fractions: must increase and end at 1"),
-    ({"information_fractions": "0.5, 1"}, "interim.information_fractions: must be a non-empty list of numbers"),
+    (
+        {"information_fractions": [0.5, 0.4, 1.0]},
+        "interim.information_fractions: must increase and end at 1 (got [0.5, 0.4, 1.0])",
+    ),
+    (
+        {"information_fractions": [0.5, 0.9]},
+        "interim.information_fractions: must increase and end at 1",
+    ),
+    (
+        {"information_fractions": "0.5, 1"},
+        "interim.information_fractions: must be a non-empty list of numbers",
+    ),
     ({}, "interim.information_fractions: required"),
     ({**BASE, "alpha": 0.5}, "interim.alpha: must be in (0, 0.5) (got 0.5)"),
     ({**BASE, "alpha": 0}, "interim.alpha: must be in (0, 0.5)"),
@@ -47,23 +67,47 @@ BAD = [
     ({**BASE, "alpha": True}, "interim.alpha: must be a number"),
     ({**BASE, "beta": 0.7}, "interim.beta: must be in (0, 0.5)"),
     ({**BASE, "sided": 3}, "interim.sided: must be one of 1, 2 (got 3)"),
-    ({**BASE, "efficacy_spending": "obf"}, "interim.efficacy_spending: unknown spending function 'obf'"),
-    ({**BASE, "futility_spending": "x"}, "interim.futility_spending: unknown spending function 'x'"),
+    (
+        {**BASE, "efficacy_spending": "obf"},
+        "interim.efficacy_spending: unknown spending function 'obf'",
+    ),
+    (
+        {**BASE, "futility_spending": "x"},
+        "interim.futility_spending: unknown spending function 'x'",
+    ),
     ({**BASE, "efficacy_spending": "hsd"}, "interim.efficacy_gamma: required for hsd spending"),
-    ({**BASE, "efficacy_spending": "kd", "efficacy_gamma": -1}, "interim.efficacy_gamma: must be > 0 for kd"),
+    (
+        {**BASE, "efficacy_spending": "kd", "efficacy_gamma": -1},
+        "interim.efficacy_gamma: must be > 0 for kd",
+    ),
     ({**BASE, "efficacy_gamma": 2}, "interim.efficacy_gamma: only used with hsd or kd spending"),
-    ({**BASE, "sided": 2, "futility_spending": "of"}, "interim.futility_spending: futility boundaries need sided = 1"),
+    (
+        {**BASE, "sided": 2, "futility_spending": "of"},
+        "interim.futility_spending: futility boundaries need sided = 1",
+    ),
     ({**BASE, "binding_futility": "yes"}, "interim.binding_futility: must be true or false"),
     ({**BASE, "binding_futility": True}, "interim.binding_futility: needs futility_spending"),
     ({**BASE, "effect": -0.2}, "interim.effect: must be in (0, inf)"),
     ({**BASE, "sd": 0}, "interim.sd: must be in (0, inf)"),
-    ({**BASE, "information": "events"}, "interim.information: unknown information measure 'events'"),
+    (
+        {**BASE, "information": "events"},
+        "interim.information: unknown information measure 'events'",
+    ),
     ({**BASE, "max_subjects": 10.5}, "interim.max_subjects: must be an integer"),
     ({**BASE, "active_arms": 0}, "interim.active_arms: must be a positive integer"),
-    ({**BASE, "active_arms": 2, "alpha_sharing": [0.02, 0.01]}, "interim.alpha_sharing: must sum to alpha = 0.025"),
-    ({**BASE, "active_arms": 2, "alpha_sharing": [0.025]}, "interim.alpha_sharing: needs one alpha per active arm"),
+    (
+        {**BASE, "active_arms": 2, "alpha_sharing": [0.02, 0.01]},
+        "interim.alpha_sharing: must sum to alpha = 0.025",
+    ),
+    (
+        {**BASE, "active_arms": 2, "alpha_sharing": [0.025]},
+        "interim.alpha_sharing: needs one alpha per active arm",
+    ),
     ({**BASE, "alpha_sharing": "holm"}, "interim.alpha_sharing: unknown alpha sharing 'holm'"),
-    ({**BASE, "alpha_sharing": 3}, "interim.alpha_sharing: must be split_equally, bonferroni or a list"),
+    (
+        {**BASE, "alpha_sharing": 3},
+        "interim.alpha_sharing: must be split_equally, bonferroni or a list",
+    ),
     ({**BASE, "look": 2}, "interim.look: unknown key"),
 ]
 
@@ -92,10 +136,12 @@ def test_plan_is_frozen() -> None:
 
 
 def test_load_from_trial_toml(tmp_path: Path) -> None:
-    (tmp_path / "trial.toml").write_text('[interim]\ninformation_fractions = [0.5, 1.0]\nalpha = 0.02\n')
+    (tmp_path / "trial.toml").write_text(
+        "[interim]\ninformation_fractions = [0.5, 1.0]\nalpha = 0.02\n"
+    )
     assert load_interim_plan(tmp_path).alpha == 0.02
     (tmp_path / "trial.toml").write_text("[study]\nname = 'x'\n")
-    with pytest.raises(DefinitionError, match="^interim: "):
+    with pytest.raises(DefinitionError, match=r"^interim: "):
         load_interim_plan(tmp_path)
     with pytest.raises(InputError):
         load_interim_plan(tmp_path / "missing")

@@ -21,7 +21,12 @@ from trialkit.design.power import (
     trend_drift,
 )
 from trialkit.design.spending import spend
-from trialkit.design.update import information_fraction, information_from_variance, t_to_z, update_design
+from trialkit.design.update import (
+    information_fraction,
+    information_from_variance,
+    t_to_z,
+    update_design,
+)
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "design" / "rpact_designs.json"
 CP = json.loads(FIXTURE.read_text())["conditionalPower"]
@@ -35,7 +40,10 @@ def test_conditional_power_matches_rpact() -> None:
     assert abs(z1 - CP["z1"]) < 1e-12
     i_max = (CP["n1"] + CP["nPlanned2"]) / CP["sd"] ** 2
     t1 = CP["n1"] / (CP["n1"] + CP["nPlanned2"])
-    for theta, expected in ((CP["thetaH1"], CP["conditionalPower"]), (CP["thetaTrend"], CP["conditionalPowerTrend"])):
+    for theta, expected in (
+        (CP["thetaH1"], CP["conditionalPower"]),
+        (CP["thetaTrend"], CP["conditionalPowerTrend"]),
+    ):
         cp = conditional_power(z1, t1, design.efficacy_z[-1], theta * math.sqrt(i_max))
         assert abs(cp - expected) < 1e-6
     assert abs(conditional_power_trend(design, z1, t1) - CP["conditionalPowerTrend"]) < 1e-6
@@ -105,7 +113,7 @@ def test_information_measures() -> None:
     st.sampled_from([1, 2]),
 )
 def test_cumulative_alpha_equals_spending(inner: list[float], family: str, sided: int) -> None:
-    fractions = sorted(inner) + [1.0]
+    fractions = [*sorted(inner), 1.0]
     if min(b - a for a, b in zip([0.0, *fractions], fractions, strict=False)) < 0.02:
         return
     gamma = 2.0 if family == "kd" else (-3.0 if family == "hsd" else None)

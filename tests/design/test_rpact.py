@@ -1,4 +1,4 @@
-"""Boundaries, spending and inflation factors against rpact's (tests/fixtures/design/rpact_designs.json)."""
+"""Boundaries, spending and inflation factors against rpact (fixtures/design/rpact_designs.json)."""
 
 from __future__ import annotations
 
@@ -19,18 +19,35 @@ from trialkit.design.spending import spend
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "design" / "rpact_designs.json"
 REFERENCE = json.loads(FIXTURE.read_text())
-FAMILY = {"asOF": "of", "asP": "pocock", "asHSD": "hsd", "asKD": "kd",
-          "bsOF": "of", "bsP": "pocock", "bsHSD": "hsd", "bsKD": "kd", "none": None}
+FAMILY = {
+    "asOF": "of",
+    "asP": "pocock",
+    "asHSD": "hsd",
+    "asKD": "kd",
+    "bsOF": "of",
+    "bsP": "pocock",
+    "bsHSD": "hsd",
+    "bsKD": "kd",
+    "none": None,
+}
 TOL = 1e-6
-# rpact's first boundary is above 7.5 (reported as Inf) and its coarse grid gives look 2 only to ~3e-4;
+# rpact's first boundary is above 7.5 (reported as Inf) and its coarse grid gives look 2 only
+# to ~3e-4;
 # that look is checked against an independent quadrature in test_extreme_second_look_by_quadrature.
 RPACT_INACCURATE = {("of_2s_k5_unequal", 1)}
 
 
 def _design(ref: dict[str, Any]) -> GroupSequentialDesign:
     return group_sequential_design(
-        ref["informationRates"], ref["alpha"], ref["sided"], str(FAMILY[ref["typeOfDesign"]]), ref["gammaA"],
-        ref["beta"], FAMILY[ref["typeBetaSpending"]], ref["gammaB"], ref["bindingFutility"],
+        ref["informationRates"],
+        ref["alpha"],
+        ref["sided"],
+        str(FAMILY[ref["typeOfDesign"]]),
+        ref["gammaA"],
+        ref["beta"],
+        FAMILY[ref["typeBetaSpending"]],
+        ref["gammaB"],
+        ref["bindingFutility"],
     )
 
 
@@ -57,7 +74,10 @@ def test_fixture_covers_the_required_designs() -> None:
     assert {d["typeOfDesign"] for d in designs} == {"asOF", "asP", "asHSD", "asKD"}
     assert {d["typeBetaSpending"] for d in designs} >= {"bsOF", "bsP", "bsHSD", "bsKD"}
     assert {d["sided"] for d in designs} == {1, 2}
-    assert {d["bindingFutility"] for d in designs if d["typeBetaSpending"] != "none"} == {True, False}
+    assert {d["bindingFutility"] for d in designs if d["typeBetaSpending"] != "none"} == {
+        True,
+        False,
+    }
 
 
 @pytest.mark.parametrize("ref", REFERENCE["designs"], ids=lambda d: d["id"])
@@ -68,7 +88,11 @@ def test_boundaries_match_rpact(ref: dict[str, Any]) -> None:
     _assert_close(design.alpha_spent, ref["alphaSpent"], ident)
     _assert_close(design.nominal_p, ref["stageLevels"], ident)
     if ref["typeBetaSpending"] != "none":
-        assert design.futility_z is not None and design.beta_spent is not None and design.power is not None
+        assert (
+            design.futility_z is not None
+            and design.beta_spent is not None
+            and design.power is not None
+        )
         _assert_close(design.futility_z[:-1], ref["futilityBounds"], ident)
         _assert_close(design.beta_spent, ref["betaSpent"], ident)
         _assert_close(design.power, ref["power"], ident)
@@ -83,7 +107,7 @@ def test_inflation_factor_matches_rpact(ref: dict[str, Any]) -> None:
 
 
 def test_extreme_second_look_by_quadrature() -> None:
-    """Look 2 of the extreme two-sided OF design, solved by adaptive quadrature instead of the grid."""
+    """Look 2 of the extreme two-sided OF design, solved by adaptive quadrature (no grid)."""
     ref = next(d for d in REFERENCE["designs"] if d["id"] == "of_2s_k5_unequal")
     design = _design(ref)
     t1, t2 = ref["informationRates"][:2]
@@ -102,15 +126,25 @@ def test_extreme_second_look_by_quadrature() -> None:
 
     c2 = brentq(spent, 3.0, 7.0, xtol=1e-12)
     assert abs(design.efficacy_z[1] - c2) < TOL
-    assert abs(design.efficacy_z[1] - _values(ref["criticalValues"])[1]) < 1e-3  # rpact's coarser value
+    assert (
+        abs(design.efficacy_z[1] - _values(ref["criticalValues"])[1]) < 1e-3
+    )  # rpact's coarser value
 
 
 def test_grid_is_converged() -> None:
     """A much finer grid moves no boundary by more than 1e-7."""
-    for ref in REFERENCE["designs"][:: 4]:
+    for ref in REFERENCE["designs"][::4]:
         coarse = _design(ref)
         fine = group_sequential_design(
-            ref["informationRates"], ref["alpha"], ref["sided"], str(FAMILY[ref["typeOfDesign"]]), ref["gammaA"],
-            ref["beta"], FAMILY[ref["typeBetaSpending"]], ref["gammaB"], ref["bindingFutility"], r=128,
+            ref["informationRates"],
+            ref["alpha"],
+            ref["sided"],
+            str(FAMILY[ref["typeOfDesign"]]),
+            ref["gammaA"],
+            ref["beta"],
+            FAMILY[ref["typeBetaSpending"]],
+            ref["gammaB"],
+            ref["bindingFutility"],
+            r=128,
         )
         assert np.max(np.abs(np.subtract(coarse.efficacy_z, fine.efficacy_z))) < 1e-7

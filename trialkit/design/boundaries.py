@@ -8,7 +8,7 @@ Binding futility boundaries enter the H0 computation; non-binding ones do not.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -66,9 +66,9 @@ class GroupSequentialDesign:
         return pd.DataFrame(data)
 
 
-def _solve(f: object, lo: float, hi: float) -> float:
+def _solve(f: Callable[[float], float], lo: float, hi: float) -> float:
     """Root of the increasing-or-decreasing ``f`` on [lo, hi] (brentq, tight tolerance)."""
-    return float(brentq(f, lo, hi, xtol=_XTOL, rtol=1e-15, maxiter=200))  # type: ignore[call-overload]
+    return float(brentq(f, lo, hi, xtol=_XTOL, rtol=1e-15, maxiter=200))
 
 
 def _efficacy_bound(prev: ig.StageDensity | None, t: float, target: float, sided: int) -> float:
@@ -113,7 +113,9 @@ def efficacy_boundaries(
     fixed: Sequence[float] = (),
     r: int = ig.GRID_R,
 ) -> tuple[list[float], list[float]]:
-    """Efficacy boundaries spending ``cumulative_alpha`` at ``fractions`` (binding ``futility_z`` if given).
+    """Efficacy boundaries spending ``cumulative_alpha`` at ``fractions``.
+
+    Binding ``futility_z`` (if given) stop the trial under H0 too.
 
     The first ``len(fixed)`` boundaries are taken as given (boundaries already used at past looks).
     Returns the boundaries and the cumulative H0 crossing probabilities actually attained.
@@ -201,7 +203,9 @@ def group_sequential_design(
     cum_alpha = [spend(spending, alpha, x, gamma, sided) for x in t]
     if futility is None:
         eff, spent = efficacy_boundaries(t, cum_alpha, sided, r=r)
-        return GroupSequentialDesign(t, alpha, sided, spending, gamma, tuple(eff), tuple(spent), beta)
+        return GroupSequentialDesign(
+            t, alpha, sided, spending, gamma, tuple(eff), tuple(spent), beta
+        )
 
     cum_beta = [spend(futility, beta, x, futility_gamma, 1) for x in t]
     base = None if binding else efficacy_boundaries(t, cum_alpha, 1, r=r)[0]
@@ -213,7 +217,9 @@ def group_sequential_design(
     drift = _solve(gap, 0.0, 2.0 * Z_CAP)
     eff, fut = _beta_spending_pass(t, cum_alpha, cum_beta, drift, binding, base, r)
     fut[-1] = eff[-1]
-    _, spent = efficacy_boundaries(t, cum_alpha, 1, futility_z=fut if binding else None, fixed=eff, r=r)
+    _, spent = efficacy_boundaries(
+        t, cum_alpha, 1, futility_z=fut if binding else None, fixed=eff, r=r
+    )
     up, low = ig.crossing_probabilities(t, fut, eff, drift, r)
     cum = 0.0
     power, beta_spent = [], []
@@ -222,6 +228,19 @@ def group_sequential_design(
         power.append(cum)
         beta_spent.append(float(low[: k + 1].sum()))
     return GroupSequentialDesign(
-        t, alpha, sided, spending, gamma, tuple(eff), tuple(spent), beta, futility, futility_gamma,
-        binding, tuple(fut), tuple(beta_spent), tuple(power), drift,
+        t,
+        alpha,
+        sided,
+        spending,
+        gamma,
+        tuple(eff),
+        tuple(spent),
+        beta,
+        futility,
+        futility_gamma,
+        binding,
+        tuple(fut),
+        tuple(beta_spent),
+        tuple(power),
+        drift,
     )

@@ -53,7 +53,9 @@ def _parse_fractions(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise DefinitionError(f"--fractions: must be comma-separated numbers (got {text!r})") from exc
+        raise DefinitionError(
+            f"--fractions: must be comma-separated numbers (got {text!r})"
+        ) from exc
 
 
 def _finite(value: Any) -> Any:
@@ -80,7 +82,7 @@ def build_plan(trial: Path | None, options: dict[str, Any]) -> InterimPlan:
 
 
 def summarize(plan: InterimPlan) -> dict[str, Any]:
-    """Plan, and for each distinct arm alpha its boundaries, drift and inflation factor (JSON-ready)."""
+    """Plan and, per distinct arm alpha, boundaries, drift and inflation factor (JSON-ready)."""
     arms = []
     for alpha in sorted(set(plan.arm_alphas()), reverse=True):
         design = plan.design(alpha)
@@ -89,10 +91,12 @@ def summarize(plan: InterimPlan) -> dict[str, Any]:
             "alpha": alpha,
             "arms": [i + 1 for i, a in enumerate(plan.arm_alphas()) if a == alpha],
             "boundaries": [
-                {k: _finite(v) for k, v in row.items()} for row in design.table().to_dict(orient="records")
+                {k: _finite(v) for k, v in row.items()}
+                for row in design.table().to_dict(orient="records")
             ],
             "drift": drift,
-            "inflation_factor": (drift / power.fixed_design_drift(alpha, plan.beta, plan.sided)) ** 2,
+            "inflation_factor": (drift / power.fixed_design_drift(alpha, plan.beta, plan.sided))
+            ** 2,
         }
         if plan.effect is not None:
             entry["max_information"] = (drift / plan.effect) ** 2
@@ -110,8 +114,9 @@ def render(summary: dict[str, Any]) -> str:
     lines = []
     for entry in summary["designs"]:
         head = (
-            f"Group sequential design: {len(plan['information_fractions'])} looks, {sides} alpha {entry['alpha']:g}"
-            f" (arm {', '.join(map(str, entry['arms']))}), efficacy spending {plan['efficacy_spending']}"
+            f"Group sequential design: {len(plan['information_fractions'])} looks, "
+            f"{sides} alpha {entry['alpha']:g} (arm {', '.join(map(str, entry['arms']))}), "
+            f"efficacy spending {plan['efficacy_spending']}"
         )
         if plan["efficacy_gamma"] is not None:
             head += f" (gamma {plan['efficacy_gamma']:g})"
@@ -136,7 +141,10 @@ def render(summary: dict[str, Any]) -> str:
                 else:
                     cells.append(f"{v:11.6f}" if c != "nominal_p" else f"{v:11.4g}")
             lines.append("  ".join(cells))
-        extra = f"drift {entry['drift']:.6f}, inflation factor {entry['inflation_factor']:.6f} (power {1 - plan['beta']:g})"
+        extra = (
+            f"drift {entry['drift']:.6f}, inflation factor {entry['inflation_factor']:.6f} "
+            f"(power {1 - plan['beta']:g})"
+        )
         if "max_information" in entry:
             extra += f", max information {entry['max_information']:.4f}"
         if "max_subjects_two_arm" in entry:
@@ -148,17 +156,35 @@ def render(summary: dict[str, Any]) -> str:
 
 @app.command()
 def gsd(
-    trial: Annotated[Path | None, typer.Option("--trial", help="Trial directory or trial.toml with [interim].")] = None,
-    fractions: Annotated[str | None, typer.Option(help="Information fractions, e.g. 0.33,0.67,1")] = None,
-    alpha: Annotated[float | None, typer.Option(help="Alpha (two-sided level if --sided 2).")] = None,
+    trial: Annotated[
+        Path | None, typer.Option("--trial", help="Trial directory or trial.toml with [interim].")
+    ] = None,
+    fractions: Annotated[
+        str | None, typer.Option(help="Information fractions, e.g. 0.33,0.67,1")
+    ] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Alpha (two-sided level if --sided 2).")
+    ] = None,
     sided: Annotated[int | None, typer.Option(help="1 or 2.")] = None,
-    spending: Annotated[str | None, typer.Option(help="Efficacy spending: of, pocock, hsd, kd.")] = None,
-    gamma: Annotated[float | None, typer.Option(help="Gamma of hsd or kd efficacy spending.")] = None,
+    spending: Annotated[
+        str | None, typer.Option(help="Efficacy spending: of, pocock, hsd, kd.")
+    ] = None,
+    gamma: Annotated[
+        float | None, typer.Option(help="Gamma of hsd or kd efficacy spending.")
+    ] = None,
     beta: Annotated[float | None, typer.Option(help="1 - power.")] = None,
-    futility: Annotated[str | None, typer.Option(help="Futility (beta) spending: of, pocock, hsd, kd.")] = None,
-    futility_gamma: Annotated[float | None, typer.Option(help="Gamma of hsd or kd beta spending.")] = None,
-    binding: Annotated[bool | None, typer.Option("--binding/--non-binding", help="Binding futility.")] = None,
-    effect: Annotated[float | None, typer.Option(help="Assumed effect (for maximum information).")] = None,
+    futility: Annotated[
+        str | None, typer.Option(help="Futility (beta) spending: of, pocock, hsd, kd.")
+    ] = None,
+    futility_gamma: Annotated[
+        float | None, typer.Option(help="Gamma of hsd or kd beta spending.")
+    ] = None,
+    binding: Annotated[
+        bool | None, typer.Option("--binding/--non-binding", help="Binding futility.")
+    ] = None,
+    effect: Annotated[
+        float | None, typer.Option(help="Assumed effect (for maximum information).")
+    ] = None,
     sd: Annotated[float | None, typer.Option(help="Assumed standard deviation.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

@@ -22,7 +22,7 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 @dataclass(frozen=True)
 class StageDensity:
-    """Quadrature points ``z`` and weights*sub-density ``v`` of Z at fraction ``t`` (trial still running)."""
+    """Quadrature points ``z`` and weight * sub-density ``v`` of Z at ``t`` (trial running)."""
 
     t: float
     z: NDArray[np.float64]
@@ -33,13 +33,17 @@ def _phi(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.exp(-0.5 * x * x) / _SQRT_2PI
 
 
-def _grid(mean: float, lower: float, upper: float, r: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _grid(
+    mean: float, lower: float, upper: float, r: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Simpson points and weights of J&T's grid around ``mean``, trimmed to (lower, upper)."""
     i = np.arange(1, 6 * r, dtype=float)
     x = np.where(
         i < r,
         -3.0 - 4.0 * np.log(r / i),
-        np.where(i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r), 3.0 + 4.0 * np.log(r / (6.0 * r - i))),
+        np.where(
+            i <= 5 * r, -3.0 + 3.0 * (i - r) / (2.0 * r), 3.0 + 4.0 * np.log(r / (6.0 * r - i))
+        ),
     )
     x = x + mean
     pts = x[(x > lower) & (x < upper)]
@@ -60,7 +64,9 @@ def _grid(mean: float, lower: float, upper: float, r: int) -> tuple[NDArray[np.f
     return z, w
 
 
-def first_stage(t: float, drift: float, lower: float, upper: float, r: int = GRID_R) -> StageDensity:
+def first_stage(
+    t: float, drift: float, lower: float, upper: float, r: int = GRID_R
+) -> StageDensity:
     """Sub-density of Z_1 restricted to the continuation region (lower, upper)."""
     z, w = _grid(drift * math.sqrt(t), lower, upper, r)
     return StageDensity(t, z, w * _phi(z - drift * math.sqrt(t)))
@@ -108,7 +114,7 @@ def crossing_probabilities(
     drift: float,
     r: int = GRID_R,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per-look probabilities of first crossing the upper and the lower boundary (-inf/inf allowed)."""
+    """Per-look probabilities of first crossing the upper and the lower boundary (may be inf)."""
     k_max = len(fractions)
     up = np.zeros(k_max)
     low = np.zeros(k_max)

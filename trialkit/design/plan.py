@@ -1,4 +1,4 @@
-"""The interim analysis plan: trial.toml's optional ``[interim]`` table, validated into a frozen dataclass.
+"""The interim analysis plan: trial.toml's optional ``[interim]`` table as a frozen dataclass.
 
 Keys (all optional except ``information_fractions``)::
 
@@ -16,11 +16,12 @@ Keys (all optional except ``information_fractions``)::
     information = "subjects"     # subjects | variance (information = 1 / var)
     max_subjects = 200           # optional; default 4 sd^2 I_max (two arms 1:1)
     active_arms = 1              # arms compared with control
-    alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm], summing to alpha
+    alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm] (sum = alpha)
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -34,9 +35,21 @@ from trialkit.design.spending import NEEDS_GAMMA, SPENDING_FUNCTIONS
 from trialkit.errors import DefinitionError, InputError
 
 KEYS: tuple[str, ...] = (
-    "information_fractions", "alpha", "sided", "efficacy_spending", "efficacy_gamma",
-    "futility_spending", "futility_gamma", "binding_futility", "beta", "effect", "sd",
-    "information", "max_subjects", "active_arms", "alpha_sharing",
+    "information_fractions",
+    "alpha",
+    "sided",
+    "efficacy_spending",
+    "efficacy_gamma",
+    "futility_spending",
+    "futility_gamma",
+    "binding_futility",
+    "beta",
+    "effect",
+    "sd",
+    "information",
+    "max_subjects",
+    "active_arms",
+    "alpha_sharing",
 )
 """Keys allowed in the ``[interim]`` table."""
 
@@ -90,13 +103,13 @@ class InterimPlan:
         )
 
     def max_information(self) -> float:
-        """Information (1 / var of the effect estimate) the last look needs for the assumed effect."""
+        """Information (1 / var of the estimate) the last look needs for the assumed effect."""
         if self.effect is None:
             raise DefinitionError("interim.effect: needed for the maximum information")
         return power.max_information(self.design(), self.effect)
 
     def planned_max_subjects(self) -> float:
-        """Subjects at the last look: ``max_subjects`` if given, else 4 sd^2 I_max (two arms 1:1)."""
+        """Subjects at the last look: ``max_subjects``, else 4 sd^2 I_max (two arms 1:1)."""
         if self.max_subjects is not None:
             return float(self.max_subjects)
         if self.effect is None or self.sd is None:
@@ -104,10 +117,12 @@ class InterimPlan:
         return power.max_subjects(self.design(), self.effect, self.sd)
 
     def information_fraction(self, observed: float) -> float:
-        """Fraction reached: subjects with the primary endpoint / planned, or (1 / variance) / I_max."""
+        """Fraction reached: subjects with the endpoint / planned, or (1 / variance) / I_max."""
         if self.information == "subjects":
             return update.information_fraction(observed, self.planned_max_subjects())
-        return update.information_fraction(update.information_from_variance(observed), self.max_information())
+        return update.information_fraction(
+            update.information_from_variance(observed), self.max_information()
+        )
 
 
 def load_interim_plan(trial: str | Path) -> InterimPlan:
@@ -139,8 +154,14 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     if unknown:
         raise DefinitionError(f"{label(unknown[0])}: unknown key (allowed: {', '.join(KEYS)})")
 
-    def number(name: str, default: float | None, low: float | None = None, high: float | None = None,
-               low_open: bool = True, high_open: bool = True) -> float | None:
+    def number(
+        name: str,
+        default: float | None,
+        low: float | None = None,
+        high: float | None = None,
+        low_open: bool = True,
+        high_open: bool = True,
+    ) -> float | None:
         if name not in mapping:
             return default
         value = mapping[name]
@@ -154,17 +175,23 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
             hi = ")" if high_open else "]"
             lo_s = "-inf" if low is None else f"{low:g}"
             hi_s = "inf" if high is None else f"{high:g}"
-            raise DefinitionError(f"{label(name)}: must be in {lo}{lo_s}, {hi_s}{hi} (got {value!r})")
+            raise DefinitionError(
+                f"{label(name)}: must be in {lo}{lo_s}, {hi_s}{hi} (got {value!r})"
+            )
         return x
 
-    def integer(name: str, default: int | None, allowed: tuple[int, ...] | None = None) -> int | None:
+    def integer(
+        name: str, default: int | None, allowed: tuple[int, ...] | None = None
+    ) -> int | None:
         if name not in mapping:
             return default
         value = mapping[name]
         if not isinstance(value, int) or isinstance(value, bool):
             raise DefinitionError(f"{label(name)}: must be an integer (got {value!r})")
         if allowed is not None and value not in allowed:
-            raise DefinitionError(f"{label(name)}: must be one of {', '.join(map(str, allowed))} (got {value!r})")
+            raise DefinitionError(
+                f"{label(name)}: must be one of {', '.join(map(str, allowed))} (got {value!r})"
+            )
         if allowed is None and value < 1:
             raise DefinitionError(f"{label(name)}: must be a positive integer (got {value!r})")
         return value
@@ -176,21 +203,29 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
         if not isinstance(value, str):
             raise DefinitionError(f"{label(name)}: must be a string (got {value!r})")
         if value not in allowed:
-            raise DefinitionError(f"{label(name)}: unknown {what} {value!r} (use {', '.join(allowed)})")
+            raise DefinitionError(
+                f"{label(name)}: unknown {what} {value!r} (use {', '.join(allowed)})"
+            )
         return value
 
     if "information_fractions" not in mapping:
         raise DefinitionError(f"{label('information_fractions')}: required (e.g. [0.5, 1.0])")
     raw = mapping["information_fractions"]
     if not isinstance(raw, list | tuple) or not raw or not all(_is_number(x) for x in raw):
-        raise DefinitionError(f"{label('information_fractions')}: must be a non-empty list of numbers (got {raw!r})")
+        raise DefinitionError(
+            f"{label('information_fractions')}: must be a non-empty list of numbers (got {raw!r})"
+        )
     fractions = tuple(float(x) for x in raw)
-    increasing = all(b > a for a, b in zip(fractions, fractions[1:], strict=False))
+    increasing = all(b > a for a, b in itertools.pairwise(fractions))
     if not increasing or fractions[0] <= 0 or abs(fractions[-1] - 1.0) > 1e-9:
-        raise DefinitionError(f"{label('information_fractions')}: must increase and end at 1 (got {list(raw)!r})")
+        raise DefinitionError(
+            f"{label('information_fractions')}: must increase and end at 1 (got {list(raw)!r})"
+        )
     if len(fractions) > 20:
-        raise DefinitionError(f"{label('information_fractions')}: at most 20 looks (got {len(fractions)})")
-    fractions = fractions[:-1] + (1.0,)
+        raise DefinitionError(
+            f"{label('information_fractions')}: at most 20 looks (got {len(fractions)})"
+        )
+    fractions = (*fractions[:-1], 1.0)
 
     alpha = number("alpha", 0.025, 0.0, 0.5)
     sided = integer("sided", 1, (1, 2))
@@ -205,15 +240,24 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
         if family == "kd" and gamma is not None and gamma <= 0:
             raise DefinitionError(f"{label(name)}: must be > 0 for kd spending (got {gamma!r})")
         if family == "hsd" and gamma is not None and abs(gamma) > 40:
-            raise DefinitionError(f"{label(name)}: must be in [-40, 40] for hsd spending (got {gamma!r})")
+            raise DefinitionError(
+                f"{label(name)}: must be in [-40, 40] for hsd spending (got {gamma!r})"
+            )
         if family not in NEEDS_GAMMA and gamma is not None:
-            raise DefinitionError(f"{label(name)}: only used with hsd or kd spending (got {family})")
+            raise DefinitionError(
+                f"{label(name)}: only used with hsd or kd spending (got {family})"
+            )
         gammas[name] = gamma
     if fut is not None and sided != 1:
-        raise DefinitionError(f"{label('futility_spending')}: futility boundaries need sided = 1 (got sided = {sided})")
+        raise DefinitionError(
+            f"{label('futility_spending')}: futility boundaries need sided = 1 "
+            f"(got sided = {sided})"
+        )
     binding = mapping.get("binding_futility", False)
     if not isinstance(binding, bool):
-        raise DefinitionError(f"{label('binding_futility')}: must be true or false (got {binding!r})")
+        raise DefinitionError(
+            f"{label('binding_futility')}: must be true or false (got {binding!r})"
+        )
     if binding and fut is None:
         raise DefinitionError(f"{label('binding_futility')}: needs futility_spending")
     effect = number("effect", None, 0.0)
@@ -227,23 +271,43 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     sharing_raw = mapping.get("alpha_sharing", "split_equally")
     sharing: str | tuple[float, ...]
     if isinstance(sharing_raw, str):
-        sharing = choice("alpha_sharing", "split_equally", ALPHA_SHARING, "alpha sharing") or "split_equally"
-    elif isinstance(sharing_raw, list | tuple) and all(_is_number(x) and x > 0 for x in sharing_raw):
+        sharing = (
+            choice("alpha_sharing", "split_equally", ALPHA_SHARING, "alpha sharing")
+            or "split_equally"
+        )
+    elif isinstance(sharing_raw, list | tuple) and all(
+        _is_number(x) and x > 0 for x in sharing_raw
+    ):
         sharing = tuple(float(x) for x in sharing_raw)
         if len(sharing) != arms:
             raise DefinitionError(
-                f"{label('alpha_sharing')}: needs one alpha per active arm ({arms}), got {len(sharing)}"
+                f"{label('alpha_sharing')}: needs one alpha per active arm ({arms}), "
+                f"got {len(sharing)}"
             )
         if abs(sum(sharing) - alpha) > 1e-9:
-            raise DefinitionError(f"{label('alpha_sharing')}: must sum to alpha = {alpha:g} (got {sum(sharing):g})")
+            raise DefinitionError(
+                f"{label('alpha_sharing')}: must sum to alpha = {alpha:g} (got {sum(sharing):g})"
+            )
     else:
         raise DefinitionError(
-            f"{label('alpha_sharing')}: must be split_equally, bonferroni or a list of positive numbers "
+            f"{label('alpha_sharing')}: must be split_equally, bonferroni or a list "
+            "of positive numbers "
             f"(got {sharing_raw!r})"
         )
     return InterimPlan(
-        information_fractions=fractions, alpha=alpha, sided=sided, efficacy_spending=eff,
-        efficacy_gamma=gammas["efficacy_gamma"], futility_spending=fut, futility_gamma=gammas["futility_gamma"],
-        binding_futility=binding, beta=beta, effect=effect, sd=sd, information=information,
-        max_subjects=max_subjects, active_arms=arms, alpha_sharing=sharing,
+        information_fractions=fractions,
+        alpha=alpha,
+        sided=sided,
+        efficacy_spending=eff,
+        efficacy_gamma=gammas["efficacy_gamma"],
+        futility_spending=fut,
+        futility_gamma=gammas["futility_gamma"],
+        binding_futility=binding,
+        beta=beta,
+        effect=effect,
+        sd=sd,
+        information=information,
+        max_subjects=max_subjects,
+        active_arms=arms,
+        alpha_sharing=sharing,
     )

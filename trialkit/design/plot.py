@@ -12,7 +12,10 @@ from matplotlib.figure import Figure
 def plot_boundaries(
     boundaries_df: pd.DataFrame, observed: Mapping[str, tuple[float, float]] | None = None
 ) -> Figure:
-    """Efficacy (and futility) z boundaries by information fraction; ``observed`` maps label -> (fraction, z)."""
+    """Efficacy (and futility) z boundaries by information fraction.
+
+    ``observed`` maps a label to the (fraction, z) observed at a look.
+    """
     fig = Figure(figsize=(6.0, 4.0))
     ax = fig.add_subplot()
     t = boundaries_df["information_fraction"].to_numpy(dtype=float)

@@ -17,7 +17,7 @@ from trialkit.design.boundaries import GroupSequentialDesign
 
 
 def fixed_design_drift(alpha: float, beta: float, sided: int = 1) -> float:
-    """Drift a single-look test of level ``alpha`` needs for power ``1 - beta``: z_{1-alpha/sided} + z_{1-beta}."""
+    """Drift a single-look test needs for power ``1 - beta``: z_{1-alpha/sided} + z_{1-beta}."""
     return float(-ndtri(alpha / sided) - ndtri(beta))
 
 
@@ -39,31 +39,37 @@ def rejection_probabilities(design: GroupSequentialDesign, drift: float) -> list
 
 
 def design_drift(design: GroupSequentialDesign) -> float:
-    """Drift giving the design power ``1 - beta`` (rpact ``getDesignCharacteristics(design)$shift`` squared root)."""
+    """Drift giving the design power ``1 - beta`` (sqrt of rpact's characteristics ``shift``)."""
     target = 1.0 - design.beta
     hi = 2.0 * fixed_design_drift(design.alpha, design.beta, design.sided)
     return float(
-        brentq(lambda d: sum(rejection_probabilities(design, d)) - target, 0.0, hi, xtol=1e-12, rtol=1e-15)
+        brentq(
+            lambda d: sum(rejection_probabilities(design, d)) - target,
+            0.0,
+            hi,
+            xtol=1e-12,
+            rtol=1e-15,
+        )
     )
 
 
 def inflation_factor(design: GroupSequentialDesign) -> float:
-    """Maximum information of the design relative to a fixed design with the same alpha and power."""
+    """Maximum information relative to a fixed design with the same alpha and power."""
     return (design_drift(design) / fixed_design_drift(design.alpha, design.beta, design.sided)) ** 2
 
 
 def max_information(design: GroupSequentialDesign, effect: float) -> float:
-    """Information (1 / variance of the effect estimate) needed at the last look to detect ``effect``."""
+    """Information (1 / var of the estimate) needed at the last look to detect ``effect``."""
     return (design_drift(design) / effect) ** 2
 
 
 def max_subjects(design: GroupSequentialDesign, effect: float, sd: float) -> float:
-    """Total subjects of a two-arm 1:1 comparison of means (variance 4 sd^2 / N) at the last look."""
+    """Total subjects at the last look of a two-arm 1:1 comparison of means (var 4 sd^2 / N)."""
     return 4.0 * sd * sd * max_information(design, effect)
 
 
 def conditional_power(z: float, fraction: float, final_z: float, drift: float) -> float:
-    """P(Z at t = 1 exceeds ``final_z`` | Z = ``z`` at ``fraction``) for drift ``drift`` (B-value formula).
+    """P(Z(1) > ``final_z`` | Z = ``z`` at ``fraction``) under ``drift`` (B-value formula).
 
     B(t) = z sqrt(t); B(1) - B(t) ~ N(drift (1 - t), 1 - t).  Intermediate looks are ignored.
     """

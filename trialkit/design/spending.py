@@ -1,7 +1,7 @@
 """Lan-DeMets spending functions: cumulative error allowed to be spent by information fraction t.
 
 The formulas follow rpact (``getDesignGroupSequential``) so that boundaries agree with it:
-O'Brien-Fleming type (``of``), Pocock type (``pocock``), Hwang-Shih-DeCani (``hsd``, parameter gamma)
+O'Brien-Fleming type (``of``), Pocock type (``pocock``), Hwang-Shih-DeCani (``hsd``, gamma)
 and Kim-DeMets power family (``kd``, parameter gamma > 0).
 """
 
@@ -28,13 +28,14 @@ def spend(name: str, level: float, t: float, gamma: float | None = None, sided: 
         return 0.0
     t = min(t, 1.0)
     if name == "of":
-        return 2.0 * sided * float(ndtr(-(-ndtri(level / (2.0 * sided))) / math.sqrt(t)))
+        z = -float(ndtri(level / (2.0 * sided)))
+        return 2.0 * sided * float(ndtr(-z / math.sqrt(t)))
     if name == "pocock":
         return level * math.log(1.0 + (math.e - 1.0) * t)
     if name == "kd":
         if gamma is None or gamma <= 0:
             raise ValueError("kd spending needs gamma > 0")
-        return level * t**gamma
+        return float(level * t**gamma)
     if name == "hsd":
         if gamma is None:
             raise ValueError("hsd spending needs gamma")

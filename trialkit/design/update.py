@@ -6,6 +6,7 @@ At an interim cutoff the spending functions are evaluated at the fractions actua
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -28,7 +29,7 @@ def information_from_variance(variance: float) -> float:
 
 
 def information_fraction(observed: float, planned_max: float) -> float:
-    """Fraction of the planned maximum information (or subjects) reached, ``observed / planned_max``."""
+    """Fraction of the planned maximum information (or subjects) reached: observed / planned."""
     if not planned_max > 0 or observed < 0:
         raise ValueError("information must be non-negative and the planned maximum positive")
     return observed / planned_max
@@ -57,7 +58,7 @@ def update_design(
     Futility boundaries (if any) spend beta at the observed fractions under the design's drift.
     """
     obs = [float(x) for x in observed_fractions]
-    if not obs or any(b <= a for a, b in zip(obs, obs[1:], strict=False)) or obs[0] <= 0:
+    if not obs or any(b <= a for a, b in itertools.pairwise(obs)) or obs[0] <= 0:
         raise ValueError("observed fractions must be positive and increasing")
     if final or obs[-1] >= 1.0:
         fractions = obs
@@ -66,23 +67,48 @@ def update_design(
         fractions = obs + [x for x in design.information_fractions[len(obs) :] if x > obs[-1]]
         spend_at = list(fractions)
     t = tuple(fractions)
-    cum_alpha = [spend(design.spending, design.alpha, x, design.gamma, design.sided) for x in spend_at]
+    cum_alpha = [
+        spend(design.spending, design.alpha, x, design.gamma, design.sided) for x in spend_at
+    ]
     fixed = list(used_efficacy_z)[: len(obs) - 1]
     if design.futility is None or design.drift is None:
         eff, spent = efficacy_boundaries(t, cum_alpha, design.sided, fixed=fixed)
         return GroupSequentialDesign(
-            t, design.alpha, design.sided, design.spending, design.gamma, tuple(eff), tuple(spent), design.beta
+            t,
+            design.alpha,
+            design.sided,
+            design.spending,
+            design.gamma,
+            tuple(eff),
+            tuple(spent),
+            design.beta,
         )
     cum_beta = [spend(design.futility, design.beta, x, design.futility_gamma, 1) for x in spend_at]
     base = None if design.binding else efficacy_boundaries(t, cum_alpha, 1, fixed=fixed)[0]
-    eff, fut = _beta_spending_pass(t, cum_alpha, cum_beta, design.drift, design.binding, base, ig.GRID_R, fixed)
+    eff, fut = _beta_spending_pass(
+        t, cum_alpha, cum_beta, design.drift, design.binding, base, ig.GRID_R, fixed
+    )
     fut[-1] = eff[-1]
-    _, spent = efficacy_boundaries(t, cum_alpha, 1, futility_z=fut if design.binding else None, fixed=eff)
+    _, spent = efficacy_boundaries(
+        t, cum_alpha, 1, futility_z=fut if design.binding else None, fixed=eff
+    )
     up, low = ig.crossing_probabilities(t, fut, eff, design.drift)
     power = [float(up[: k + 1].sum()) for k in range(len(t))]
     beta_spent = [float(low[: k + 1].sum()) for k in range(len(t))]
     return GroupSequentialDesign(
-        t, design.alpha, design.sided, design.spending, design.gamma, tuple(eff), tuple(spent), design.beta,
-        design.futility, design.futility_gamma, design.binding, tuple(fut), tuple(beta_spent), tuple(power),
+        t,
+        design.alpha,
+        design.sided,
+        design.spending,
+        design.gamma,
+        tuple(eff),
+        tuple(spent),
+        design.beta,
+        design.futility,
+        design.futility_gamma,
+        design.binding,
+        tuple(fut),
+        tuple(beta_spent),
+        tuple(power),
         design.drift,
     )
