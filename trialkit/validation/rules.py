@@ -1,0 +1,76 @@
+"""The registry of validation rules: each has a stable ID, a severity and a one-line title.
+
+This is the single source of the rule table in ``docs/validation.md`` (a test checks the two
+agree), so an ID never changes meaning and no rule goes undocumented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validation rule: stable ID, severity and what it checks."""
+
+    id: str
+    severity: Severity
+    title: str
+
+
+_RULES = (
+    Rule("TK001", "error", "required value missing"),
+    Rule("TK002", "error", "value of the wrong type, or not a valid date"),
+    Rule(
+        "TK003",
+        "error",
+        "value not allowed (code lists: SEX, EOSSTT, AESEV, Y/N flags, EXTRT, DEVICE, SETTING; "
+        "ARMCD not an arm; VISIT not a visit code nor UNSCHEDULED/EARLY_TERMINATION; "
+        "PARAMCD not a parameter)",
+    ),
+    Rule(
+        "TK004",
+        "error",
+        "value out of range (AGE 18-100; AVAL outside the parameter's min/max, not one of its "
+        "levels, or not an integer where the parameter is integer; negative dose/depth/volume)",
+    ),
+    Rule("TK005", "error", "duplicate USUBJID in subjects"),
+    Rule("TK010", "error", "USUBJID not in subjects"),
+    Rule("TK011", "error", "more than one row for a subject, scheduled visit and parameter"),
+    Rule("TK012", "error", "no baseline, or more than one, for a subject and parameter"),
+    Rule("TK013", "error", "baseline assessment after the subject's first exposure"),
+    Rule("TK014", "error", "treatment given that is not a component of the subject's arm"),
+    Rule("TK015", "error", "microneedling needle depth outside the arm's protocol range"),
+    Rule("TK016", "error", "PRP volume outside the arm's protocol range"),
+    Rule("TK017", "error", "end date before start date (exposure, adverse event, medication)"),
+    Rule("TK018", "error", "record dated after the subject's end of study (EOSDT)"),
+    Rule("TK019", "error", "exposure before randomisation"),
+    Rule(
+        "TK020",
+        "error",
+        "end-of-study fields inconsistent (DISCONTINUED without DCSREAS or EOSDT; COMPLETED "
+        "with a DCSREAS or without EOSDT; ONGOING with an EOSDT)",
+    ),
+    Rule(
+        "TK030", "warning", "assessment outside its visit window (target date = RANDDT + day - 1)"
+    ),
+    Rule("TK031", "warning", "microneedling or PRP sessions spaced unlike the arm's interval"),
+)
+
+#: Every rule by ID, in table order.
+RULES: dict[str, Rule] = {r.id: r for r in _RULES}
+
+
+def severity(rule_id: str) -> Severity:
+    """The severity of rule ``rule_id``."""
+    return RULES[rule_id].severity
+
+
+def rules_table() -> str:
+    """The rule table as Markdown, as it appears in ``docs/validation.md``."""
+    lines = ["| ID | severity | rule |", "|---|---|---|"]
+    lines += [f"| {r.id} | {r.severity} | {r.title} |" for r in RULES.values()]
+    return "\n".join(lines)
