@@ -38,8 +38,18 @@ def make_context(theta: np.ndarray, ev: Evaluation, cov: CovarianceModel, W: np.
     return DofContext(Phi=ev.Ainv, P=P, W=W, n_obs=n_obs, rank=p)
 
 
-def kenward_roger_adjust(ctx: DofContext, theta: np.ndarray, ev: Evaluation, cov: CovarianceModel, data: PaddedData) -> np.ndarray:
-    """Phi_A = Phi + 2 Phi [sum_kl W_kl (Q_kl - P_k Phi P_l - R_kl / 4)] Phi."""
+def kenward_roger_adjust(
+    ctx: DofContext,
+    theta: np.ndarray,
+    ev: Evaluation,
+    cov: CovarianceModel,
+    data: PaddedData,
+    second_order: bool = False,
+) -> np.ndarray:
+    """Phi_A = Phi + 2 Phi [sum_kl W_kl (Q_kl - P_k Phi P_l - R_kl / 4)] Phi.
+
+    The R_kl term (second derivatives of the covariance) is included only if ``second_order``.
+    """
     assert ev.U is not None and ev.Vinv_keys is not None and ev.B is not None
     Phi, P, W = ctx.Phi, ctx.P, ctx.W
     p = Phi.shape[0]
@@ -57,7 +67,7 @@ def kenward_roger_adjust(ctx: DofContext, theta: np.ndarray, ev: Evaluation, cov
     Qsum = np.tensordot(U, MU, axes=([0, 1], [0, 1]))
     PPsum = np.einsum("kl,kab,bc,lcd->ad", W, P, Phi, P, optimize=True)
     inner = Qsum - PPsum
-    d2 = cov.d2_weighted(theta, W)
+    d2 = cov.d2_weighted(theta, W) if second_order else None
     if d2 is not None:
         T2 = T * T
         Rsum = np.tensordot(d2.reshape(-1), ev.B.reshape(-1, p, p)[: cov.n_groups * T2], axes=1)
@@ -102,7 +112,7 @@ def kenward_roger_f(ctx: DofContext, L: np.ndarray) -> tuple[float, float]:
     assert ctx.PhiA is not None
     Phi, P, W = ctx.Phi, ctx.P, ctx.W
     q = np.linalg.matrix_rank(L)
-    Theta = L.T @ np.linalg.solve(L @ ctx.PhiA @ L.T, L)
+    Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
     ThetaPhi = Theta @ Phi
     u = np.einsum("ab,kbc,cd->kad", ThetaPhi, P, Phi, optimize=True)  # Theta Phi P_k Phi
     tr = np.einsum("kaa->k", u)

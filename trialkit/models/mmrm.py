@@ -184,6 +184,7 @@ class MMRM:
         method: str = "reml",
         df: str = "satterthwaite",
         information: str = "observed",
+        kr_second_order: bool = False,
         start: np.ndarray | None = None,
         max_iter: int = 200,
     ) -> MMRMResults:
@@ -191,6 +192,9 @@ class MMRM:
 
         ``information`` ("observed" or "expected") is the matrix inverted for the asymptotic
         covariance of the covariance parameters used by the df methods (SAS: observed).
+        ``kr_second_order`` adds Kenward-Roger's -R/4 term (second derivatives of the
+        covariance in SAS's parameterisation); SAS's printed KR figures are reproduced
+        without it (to 1e-6 for ar1, ar1h and toeph), so it is off by default.
         Non-convergence is reported on ``res.convergence``, not raised.
         """
         method = method.lower()
@@ -226,7 +230,7 @@ class MMRM:
                 W = 2.0 * np.linalg.pinv(Hinf)
         ctx = make_context(out.theta, ev, cov, W, self.padded.n_obs) if ev.ok else None
         if ctx is not None and dfm == "kenward-roger":
-            ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, self.padded)
+            ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, self.padded, kr_second_order)
         return MMRMResults(self, out, cov, ctx, method=method, df_method=dfm)
 
 

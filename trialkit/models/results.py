@@ -191,6 +191,16 @@ class MMRMResults:
         return pd.DataFrame(rows).T[["num_df", "den_df", "F", "p"]]
 
     # ---- LS means ---------------------------------------------------------------------
+    def lsmeans_matrix(
+        self,
+        specs: str | Sequence[str],
+        by: str | Sequence[str] | None = None,
+        at: Mapping[str, object] | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Labels and L matrix (columns = coefficients) of the LS means, for custom contrasts."""
+        lab, L, sp, byl = self._lsm(specs, by, at)
+        return lab, pd.DataFrame(L, columns=self.model.exog_names)
+
     def _lsm(
         self, specs: str | Sequence[str], by: str | Sequence[str] | None, at: Mapping[str, object] | None
     ) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str]]:
