@@ -57,7 +57,9 @@ def test_odd_gap_splits_without_a_tie() -> None:
         {"code": "WEEK4", "day": 29, "window": [-7, 7]},
         {"code": "WEEK8", "day": 56, "window": [-7, 7]},
     ]
-    trial = definition(visits=visits, endpoints={"primary": {"parameter": "HAIRCNT", "visit": "WEEK8"}})
+    trial = definition(
+        visits=visits, endpoints={"primary": {"parameter": "HAIRCNT", "visit": "WEEK8"}}
+    )
     w = analysis_windows(trial)
     assert list(w["AWHI"]) == [42, 63]  # 42.5 is half-way: day 42 is nearer 29, day 43 nearer 56
 
@@ -74,7 +76,9 @@ def test_closest_to_target_with_ties_to_the_earlier_value(trial) -> None:
     anl = bds[bds["ANL01FL"].eq("Y") & bds["ABLFL"].isna()].set_index("AVISIT")
     assert anl.loc["WEEK4", "ADY"] == 27 and anl.loc["WEEK4", "AVAL"] == 110
     assert anl.loc["WEEK8", "ADY"] == 60
-    assert bds.groupby(["USUBJID", "AVISIT"])["ANL01FL"].apply(lambda f: f.eq("Y").sum()).eq(1).all()
+    assert (
+        bds.groupby(["USUBJID", "AVISIT"])["ANL01FL"].apply(lambda f: f.eq("Y").sum()).eq(1).all()
+    )
 
 
 def test_same_day_tie_prefers_the_scheduled_record(trial) -> None:
@@ -144,7 +148,12 @@ def test_no_baseline_leaves_base_and_chg_missing_and_subject_out_of_mitt(trial) 
 
 
 def test_zero_baseline_gives_missing_pchg_with_a_note(trial) -> None:
-    a = assessments(("A", "BASELINE", 1, 0), ("A", "WEEK4", 29, 12), ("B", "BASELINE", 1, 50), ("B", "WEEK4", 29, 60))
+    a = assessments(
+        ("A", "BASELINE", 1, 0),
+        ("A", "WEEK4", 29, 12),
+        ("B", "BASELINE", 1, 50),
+        ("B", "WEEK4", 29, 60),
+    )
     _, bds = bds_for(trial, a)
     rec = row(bds, "A", 29)
     assert rec["CHG"] == 12 and pd.isna(rec["PCHG"])
@@ -154,7 +163,9 @@ def test_zero_baseline_gives_missing_pchg_with_a_note(trial) -> None:
 
 
 def test_study_day_has_no_day_zero(trial) -> None:
-    a = assessments(("A", "UNSCHEDULED", -1, 99), ("A", "BASELINE", 1, 100), ("A", "WEEK4", 29, 110))
+    a = assessments(
+        ("A", "UNSCHEDULED", -1, 99), ("A", "BASELINE", 1, 100), ("A", "WEEK4", 29, 110)
+    )
     _, bds = bds_for(trial, a)
     randdt = pd.Timestamp("2024-01-01")
     days = dict(zip(bds["ADT"], bds["ADY"], strict=True))
