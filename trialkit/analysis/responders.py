@@ -123,7 +123,8 @@ def responder_flags(
     for usubjid in out[SUBJECT]:
         b = base.get(usubjid, np.nan)
         bases.append(b)
-        if usubjid not in rec.index or pd.isna(rec.at[usubjid, "AVAL"]):
+        value = float(rec.loc[[usubjid], "AVAL"].iloc[0]) if usubjid in rec.index else np.nan
+        if np.isnan(value):
             avals.append(np.nan)
             flags.append("N" if missing == "non_responder" else None)
             reasons.append("missing")
@@ -131,7 +132,9 @@ def responder_flags(
         row = rec.loc[[usubjid]]
         a = row["AVAL"].iloc[0]
         avals.append(a)
-        strategies = [s for c, s in (intercurrent or {}).items() if bool(_ice_before(row, c).iloc[0])]
+        strategies = [
+            s for c, s in (intercurrent or {}).items() if bool(_ice_before(row, c).iloc[0])
+        ]
         if "non_response" in strategies:
             flags.append("N")
             reasons.append("intercurrent event")
@@ -173,8 +176,11 @@ def newcombe_difference(
     l1, u1 = wilson_interval(x1, n1, alpha)
     l2, u2 = wilson_interval(x2, n2, alpha)
     d = p1 - p2
-    return (d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+    return (
+        d,
+        d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    )
 
 
 @dataclass(frozen=True)
@@ -216,15 +222,24 @@ def responder_analysis(
         n, x = len(sub), int((sub["RESPFL"] == "Y").sum())
         counts[a] = (x, n)
         lo, hi = wilson_interval(x, n, alpha)
-        prop_rows.append({"arm": a, "n": n, "responders": x, "proportion": x / n if n else np.nan,
-                          "lower": lo, "upper": hi})
+        prop_rows.append(
+            {
+                "arm": a,
+                "n": n,
+                "responders": x,
+                "proportion": x / n if n else np.nan,
+                "lower": lo,
+                "upper": hi,
+            }
+        )
     diff_rows = []
     xr, nr = counts[reference]
     for a in order[1:]:
         x, n = counts[a]
         d, lo, hi = newcombe_difference(x, n, xr, nr, alpha)
-        diff_rows.append({"arm": a, "reference": reference, "estimate": d, "lower": lo,
-                          "upper": hi})
+        diff_rows.append(
+            {"arm": a, "reference": reference, "estimate": d, "lower": lo, "upper": hi}
+        )
     model_data = used.dropna(subset=["BASE"]) if adjust_baseline else used
     X, _ = _design(model_data, order, ["BASE"] if adjust_baseline else [])
     y = (model_data["RESPFL"] == "Y").astype(float).to_numpy()
@@ -241,15 +256,24 @@ def responder_analysis(
             contrasts[a] = L
         or_rows = _contrast_rows(params, cov, contrasts, np.inf, alpha)
     else:
-        or_rows = [dict.fromkeys(("estimate", "se", "df", "lower", "upper", "statistic",
-                                  "p_value"), np.nan) for _ in order[1:]]
-    ors = pd.DataFrame(or_rows, columns=["estimate", "se", "df", "lower", "upper", "statistic",
-                                         "p_value"]).drop(columns="df")
+        or_rows = [
+            dict.fromkeys(
+                ("estimate", "se", "df", "lower", "upper", "statistic", "p_value"), np.nan
+            )
+            for _ in order[1:]
+        ]
+    ors = pd.DataFrame(
+        or_rows, columns=["estimate", "se", "df", "lower", "upper", "statistic", "p_value"]
+    ).drop(columns="df")
     ors["odds_ratio"] = np.exp(ors["estimate"])
     ors["or_lower"] = np.exp(ors["lower"])
     ors["or_upper"] = np.exp(ors["upper"])
     ors["n"] = len(model_data)
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])
-    return ResponderResult(proportions=pd.DataFrame(prop_rows),
-                           differences=pd.DataFrame(diff_rows), odds_ratios=ors, fit=fit)
+    return ResponderResult(
+        proportions=pd.DataFrame(prop_rows),
+        differences=pd.DataFrame(diff_rows),
+        odds_ratios=ors,
+        fit=fit,
+    )

@@ -9,6 +9,7 @@ primary MMRM (``trialkit.analysis.primary``), not here.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,8 +60,15 @@ def category_distribution(
         N = len(values)
         for level in lv:
             n = int((values == level).sum())
-            rows.append({"arm": name, "level": int(level), "n": n, "N": N,
-                         "pct": 100.0 * n / N if N else np.nan})
+            rows.append(
+                {
+                    "arm": name,
+                    "level": int(level),
+                    "n": n,
+                    "N": N,
+                    "pct": 100.0 * n / N if N else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -105,8 +113,10 @@ def proportional_odds(
     if len(observed) < 2:
         raise ModelSpecificationError(f"{param} at {visit}: fewer than two categories observed")
     X, _ = _design(data, order, xcols, intercept=False)
-    y = pd.Series(pd.Categorical(data["AVAL"].astype(int), categories=observed, ordered=True),
-                  index=data.index)
+    y = pd.Series(
+        pd.Categorical(data["AVAL"].astype(int), categories=observed, ordered=True),
+        index=data.index,
+    )
     model = OrderedModel(y, X, distr="logit")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -129,9 +139,11 @@ def proportional_odds(
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])
     cuts = np.asarray(model.transform_threshold_params(params[k:]))[1:-1]
-    thresholds = pd.DataFrame({
-        "threshold": [f"{a}|{b}" for a, b in zip(observed[:-1], observed[1:], strict=True)],
-        "estimate": cuts,
-    })
+    thresholds = pd.DataFrame(
+        {
+            "threshold": [f"{a}|{b}" for a, b in itertools.pairwise(observed)],
+            "estimate": cuts,
+        }
+    )
     dist = category_distribution(bds, param=param, visit=visit, levels=levels, arms=order)
     return OrdinalResult(odds_ratios=ors, distribution=dist, thresholds=thresholds, fit=fit)

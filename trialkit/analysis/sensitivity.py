@@ -53,8 +53,10 @@ def _select(
         keep &= bds["AVISIT"].isin(visits)
     out = bds.loc[keep].copy()
     if out.empty:
-        raise ModelSpecificationError(f"BDS frame: no analysis records for PARAMCD {param!r}"
-                                      + (f" at {visit}" if visit is not None else ""))
+        raise ModelSpecificationError(
+            f"BDS frame: no analysis records for PARAMCD {param!r}"
+            + (f" at {visit}" if visit is not None else "")
+        )
     return out
 
 
@@ -64,8 +66,8 @@ def _arm_order(values: pd.Series, reference: str, arms: Sequence[str] | None) ->
     if reference not in present:
         raise ModelSpecificationError(f"ARMCD: reference arm {reference!r} has no records")
     if arms is None:
-        return [reference] + sorted(present - {reference})
-    order = [reference] + [a for a in arms if a != reference]
+        return [reference, *sorted(present - {reference})]
+    order = [reference, *(a for a in arms if a != reference)]
     return [a for a in order if a in present]
 
 
@@ -138,8 +140,17 @@ def _contrast_rows(
         est = float(L @ params)
         se = float(np.sqrt(L @ cov @ L))
         lo, hi, stat, p = _wald(est, se, df, alpha)
-        out.append({"estimate": est, "se": se, "df": df, "lower": lo, "upper": hi,
-                    "statistic": stat, "p_value": p})
+        out.append(
+            {
+                "estimate": est,
+                "se": se,
+                "df": df,
+                "lower": lo,
+                "upper": hi,
+                "statistic": stat,
+                "p_value": p,
+            }
+        )
     return out
 
 
@@ -225,7 +236,7 @@ def random_slope(
     arms: Sequence[str] | None = None,
     alpha: float = 0.05,
 ) -> RandomSlopeResult:
-    """Linear mixed model ``variable ~ ARMCD * t + BASE``, random intercept and slope in t per subject.
+    """Mixed model ``variable ~ ARMCD * t + BASE``, random intercept and slope in t by subject.
 
     t = ``time`` / ``time_scale`` (default: study day in weeks), fitted by REML (statsmodels
     MixedLM, unstructured 2x2 random-effect covariance) on all post-baseline analysis records.
@@ -233,7 +244,8 @@ def random_slope(
     ``time`` among the records at ``visit``, the caller should pass the visit's scheduled day).
     ``diffs`` columns: arm, reference, time, estimate, se, df, lower, upper, statistic (z),
     p_value. CIs and p-values are Wald z (df = inf), statsmodels' convention; lmerTest's
-    Satterthwaite t differs only in the quantile.
+    Satterthwaite t differs only in the quantile. The covariance of the fixed effects is
+    (X'V^-1 X)^-1 at the REML estimates (lme4's ``vcov``).
     """
     data = _complete(_select(bds, param), [variable, "BASE", time])
     order = _arm_order(data[ARM], reference, arms)
@@ -251,8 +263,9 @@ def random_slope(
         X[f"ARMCD[{a}]:t"] = X[f"ARMCD[{a}]"] * t
     X["BASE"] = data["BASE"].astype(float).to_numpy()
     Z = np.column_stack([np.ones(len(t)), t])
-    model = sm.MixedLM(data[variable].astype(float).to_numpy(), X, groups=data[SUBJECT].to_numpy(),
-                       exog_re=Z)
+    model = sm.MixedLM(
+        data[variable].astype(float).to_numpy(), X, groups=data[SUBJECT].to_numpy(), exog_re=Z
+    )
     fit = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -268,7 +281,7 @@ def random_slope(
         raise ConvergenceError(f"random-slope model of {param}: did not converge")
     k = X.shape[1]
     params = np.asarray(fit.fe_params)
-    cov = np.asarray(fit.cov_params())[:k, :k]
+    cov = _fixed_effects_cov(X.to_numpy(), Z, data[SUBJECT].to_numpy(), fit)
     names = list(X.columns)
     contrasts = {}
     for a in order[1:]:
@@ -281,6 +294,22 @@ def random_slope(
     diffs.insert(0, "reference", reference)
     diffs.insert(0, "arm", order[1:])
     return RandomSlopeResult(diffs=diffs, at=at, fit=fit)
+
+
+def _fixed_effects_cov(X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: Any) -> np.ndarray:
+    """(sum X_i' V_i^-1 X_i)^-1 at the REML variance estimates, as lme4's ``vcov``.
+
+    statsmodels' ``cov_params`` inverts the observed information of all parameters jointly,
+    which differs slightly; the conditional covariance is the usual model-based one.
+    """
+    G = np.asarray(fit.cov_re) * 1.0
+    scale = float(fit.scale)
+    info = np.zeros((X.shape[1], X.shape[1]))
+    for g in pd.unique(groups):
+        m = groups == g
+        Vi = Z[m] @ G @ Z[m].T + scale * np.eye(int(m.sum()))
+        info += X[m].T @ np.linalg.solve(Vi, X[m])
+    return np.asarray(np.linalg.inv(info))
 
 
 # --- negative binomial GEE of counts ---------------------------------------------------------
@@ -300,6 +329,7 @@ def nb_alpha_moment(y: np.ndarray, mu: np.ndarray, df_resid: float) -> float:
 
     Returns 0 when the counts are not overdispersed (Pearson X2 under Poisson <= df_resid).
     """
+
     def excess(a: float) -> float:
         return float(np.sum((y - mu) ** 2 / (mu + a * mu**2)) - df_resid)
 
@@ -360,12 +390,14 @@ def nb_gee(
         X[f"AVISIT[{v}]"] = (data["AVISIT"] == v).astype(float).to_numpy()
     y = data["AVAL"].astype(float).to_numpy()
     groups = pd.factorize(data[SUBJECT])[0]
-    cov_struct: Any = (sm.cov_struct.Exchangeable() if correlation == "exchangeable"
-                       else sm.cov_struct.Independence())
+    cov_struct: Any = (
+        sm.cov_struct.Exchangeable()
+        if correlation == "exchangeable"
+        else sm.cov_struct.Independence()
+    )
 
     def fit_at(a: float, start: np.ndarray | None) -> Any:
-        family: Any = (sm.families.Poisson() if a == 0.0
-                       else sm.families.NegativeBinomial(alpha=a))
+        family: Any = sm.families.Poisson() if a == 0.0 else sm.families.NegativeBinomial(alpha=a)
         model = sm.GEE(y, X, groups=groups, family=family, cov_struct=type(cov_struct)())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -397,12 +429,29 @@ def nb_gee(
     rr["rr_upper"] = np.exp(rr["upper"])
     rr.insert(0, "reference", reference)
     rr.insert(0, "arm", order[1:])
-    rho = float(np.atleast_1d(fit.model.cov_struct.dep_params)[0]) if correlation == "exchangeable" \
+    rho = (
+        float(np.atleast_1d(fit.model.cov_struct.dep_params)[0])
+        if correlation == "exchangeable"
         else 0.0
-    dispersion = pd.DataFrame({
-        "statistic": ["alpha", "theta", "working_correlation", "iterations", "n_obs",
-                      "n_subjects"],
-        "value": [a, 1 / a if a > 0 else np.inf, rho, float(iterations), float(len(y)),
-                  float(data[SUBJECT].nunique())],
-    })
+    )
+    dispersion = pd.DataFrame(
+        {
+            "statistic": [
+                "alpha",
+                "theta",
+                "working_correlation",
+                "iterations",
+                "n_obs",
+                "n_subjects",
+            ],
+            "value": [
+                a,
+                1 / a if a > 0 else np.inf,
+                rho,
+                float(iterations),
+                float(len(y)),
+                float(data[SUBJECT].nunique()),
+            ],
+        }
+    )
     return CountGeeResult(rate_ratios=rr, dispersion=dispersion, fit=fit)
