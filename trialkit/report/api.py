@@ -1,0 +1,209 @@
+"""``trialkit report`` and ``trialkit demo`` as library calls (the CLI only wraps these).
+
+A report renders from the output of an earlier ``trialkit analyze`` (``results``), or runs the
+analysis itself in a temporary folder outside ``out`` that is deleted afterwards, so a
+blinded (open) report's output folder never holds an unblinded intermediate. The output
+folder gets ``report.html`` and/or ``report.pdf`` and a ``manifest.json`` (inputs, options,
+versions; no results), written all at once through :func:`trialkit.output.staged_output_dir`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trialkit.datasets import REQUIRED_COLUMNS, find_dataset, read_dataset
+from trialkit.definition import TrialDefinition, load_definition
+from trialkit.errors import InputError
+from trialkit.manifest import RunInfo, build_manifest, library_versions, sha256_file, write_manifest
+from trialkit.output import check_output_dir, staged_output_dir
+from trialkit.report.context import Kind, ReportOptions, build_context
+from trialkit.report.render import render_html, render_pdf
+from trialkit.report.results import AnalysisOutput
+from trialkit.resources import templates_dir
+
+FORMATS = ("html", "pdf")
+
+
+def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"html,pdf"`` -> ``("html", "pdf")``; an unknown format is unusable input."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise InputError(f"--format: {', '.join(bad) or 'nothing'} is not one of html, pdf")
+    return formats
+
+
+def generation_time() -> datetime:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), tz=UTC)
+    return datetime.now().astimezone()
+
+
+def input_files(trial_dir: Path) -> list[Path]:
+    """``trial.toml`` and every dataset file of the trial folder."""
+    files = [trial_dir / "trial.toml"]
+    for name in REQUIRED_COLUMNS:
+        path = find_dataset(trial_dir, name)
+        if path is not None:
+            files.append(path)
+    return [f for f in files if f.is_file()]
+
+
+def input_hashes(trial_dir: Path) -> dict[str, str]:
+    """SHA-256 of each input file, by file name."""
+    return {p.name: sha256_file(p) for p in input_files(trial_dir)}
+
+
+def read_exposure(trial_dir: Path, cutoff: date | None) -> pd.DataFrame | None:
+    """The exposure records (started on or before the cutoff), or ``None`` without the file."""
+    path = find_dataset(trial_dir, "exposure")
+    if path is None:
+        return None
+    frame = read_dataset(path, "exposure").frame
+    if cutoff is not None:
+        frame = frame[frame["EXSTDT"].isna() | (frame["EXSTDT"] <= pd.Timestamp(cutoff))]
+    return frame.reset_index(drop=True)
+
+
+def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOutput:
+    """Run ``trialkit analyze`` into ``dest`` through the analysis package's Python API."""
+    try:
+        module: Any = importlib.import_module("trialkit.analysis")
+    except ImportError as exc:
+        msg = f"the analysis is not available in this build ({exc}); give --results DIR"
+        raise InputError(msg) from None
+    runner = getattr(module, "run_analysis", None) or getattr(module, "run_analyze", None)
+    if runner is None:
+        raise InputError("the analysis has no Python entry point here; give --results DIR")
+    runner(trial_dir, out=dest, cutoff=cutoff, force=True)
+    return AnalysisOutput.load(dest)
+
+
+def _check_kind(kind: str, cutoff: date | None, blinded: bool | None) -> bool:
+    if kind not in ("final", "interim"):
+        raise InputError(f"--kind: {kind!r} is not one of final, interim")
+    if kind == "interim":
+        if blinded is None:
+            raise InputError("--kind interim needs --blinded (open report) or --unblinded (closed)")
+        if cutoff is None:
+            raise InputError("--kind interim needs --cutoff DATE")
+        return blinded
+    if blinded:
+        raise InputError("--blinded applies to interim reports only (use --kind interim)")
+    return False
+
+
+def build_report(
+    definition: TrialDefinition,
+    output: AnalysisOutput,
+    options: ReportOptions,
+    trial_dir: Path,
+    templates: Path | None = None,
+) -> str:
+    """Render the HTML of a report from an analysis output."""
+    exposure = None if options.blinded else read_exposure(trial_dir, options.cutoff)
+    context = build_context(definition, output, options, exposure)
+    return render_html(context, templates)
+
+
+def run_report(
+    trial_dir: Path,
+    out: Path,
+    *,
+    kind: str = "final",
+    cutoff: date | None = None,
+    blinded: bool | None = None,
+    formats: Sequence[str] = FORMATS,
+    templates: Path | None = None,
+    results: Path | None = None,
+    force: bool = False,
+) -> list[Path]:
+    """Write ``out/report.html`` and/or ``out/report.pdf``; return the files written."""
+    started = datetime.now(UTC)
+    trial_dir, out = Path(trial_dir), Path(out)
+    is_blinded = _check_kind(kind, cutoff, blinded)
+    formats = parse_formats(formats)
+    check_output_dir(out, force)
+    definition = load_definition(trial_dir)
+    with tempfile.TemporaryDirectory(prefix="trialkit-report-") as tmp:
+        if results is not None:
+            output = AnalysisOutput.load(Path(results))
+            analysed_cutoff = output.get("cutoff")
+            if cutoff is not None and analysed_cutoff not in (None, cutoff.isoformat()):
+                raise InputError(
+                    f"{results}: results are at cutoff {analysed_cutoff}, not --cutoff {cutoff}"
+                )
+            if cutoff is None and analysed_cutoff:
+                cutoff = date.fromisoformat(str(analysed_cutoff))
+        else:
+            output = run_analysis(trial_dir, Path(tmp) / "analysis", cutoff)
+        options = ReportOptions(
+            kind=_kind(kind),
+            blinded=is_blinded,
+            cutoff=cutoff,
+            generated=generation_time(),
+            input_hashes=input_hashes(trial_dir),
+            software=library_versions(),
+        )
+        html = build_report(definition, output, options, trial_dir, templates)
+    return _write(out, force, html, formats, trial_dir, options, templates, started, results)
+
+
+def _kind(kind: str) -> Kind:
+    return "interim" if kind == "interim" else "final"
+
+
+def _write(
+    out: Path,
+    force: bool,
+    html: str,
+    formats: Sequence[str],
+    trial_dir: Path,
+    options: ReportOptions,
+    templates: Path | None,
+    started: datetime,
+    results: Path | None,
+) -> list[Path]:
+    written = []
+    with staged_output_dir(out, force) as stage:
+        if "html" in formats:
+            (stage / "report.html").write_text(html, encoding="utf-8")
+            written.append(out / "report.html")
+        if "pdf" in formats:
+            render_pdf(html, stage / "report.pdf")
+            written.append(out / "report.pdf")
+        support = {
+            f"templates/{p.relative_to(templates_dir()).as_posix()}": p
+            for p in sorted(templates_dir().rglob("*.j2"))
+        }
+        if templates is not None:
+            support |= {
+                f"user_templates/{p.relative_to(templates).as_posix()}": p
+                for p in sorted(Path(templates).rglob("*"))
+                if p.is_file()
+            }
+        run = RunInfo(
+            command="report",
+            trial_dir=trial_dir,
+            options={
+                "kind": options.kind,
+                "blinded": options.blinded,
+                "formats": list(formats),
+                "results": str(results) if results is not None else None,
+            },
+            cutoff=options.cutoff.isoformat() if options.cutoff else None,
+        )
+        manifest = build_manifest(run, stage, input_files(trial_dir), support, started)
+        write_manifest(stage, manifest)
+    return written

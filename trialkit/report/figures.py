@@ -1,0 +1,264 @@
+"""Report figures: matplotlib (Agg, no pyplot state) rendered to deterministic inline SVG.
+
+Every figure uses the Okabe-Ito colour-blind-safe palette, gives each arm the same colour
+everywhere (by its position in ``trial.toml``), labels its axes with units, and keeps text
+as text (``svg.fonttype = none``) so it can be searched and read by assistive tools. Output is
+byte-for-byte reproducible: a fixed ``svg.hashsalt`` per figure and no date metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+#: Okabe & Ito (2008), reordered so neighbouring arms contrast well; black is kept for pooled.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+)
+POOLED_COLOUR = "#000000"
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
+
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "text.usetex": False,
+}
+
+
+def arm_colours(arm_codes: Sequence[str]) -> dict[str, str]:
+    """Colour of each arm, by its position in ``trial.toml`` (stable across figures)."""
+    return {code: OKABE_ITO[i % len(OKABE_ITO)] for i, code in enumerate(arm_codes)}
+
+
+def arm_markers(arm_codes: Sequence[str]) -> dict[str, str]:
+    """Marker of each arm: a second cue besides colour, for grey-scale prints."""
+    return {code: MARKERS[i % len(MARKERS)] for i, code in enumerate(arm_codes)}
+
+
+def plain(text: Any) -> str:
+    """Data text for matplotlib: ``$`` would start mathtext, so it is escaped."""
+    return str(text).replace("$", r"\$")
+
+
+def to_svg(fig: Figure, name: str) -> str:
+    """The figure as an inline ``<svg>`` element: no XML prologue, no date, stable ids.
+
+    ``name`` salts the element ids so two figures on one page never share an id.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"trialkit-{name}"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    start = text.find("<svg")
+    svg = text[start:]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    # scale with the page: keep the viewBox, let CSS set the width
+    svg = re.sub(r'\swidth="[^"]*pt"\s+height="[^"]*pt"', ' class="figure-svg"', svg, count=1)
+    return svg.strip()
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def lsmeans_figure(
+    lsmeans: pd.DataFrame,
+    arm_labels: Mapping[str, str],
+    visit_days: Mapping[str, int],
+    visit_labels: Mapping[str, str],
+    y_label: str,
+    confidence: float,
+) -> str:
+    """LS mean change from baseline over visits, one line per arm, with CI bars."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(6.8, 3.6)
+        ax = fig.add_subplot()
+        codes = list(arm_labels)
+        colours, markers = arm_colours(codes), arm_markers(codes)
+        days = sorted(set(visit_days.values()))
+        span = (max(days) - min(days)) if len(days) > 1 else 1
+        dodge = span * 0.012
+        for i, code in enumerate(codes):
+            rows = lsmeans[lsmeans["arm"] == code].copy()
+            if rows.empty:
+                continue
+            rows["day"] = rows["visit"].map(visit_days)
+            rows = rows.dropna(subset=["day"]).sort_values("day")
+            x = rows["day"].to_numpy(float) / 7.0 + (i - (len(codes) - 1) / 2) * dodge / 7.0
+            y = rows["estimate"].to_numpy(float)
+            lo = y - rows["lower"].to_numpy(float)
+            hi = rows["upper"].to_numpy(float) - y
+            ax.errorbar(
+                x, y, yerr=np.vstack([lo, hi]), color=colours[code], marker=markers[code],
+                markersize=5, capsize=3, linewidth=1.6, label=plain(arm_labels[code]),
+            )  # fmt: skip
+        ax.axhline(0.0, color="#555555", linewidth=0.8)
+        ticks = sorted(visit_days.items(), key=lambda kv: kv[1])
+        ax.set_xticks([d / 7.0 for _, d in ticks])
+        ax.set_xticklabels([plain(visit_labels.get(v, v)) for v, _ in ticks])
+        ax.set_xlabel("Visit (weeks after randomisation)")
+        ax.set_ylabel(plain(y_label))
+        ax.legend(
+            loc="upper left", frameon=False, title=f"LS mean with {confidence:.0%} CI",
+            fontsize=8, title_fontsize=8,
+        )  # fmt: skip
+        return to_svg(fig, "lsmeans")
+
+
+def forest_figure(
+    rows: pd.DataFrame,
+    arm_labels: Mapping[str, str],
+    x_label: str,
+    confidence: float,
+    overall: pd.DataFrame | None = None,
+) -> str:
+    """Forest plot: arm minus reference within each subgroup level (and overall), with CIs.
+
+    ``rows`` has ``subgroup, level, arm, estimate, lower, upper``; ``overall`` has
+    ``arm, estimate, lower, upper`` for the whole population.
+    """
+    with matplotlib.rc_context(_RC):
+        codes = list(arm_labels)
+        colours, markers = arm_colours(codes), arm_markers(codes)
+        active = [c for c in codes if c in set(rows["arm"])]
+        lines: list[tuple[str, str | None]] = []  # (label, key) ; key None = header
+        if overall is not None and not overall.empty:
+            lines.append(("All subjects", "__overall__"))
+        for subgroup, group in rows.groupby("subgroup", sort=False):
+            lines.append((str(subgroup), None))
+            for level in dict.fromkeys(group["level"].astype(str)):
+                lines.append((f"    {level}", f"{subgroup}\x1f{level}"))
+        height = 1.0 + 0.28 * len(lines) * max(1, len(active)) ** 0.5
+        fig = _new_figure(6.8, min(max(height, 2.5), 9.0))
+        ax = fig.add_subplot()
+        ax.grid(axis="y", visible=False)
+        n_lines = len(lines)
+        offset = 0.18 if len(active) > 1 else 0.0
+        for row_i, (_label, key) in enumerate(lines):
+            ypos = n_lines - row_i
+            if key is None:
+                continue
+            for j, code in enumerate(active):
+                if key == "__overall__":
+                    assert overall is not None
+                    sel = overall[overall["arm"] == code]
+                else:
+                    subgroup, level = key.split("\x1f")
+                    sel = rows[
+                        (rows["subgroup"].astype(str) == subgroup)
+                        & (rows["level"].astype(str) == level)
+                        & (rows["arm"] == code)
+                    ]
+                if sel.empty:
+                    continue
+                r = sel.iloc[0]
+                y = ypos + (j - (len(active) - 1) / 2) * offset
+                est, lo, hi = float(r["estimate"]), float(r["lower"]), float(r["upper"])
+                if not np.isfinite(est):
+                    continue
+                ax.plot([lo, hi], [y, y], color=colours[code], linewidth=1.4)
+                ax.plot(
+                    [est], [y], marker=markers[code], color=colours[code], markersize=5,
+                    linestyle="none", label=plain(arm_labels[code]) if row_i < 2 else None,
+                )  # fmt: skip
+        ax.axvline(0.0, color="#555555", linewidth=0.8)
+        ax.set_yticks([n_lines - i for i in range(n_lines)])
+        ax.set_yticklabels([plain(label) for label, _ in lines])
+        for tick, (_label, key) in zip(ax.get_yticklabels(), lines, strict=True):
+            if key is None:
+                tick.set_fontweight("bold")
+        ax.set_ylim(0.4, n_lines + 0.6)
+        ax.set_xlabel(plain(x_label))
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=False))
+        ax.legend(
+            unique.values(), unique.keys(), loc="lower right", frameon=False, fontsize=8,
+            title=f"Difference from reference, {confidence:.0%} CI", title_fontsize=8,
+        )  # fmt: skip
+        return to_svg(fig, "forest")
+
+
+def diagnostics_figure(fitted: np.ndarray, residuals: np.ndarray, unit: str) -> str:
+    """Model diagnostics: normal QQ plot of residuals, and residuals against fitted values."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(6.8, 3.0)
+        ax_qq, ax_rf = fig.subplots(1, 2)
+        resid = np.asarray(residuals, dtype=float)
+        ok = np.isfinite(resid) & np.isfinite(np.asarray(fitted, dtype=float))
+        resid, fit = resid[ok], np.asarray(fitted, dtype=float)[ok]
+        (osm, osr), (slope, intercept, _r) = stats.probplot(resid, dist="norm")
+        ax_qq.plot(osm, osr, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7)
+        ax_qq.plot(osm, slope * np.asarray(osm) + intercept, color=OKABE_ITO[3], linewidth=1)
+        ax_qq.set_xlabel("Theoretical normal quantile")
+        ax_qq.set_ylabel(plain(f"Residual ({unit})"))
+        ax_qq.set_title("Normal QQ plot of residuals", fontsize=9)
+        ax_rf.plot(fit, resid, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7)
+        ax_rf.axhline(0.0, color=OKABE_ITO[3], linewidth=1)
+        ax_rf.set_xlabel(plain(f"Fitted value ({unit})"))
+        ax_rf.set_ylabel(plain(f"Residual ({unit})"))
+        ax_rf.set_title("Residuals against fitted values", fontsize=9)
+        return to_svg(fig, "diagnostics")
+
+
+def recruitment_figure(
+    randomized: pd.Series, planned: int | None = None, by_site: pd.Series | None = None
+) -> str:
+    """Cumulative subjects randomised over time, pooled over arms (safe for open reports).
+
+    ``randomized`` holds randomisation dates; ``by_site`` (same index) the site of each subject,
+    drawn as thin lines under the pooled total.
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(6.8, 3.0)
+        ax = fig.add_subplot()
+        dates = pd.to_datetime(randomized).dropna().sort_values()
+        if by_site is not None:
+            sites = by_site.loc[dates.index].astype(str)
+            for k, site in enumerate(sorted(sites.unique())):
+                d = dates[sites == site]
+                ax.step(
+                    d.to_numpy(), np.arange(1, len(d) + 1), where="post", linewidth=0.9,
+                    color=OKABE_ITO[(k + 5) % len(OKABE_ITO)] if k < 2 else "#999999",
+                    alpha=0.8, label=None,
+                )  # fmt: skip
+        ax.step(
+            dates.to_numpy(), np.arange(1, len(dates) + 1), where="post", color=POOLED_COLOUR,
+            linewidth=1.8, label="All sites",
+        )  # fmt: skip
+        if planned:
+            ax.axhline(planned, color=OKABE_ITO[3], linestyle="--", linewidth=1, label="Planned")
+        ax.set_xlabel("Date of randomisation")
+        ax.set_ylabel("Subjects randomised (cumulative)")
+        fig.autofmt_xdate()
+        if by_site is not None:
+            ax.plot([], [], color="#999999", linewidth=0.9, label="Single sites")
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        return to_svg(fig, "recruitment")
+
+
+def figure_to_svg(fig: Figure, name: str) -> str:
+    """Any matplotlib figure built elsewhere (e.g. group sequential boundaries) as inline SVG."""
+    return to_svg(fig, name)

@@ -1,0 +1,105 @@
+"""Read the output folder of ``trialkit analyze`` (see ``docs/results.md``) for reporting.
+
+Only ``results.json`` is required; tables and derived datasets are read on first use, and a
+missing one is simply absent (the section that needs it says "not available").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trialkit.errors import InputError
+
+DATE_COLUMNS = ("RANDDT", "EOSDT", "ADT", "AESTDT", "AEENDT", "EXSTDT", "EXENDT", "TRTSDT")
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A results CSV: identifiers as text, ISO dates parsed, empty cells missing."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+    for col in ("USUBJID", "SITEID", "SITEGR1", "ARMCD", "arm", "visit", "AVISIT", "PARAMCD"):
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string")
+    for col in DATE_COLUMNS:
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col], errors="coerce", format="ISO8601")
+    return frame
+
+
+@dataclass
+class AnalysisOutput:
+    """An analysis output folder: ``results.json`` plus lazily read ``tables/`` and ``adam/``."""
+
+    root: Path
+    results: dict[str, Any]
+    _cache: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, root: Path) -> AnalysisOutput:
+        """Read ``root/results.json``; a missing or malformed one is unusable input (exit 2)."""
+        path = Path(root) / "results.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(
+                f"{path}: not found (is {root} the output of trialkit analyze?)"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot be read ({exc})") from None
+        if not isinstance(data, Mapping) or "schema_version" not in data:
+            raise InputError(f"{path}: not a trialkit results file (no schema_version)")
+        return cls(root=Path(root), results=dict(data))
+
+    def _frame(self, sub: str, name: str) -> pd.DataFrame | None:
+        key = f"{sub}/{name}"
+        if key not in self._cache:
+            path = self.root / sub / f"{name}.csv"
+            self._cache[key] = read_csv(path) if path.is_file() else None
+        return self._cache[key]
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """``tables/NAME.csv`` (``NAME`` may also carry the ``.csv`` or a ``tables/`` prefix)."""
+        name = name.removeprefix("tables/").removesuffix(".csv")
+        return self._frame("tables", name)
+
+    def adam(self, name: str) -> pd.DataFrame | None:
+        """``adam/NAME.csv``."""
+        return self._frame("adam", name.removesuffix(".csv"))
+
+    def get(self, *keys: str) -> Any:
+        """A nested value of ``results.json`` or ``None`` when any key is absent."""
+        node: Any = self.results
+        for key in keys:
+            if not isinstance(node, Mapping) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    def rows(self, *keys: str) -> pd.DataFrame | None:
+        """A list of row objects in ``results.json`` as a frame (``None`` when absent/empty)."""
+        value = self.get(*keys)
+        if not isinstance(value, list) or not value:
+            return None
+        return pd.DataFrame(value)
+
+    def supporting(self, group: str) -> dict[str, tuple[dict[str, Any], pd.DataFrame | None]]:
+        """Analyses of a supporting group (``sensitivity``...): name -> (entry, its table)."""
+        entries = self.get(group)
+        out: dict[str, tuple[dict[str, Any], pd.DataFrame | None]] = {}
+        if not isinstance(entries, Mapping):
+            return out
+        for name, entry in entries.items():
+            if not isinstance(entry, Mapping):
+                continue
+            table_name = entry.get("table")
+            frame = self.table(str(table_name)) if table_name else None
+            out[str(name)] = (dict(entry), frame)
+        return out

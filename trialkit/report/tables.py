@@ -1,0 +1,63 @@
+"""The one table shape templates render: a header, rows of already formatted cells, notes.
+
+A table is a plain dict so a sponsor's template can use it without importing anything:
+``{"caption", "header": [str], "numeric": [bool], "rows": [{"cells": [str], "kind"}], "note"}``
+where ``kind`` is ``"data"`` or ``"group"`` (a row that heads the rows under it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from trialkit.report.formatting import fmt_cell, humanize
+
+
+def make_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str] | dict[str, Any]],
+    *,
+    caption: str | None = None,
+    note: str | None = None,
+    numeric: Sequence[bool] | None = None,
+) -> dict[str, Any]:
+    """Build a table; the first column is text, the others numeric unless ``numeric`` says."""
+    norm = [
+        r if isinstance(r, dict) else {"cells": [str(c) for c in r], "kind": "data"} for r in rows
+    ]
+    return {
+        "caption": caption,
+        "header": [str(h) for h in header],
+        "numeric": list(numeric) if numeric is not None else [i > 0 for i in range(len(header))],
+        "rows": norm,
+        "note": note,
+    }
+
+
+def group_row(label: str, width: int) -> dict[str, Any]:
+    """A row that heads a group of rows (spans the table)."""
+    return {"cells": [label] + [""] * (width - 1), "kind": "group"}
+
+
+def frame_table(
+    frame: pd.DataFrame,
+    *,
+    caption: str | None = None,
+    note: str | None = None,
+    labels: dict[str, str] | None = None,
+    drop: Sequence[str] = ("DUMMY",),
+    max_rows: int | None = None,
+) -> dict[str, Any]:
+    """Any results table, each cell formatted by its column name (p-values, counts, numbers)."""
+    columns = [c for c in frame.columns if c not in drop]
+    labels = labels or {}
+    shown = frame if max_rows is None else frame.head(max_rows)
+    rows = [[fmt_cell(c, r[c]) for c in columns] for _, r in shown.iterrows()]
+    if max_rows is not None and len(frame) > max_rows:
+        extra = f"First {max_rows} of {len(frame)} rows shown."
+        note = f"{note} {extra}" if note else extra
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in columns]
+    header = [labels.get(c, humanize(c) if c.islower() else c) for c in columns]
+    return make_table(header, rows, caption=caption, note=note, numeric=numeric)
