@@ -38,3 +38,18 @@ def test_derivatives_match_finite_differences(name: str) -> None:
 def test_unknown_structure() -> None:
     with pytest.raises(ModelSpecificationError, match="unknown covariance structure 'foo'"):
         make_structure("foo", 3)
+
+
+@pytest.mark.parametrize("name", COVARIANCE_STRUCTURES)
+def test_curvature_matches_finite_differences(name: str) -> None:
+    rng = np.random.default_rng(2)
+    st = make_structure(name, 4)
+    phi = rng.normal(scale=0.3, size=st.n_params)
+    g = rng.normal(size=st.n_params)
+    h = 1e-5
+    ref = np.zeros((st.n_params, st.n_params))
+    for k in range(st.n_params):
+        e = np.zeros(st.n_params)
+        e[k] = h
+        ref[:, k] = g @ ((st.dtheta_dphi(phi + e) - st.dtheta_dphi(phi - e)) / (2 * h))
+    assert np.allclose(st.curvature_phi(phi, g), 0.5 * (ref + ref.T), atol=1e-6)

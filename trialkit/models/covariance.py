@@ -76,6 +76,18 @@ class CovarianceStructure(ABC):
     def phi_from_theta(self, theta: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`theta_from_phi` (used for starting values)."""
 
+    def curvature_phi(self, phi: np.ndarray, g_theta: np.ndarray) -> np.ndarray:
+        """sum_k g_theta_k d2 theta_k / d phi d phi' (central differences of the analytic Jacobian)."""
+        q = len(phi)
+        out = np.zeros((q, q))
+        h = 1e-6
+        for k in range(q):
+            e = np.zeros(q)
+            e[k] = h
+            dJ = (self.dtheta_dphi(phi + e) - self.dtheta_dphi(phi - e)) / (2 * h)
+            out[:, k] = g_theta @ dJ
+        return 0.5 * (out + out.T)
+
     @abstractmethod
     def start_theta(self, S: np.ndarray) -> np.ndarray:
         """Starting ``theta`` from a positive definite empirical covariance ``S``."""
@@ -130,6 +142,20 @@ class Unstructured(CovarianceStructure):
         J = (i == a) * L[j, b] + L[i, b] * (j == a)
         scale = np.where(self.is_diag, np.exp(phi), 1.0)
         return J * scale[None, :]
+
+    def curvature_phi(self, phi: np.ndarray, g_theta: np.ndarray) -> np.ndarray:
+        """Analytic: d2 Sigma / d L_ab d L_cd = delta_bd (E_ac + E_ca), plus the exp() of the diagonal."""
+        G = self.sigma(np.where(self.is_diag, g_theta, 0.5 * g_theta))  # d(-2l)/dSigma, symmetric
+        L = self._chol(phi)
+        c = np.where(self.is_diag, np.exp(phi), 1.0)
+        a, b = self.rows, self.cols
+        out = (b[:, None] == b[None, :]) * 2.0 * G[a[:, None], a[None, :]] * np.outer(c, c)
+        # diagonal: d/dphi of exp(phi) again -> the first derivative term itself
+        J = self.dtheta_dphi(phi)
+        g_phi = g_theta @ J
+        out[np.arange(len(phi)), np.arange(len(phi))] += np.where(self.is_diag, g_phi, 0.0)
+        del L
+        return out
 
     def phi_from_theta(self, theta: np.ndarray) -> np.ndarray:
         L = np.linalg.cholesky(self.sigma(theta))

@@ -166,16 +166,11 @@ class _Objective:
         theta = self.cov.theta_from_phi(phi)
         Jp = self.cov.jac_phi(phi)
         H = Jp.T @ self.cov.hessian_theta(theta, ev) @ Jp
-        # second derivatives of theta(phi), by central differences of the (analytic) Jacobian
+        # second derivatives of theta(phi), times the gradient in theta
         gt = self.cov.gradient_theta(theta, ev)
-        h = 1e-6
-        q = len(phi)
-        extra = np.zeros((q, q))
-        for k in range(q):
-            e = np.zeros(q)
-            e[k] = h
-            dJ = (self.cov.jac_phi(phi + e) - self.cov.jac_phi(phi - e)) / (2 * h)
-            extra[:, k] = gt @ dJ
+        extra = np.zeros((len(phi), len(phi)))
+        for st, sl in zip(self.cov.structures, self.cov._slices(), strict=True):
+            extra[sl, sl] = st.curvature_phi(phi[sl], gt[sl])
         H = H + 0.5 * (extra + extra.T)
         return 0.5 * (H + H.T)
 

@@ -196,7 +196,7 @@ def _factor_columns(
     values: pd.Series, levels: list[str], full: bool, name: str, coding: str = "treatment"
 ) -> np.ndarray:
     """Indicator columns of a factor: all levels (``full``) or contrasts (treatment or sum)."""
-    codes = pd.Categorical(values.astype(object).astype(str), categories=levels).codes
+    codes = pd.Categorical(values.astype(str), categories=levels).codes
     if (codes < 0).any():
         bad = values[codes < 0].iloc[0]
         raise ModelSpecificationError(f"column {name!r}: level {bad!r} was not seen in the model data")
@@ -222,10 +222,10 @@ def is_categorical(series: pd.Series) -> bool:
 def factor_levels(series: pd.Series, reference: str | None = None, name: str = "") -> list[str]:
     """Levels of a factor as strings: categorical order, else sorted; ``reference`` moved first."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        used = set(series.dropna().astype(object).astype(str))
+        used = {str(v) for v in pd.unique(series.dropna())}
         levels = [str(c) for c in series.cat.categories if str(c) in used]
     else:
-        levels = sorted({str(v) for v in series.dropna()})
+        levels = sorted({str(v) for v in pd.unique(series.dropna())})
     if reference is not None:
         if str(reference) not in levels:
             raise ModelSpecificationError(

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from trialkit.models.mmrm import MMRM
 
 LMatrix = np.ndarray | pd.Series | pd.DataFrame | Mapping[str, float] | Sequence[float]
-_COLUMNS = ["estimate", "se", "df", "t", "p", "lower", "upper"]
 
 
 class MMRMResults:
@@ -62,9 +61,8 @@ class MMRMResults:
         k = q + (p if method == "ml" else 0)
         self.aic = -2.0 * self.llf + 2.0 * k
         self.bic = -2.0 * self.llf + k * np.log(self.n_subjects)
-        eye = np.eye(p)
-        rows = [self._estimate_row(eye[j]) for j in range(p)]
-        tab = pd.DataFrame(rows, index=names, columns=_COLUMNS)
+        tab = self._estimate_table(np.eye(p))
+        tab.index = pd.Index(names)
         self.bse = tab["se"].rename("bse")
         self.df = tab["df"].rename("df")
         self.tvalues = tab["t"].rename("tvalues")
@@ -146,14 +144,18 @@ class MMRMResults:
             return kenward_roger_f(self._ctx, l[None, :])[0]
         return satterthwaite_1d(self._ctx, l)
 
-    def _estimate_row(self, l: np.ndarray, alpha: float = 0.05) -> list[float]:
-        est = float(l @ self.params.to_numpy())
-        se = float(np.sqrt(max(float(l @ self._V @ l), 0.0)))
-        df = self._df_1d(l)
-        t = est / se if se > 0 else float("nan")
-        p = float(2 * stats.t.sf(abs(t), df))
-        q = float(stats.t.ppf(1 - alpha / 2, df))
-        return [est, se, df, t, p, est - q * se, est + q * se]
+    def _estimate_table(self, M: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
+        """Estimate, SE, df, t, p and CI of each row of ``M`` (vectorised over rows)."""
+        est = M @ self.params.to_numpy()
+        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, self._V, M), 0.0))
+        df = np.array([self._df_1d(r) for r in M])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(se > 0, est / se, np.nan)
+        p = 2 * stats.t.sf(np.abs(t), df)
+        q = stats.t.ppf(1 - alpha / 2, df)
+        return pd.DataFrame(
+            {"estimate": est, "se": se, "df": df, "t": t, "p": p, "lower": est - q * se, "upper": est + q * se}
+        )
 
     def estimate(self, L: LMatrix, alpha: float = 0.05) -> pd.DataFrame:
         """Estimate, SE, df, t, p and (1 - alpha) CI of each row of L (a general linear combination).
@@ -162,8 +164,10 @@ class MMRMResults:
         coefficient name (e.g. ``{"ARMCD[T.TRT]": 1, "ARMCD[T.TRT]:SUBGRP[T.B]": 1}``).
         """
         M = self._as_matrix(L)
-        idx = L.index if isinstance(L, pd.DataFrame) else None
-        return pd.DataFrame([self._estimate_row(r, alpha) for r in M], columns=_COLUMNS, index=idx)
+        out = self._estimate_table(M, alpha)
+        if isinstance(L, pd.DataFrame):
+            out.index = L.index
+        return out
 
     def test(self, L: LMatrix) -> pd.Series:
         """F test of H0: L beta = 0 with the fit's denominator df (KR: scaled F as pbkrtest/SAS)."""
