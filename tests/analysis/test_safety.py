@@ -1,0 +1,127 @@
+"""TEAE tables on a hand-made ADAE with known answers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from trialkit.analysis.safety import (
+    serious_ae_listing,
+    teae_by_term,
+    teae_by_worst_severity,
+    teae_overview,
+)
+
+
+@pytest.fixture
+def adsl() -> pd.DataFrame:
+    """Two subjects per arm in the safety population; S5 (arm B) is not."""
+    return pd.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4", "S5"],
+            "ARMCD": ["A", "A", "B", "B", "B"],
+            "SAFFL": ["Y", "Y", "Y", "Y", "N"],
+        }
+    )
+
+
+@pytest.fixture
+def adae() -> pd.DataFrame:
+    """S1: erythema twice (mild, moderate) and a serious severe headache; S2: a non-TEAE;
+    S3: mild related erythema; S5 (not in safety population): severe erythema."""
+    rows = [
+        ("S1", "SKIN", "ERYTHEMA", 1, "Y", "N", "Y", "2024-01-05"),
+        ("S1", "SKIN", "ERYTHEMA", 2, "N", "N", "Y", "2024-01-09"),
+        ("S1", "NERV", "HEADACHE", 3, "N", "Y", "Y", "2024-01-07"),
+        ("S2", "SKIN", "PRURITUS", 1, "N", "N", "", "2023-12-01"),
+        ("S3", "SKIN", "ERYTHEMA", 1, "Y", "N", "Y", "2024-01-06"),
+        ("S5", "SKIN", "ERYTHEMA", 3, "N", "Y", "Y", "2024-01-06"),
+    ]
+    cols = ["USUBJID", "AEBODSYS", "AEDECOD", "ASEVN", "AEREL", "AESER", "TRTEMFL", "AESTDT"]
+    ae = pd.DataFrame(rows, columns=cols)
+    ae["ARMCD"] = ae["USUBJID"].map({"S1": "A", "S2": "A", "S3": "B", "S5": "B"})
+    return ae
+
+
+def _v(t: pd.DataFrame, **keys: str) -> float:
+    m = pd.Series(True, index=t.index)
+    for k, v in keys.items():
+        m &= t[k] == v
+    assert m.sum() == 1, keys
+    return float(t.loc[m, "value"].iloc[0])
+
+
+def test_overview(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    t = teae_overview(adae, adsl)
+    assert _v(t, variable="Any TEAE", statistic="n", arm="A") == 1
+    assert _v(t, variable="Any TEAE", statistic="events", arm="A") == 3
+    assert _v(t, variable="Any TEAE", statistic="pct", arm="Total") == 50.0
+    assert _v(t, variable="Any TEAE", statistic="events", arm="Total") == 4
+    assert _v(t, variable="Related TEAE", statistic="n", arm="Total") == 2
+    assert _v(t, variable="Serious TEAE", statistic="n", arm="B") == 0
+    assert _v(t, variable="Severe TEAE", statistic="n", arm="A") == 1
+    assert list(t["arm"].unique()) == ["A", "B", "Total"]
+
+
+def test_by_term_counts_subject_once(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    t = teae_by_term(adae, adsl)
+    keys = list(dict.fromkeys(zip(t["body_system"], t["preferred_term"], strict=True)))
+    assert keys == [("ANY", ""), ("NERV", ""), ("NERV", "HEADACHE"), ("SKIN", ""),
+                    ("SKIN", "ERYTHEMA")]  # fmt: skip
+    assert _v(t, body_system="SKIN", preferred_term="ERYTHEMA", statistic="n", arm="A") == 1
+    assert _v(t, body_system="SKIN", preferred_term="ERYTHEMA", statistic="events", arm="A") == 2
+    assert _v(t, body_system="SKIN", preferred_term="", statistic="n", arm="Total") == 2
+    assert _v(t, body_system="SKIN", preferred_term="", statistic="pct", arm="B") == 50.0
+    assert _v(t, body_system="NERV", preferred_term="HEADACHE", statistic="n", arm="B") == 0
+
+
+def test_related_and_serious_subsets(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    rel = teae_by_term(adae, adsl, subset="related")
+    assert _v(rel, body_system="ANY", preferred_term="", statistic="events", arm="Total") == 2
+    assert set(rel["preferred_term"]) == {"", "ERYTHEMA"}
+    ser = teae_by_term(adae, adsl, subset="serious")
+    assert _v(ser, body_system="NERV", preferred_term="HEADACHE", statistic="n", arm="A") == 1
+    assert _v(ser, body_system="ANY", preferred_term="", statistic="n", arm="Total") == 1
+
+
+def test_worst_severity(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    t = teae_by_worst_severity(adae, adsl, by_term=True)
+    anyrow = t[t["body_system"] == "ANY"]
+    assert _v(anyrow, severity="SEVERE", statistic="n", arm="A") == 1
+    assert _v(anyrow, severity="MILD", statistic="n", arm="A") == 0
+    assert _v(anyrow, severity="MILD", statistic="n", arm="B") == 1
+    ery = t[t["preferred_term"] == "ERYTHEMA"]
+    assert _v(ery, severity="MODERATE", statistic="n", arm="A") == 1
+    assert _v(ery, severity="MILD", statistic="n", arm="A") == 0
+    assert _v(ery, severity="MILD", statistic="n", arm="Total") == 1
+    # each subject once per row: the severity counts add up to the subjects with a TEAE
+    tot = anyrow[(anyrow["statistic"] == "n") & (anyrow["arm"] == "Total")]["value"].sum()
+    assert tot == 2
+
+
+def test_pooled_tables_have_only_total(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    for t in (teae_overview(adae, adsl, by_arm=False), teae_by_term(adae, adsl, by_arm=False),
+              teae_by_worst_severity(adae, adsl, by_arm=False)):  # fmt: skip
+        assert set(t["arm"]) == {"Total"}
+    pooled = teae_by_term(adae, adsl, by_arm=False)
+    split = teae_by_term(adae, adsl)
+    pd.testing.assert_frame_equal(
+        pooled.reset_index(drop=True),
+        split[split["arm"] == "Total"].reset_index(drop=True),
+    )
+
+
+def test_serious_listing(adae: pd.DataFrame) -> None:
+    lst = serious_ae_listing(adae)
+    assert list(lst["USUBJID"]) == ["S1", "S5"]
+    assert "ARMCD" in lst.columns
+    te = serious_ae_listing(adae, by_arm=False, treatment_emergent_only=True)
+    assert "ARMCD" not in te.columns and len(te) == 2
+
+
+def test_inputs_not_mutated(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    a, s = adae.copy(), adsl.copy()
+    teae_by_term(adae, adsl)
+    teae_by_worst_severity(adae, adsl, by_term=True)
+    pd.testing.assert_frame_equal(adae, a)
+    pd.testing.assert_frame_equal(adsl, s)
