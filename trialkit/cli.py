@@ -92,6 +92,58 @@ def validate(
     raise typer.Exit(run_validate(trial_dir, out=out, cutoff=parse_cutoff(cutoff), force=force))
 
 
+@app.command()
+def report(
+    trial_dir: TrialDir,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (report.html, report.pdf).")],
+    kind: Annotated[str, typer.Option("--kind", help="final or interim.")] = "final",
+    cutoff: Cutoff = None,
+    blinded: Annotated[
+        bool | None,
+        typer.Option(
+            "--blinded/--unblinded",
+            help="Interim only: open report pooled over arms, or closed report for the DMC.",
+            show_default=False,
+        ),
+    ] = None,
+    formats: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf.")] = "html,pdf",
+    templates: Annotated[
+        Path | None, typer.Option("--templates", help="Folder of templates overriding ours.")
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option("--results", help="Output of an earlier trialkit analyze (else run it)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+) -> None:
+    """Render the final or an interim (open or closed) report as HTML and PDF."""
+    from trialkit.report import run_report
+
+    files = run_report(
+        trial_dir, out, kind=kind, cutoff=parse_cutoff(cutoff), blinded=blinded,
+        formats=formats, templates=templates, results=results, force=force,
+    )  # fmt: skip
+    for path in files:
+        typer.echo(str(path))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-output"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+) -> None:
+    """Validate, analyse and report the bundled multicentre example (final and interim reports)."""
+    from trialkit.report import run_demo
+
+    result = run_demo(out, force=force)
+    typer.echo(f"Example trial: {result['trial']} (interim cutoff {result['cutoff']})")
+    typer.echo(f"Validation listing: {result['out'] / 'validation'}")
+    typer.echo(f"Analysis results: {result['out'] / 'analysis'}")
+    for name, paths in result["files"].items():
+        for path in paths:
+            typer.echo(f"{name}: {path}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; every trialkit error becomes one line on stderr."""
     try:

@@ -143,6 +143,17 @@ class _Builder:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _generic(self, frame: pd.DataFrame | None, max_rows: int) -> dict[str, Any] | None:
+        if frame is None:
+            return None
+        return frame_table(frame, labels=_LABELS, max_rows=max_rows, values=self.code_labels())
+
+    def code_labels(self) -> dict[str, dict[str, str]]:
+        """Arm and visit codes in generic tables shown by their labels."""
+        arms = dict(self.arm_label)
+        visits = dict(self.visit_labels)
+        return {"arm": arms, "reference": arms, "ARMCD": arms, "visit": visits, "AVISIT": visits}
+
     def subjects(self) -> pd.DataFrame | None:
         if self.pooled is not None:
             return self.pooled.subjects
@@ -258,8 +269,8 @@ class _Builder:
         if subjects is None or "RANDDT" not in subjects.columns:
             return None
         planned = None
-        if self.d.interim and "max_subjects" in self.d.interim:
-            planned = int(self.d.interim["max_subjects"])
+        if self.d.interim is not None and self.d.interim.max_subjects is not None:
+            planned = int(self.d.interim.max_subjects)
         by_site = subjects["SITEID"] if "SITEID" in subjects.columns else None
         return {
             "n": len(subjects),
@@ -439,7 +450,9 @@ class _Builder:
                 {
                     "title": title,
                     "description": entry.get("description"),
-                    "table": frame_table(frame, labels=_LABELS, max_rows=60)
+                    "table": frame_table(
+                        frame, labels=_LABELS, max_rows=60, values=self.code_labels()
+                    )
                     if frame is not None
                     else None,
                 }
@@ -504,9 +517,13 @@ class _Builder:
             if frame is not None and {"arm", "estimate"} <= set(frame.columns):
                 rows.append([title, *_effect_cells(frame, active, self.primary_visit)])
             else:
-                other.append({"title": title, "description": entry.get("description"),
-                              "table": frame_table(frame, labels=_LABELS, max_rows=40)
-                              if frame is not None else None})  # fmt: skip
+                other.append(
+                    {
+                        "title": title,
+                        "description": entry.get("description"),
+                        "table": self._generic(frame, 40),
+                    }
+                )
         notes = [
             {"title": str(e.get("title") or humanize(n)), "description": e.get("description")}
             for n, (e, _f) in entries.items()
@@ -579,14 +596,13 @@ class _Builder:
         return {"figure": figures.diagnostics_figure(fitted, resid, self.y_unit), "n": len(resid)}
 
     def boundaries(self) -> dict[str, Any] | None:
-        if self.opt.kind != "interim" or self.opt.blinded or not self.d.interim:
+        plan = self.d.interim
+        if self.opt.kind != "interim" or self.opt.blinded or plan is None:
             return None
         assert self.out is not None
-        from trialkit.design.plan import InterimPlan
         from trialkit.design.plot import plot_boundaries
         from trialkit.design.update import t_to_z
 
-        plan = InterimPlan.from_mapping(self.d.interim)
         design = plan.design()
         table = design.table()
         observed: dict[str, tuple[float, float]] = {}
@@ -720,7 +736,7 @@ def build_context(
         sections.append(
             {"name": name, "title": TITLES[name], "available": data is not None, "data": data or {}}
         )
-    title = sections[0]["data"]
+    title: dict[str, Any] = sections[0]["data"]  # type: ignore[assignment]
     return {
         "report": {
             "kind": options.kind,

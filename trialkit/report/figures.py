@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -30,9 +31,11 @@ OKABE_ITO: tuple[str, ...] = (
     "#F0E442",  # yellow
 )
 POOLED_COLOUR = "#000000"
+#: Site lines (recruitment): Okabe-Ito without yellow, which is too pale on white.
+SITE_COLOURS: tuple[str, ...] = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
 
-_RC: dict[str, Any] = {
+_RC: Any = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
@@ -67,7 +70,8 @@ def to_svg(fig: Figure, name: str) -> str:
     ``name`` salts the element ids so two figures on one page never share an id.
     """
     buffer = io.StringIO()
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"trialkit-{name}"}):
+    rc: Any = {**_RC, "svg.hashsalt": f"trialkit-{name}"}
+    with matplotlib.rc_context(rc):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     start = text.find("<svg")
@@ -121,10 +125,8 @@ def lsmeans_figure(
         ax.set_xticklabels([plain(visit_labels.get(v, v)) for v, _ in ticks])
         ax.set_xlabel("Visit (weeks after randomisation)")
         ax.set_ylabel(plain(y_label))
-        ax.legend(
-            loc="upper left", frameon=False, title=f"LS mean with {confidence:.0%} CI",
-            fontsize=8, title_fontsize=8,
-        )  # fmt: skip
+        ax.set_title(f"LS mean with {confidence:.0%} confidence interval", fontsize=9, loc="left")
+        fig.legend(loc="outside lower center", ncols=min(len(codes), 3), frameon=False, fontsize=8)
         return to_svg(fig, "lsmeans")
 
 
@@ -182,7 +184,7 @@ def forest_figure(
                 ax.plot([lo, hi], [y, y], color=colours[code], linewidth=1.4)
                 ax.plot(
                     [est], [y], marker=markers[code], color=colours[code], markersize=5,
-                    linestyle="none", label=plain(arm_labels[code]) if row_i < 2 else None,
+                    linestyle="none", label=plain(arm_labels[code]),
                 )  # fmt: skip
         ax.axvline(0.0, color="#555555", linewidth=0.8)
         ax.set_yticks([n_lines - i for i in range(n_lines)])
@@ -192,11 +194,15 @@ def forest_figure(
                 tick.set_fontweight("bold")
         ax.set_ylim(0.4, n_lines + 0.6)
         ax.set_xlabel(plain(x_label))
+        ax.set_title(
+            f"Difference from reference with {confidence:.0%} confidence interval",
+            fontsize=9, loc="left",
+        )  # fmt: skip
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles, strict=False))
-        ax.legend(
-            unique.values(), unique.keys(), loc="lower right", frameon=False, fontsize=8,
-            title=f"Difference from reference, {confidence:.0%} CI", title_fontsize=8,
+        fig.legend(
+            unique.values(), unique.keys(), loc="outside lower center",
+            ncols=min(len(unique), 3), frameon=False, fontsize=8,
         )  # fmt: skip
         return to_svg(fig, "forest")
 
@@ -237,24 +243,28 @@ def recruitment_figure(
         dates = pd.to_datetime(randomized).dropna().sort_values()
         if by_site is not None:
             sites = by_site.loc[dates.index].astype(str)
-            for k, site in enumerate(sorted(sites.unique())):
+            names = sorted(sites.unique())
+            few = len(names) <= 6
+            for k, site in enumerate(names):
                 d = dates[sites == site]
                 ax.step(
-                    d.to_numpy(), np.arange(1, len(d) + 1), where="post", linewidth=0.9,
-                    color=OKABE_ITO[(k + 5) % len(OKABE_ITO)] if k < 2 else "#999999",
-                    alpha=0.8, label=None,
+                    d.to_numpy(), np.arange(1, len(d) + 1), where="post", linewidth=1.0,
+                    color=SITE_COLOURS[k % len(SITE_COLOURS)] if few else "#999999",
+                    label=plain(f"Site {site}") if few else None,
                 )  # fmt: skip
+            if not few:
+                ax.plot([], [], color="#999999", linewidth=1.0, label="Single sites")
         ax.step(
             dates.to_numpy(), np.arange(1, len(dates) + 1), where="post", color=POOLED_COLOUR,
             linewidth=1.8, label="All sites",
         )  # fmt: skip
         if planned:
             ax.axhline(planned, color=OKABE_ITO[3], linestyle="--", linewidth=1, label="Planned")
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.set_xlabel("Date of randomisation")
         ax.set_ylabel("Subjects randomised (cumulative)")
-        fig.autofmt_xdate()
-        if by_site is not None:
-            ax.plot([], [], color="#999999", linewidth=0.9, label="Single sites")
         ax.legend(loc="upper left", frameon=False, fontsize=8)
         return to_svg(fig, "recruitment")
 

@@ -27,7 +27,7 @@ class _UserLoader(jinja2.FileSystemLoader):
 
     def get_source(
         self, environment: jinja2.Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    ) -> tuple[str, str, Callable[[], bool]]:
         try:
             return super().get_source(environment, template)
         except jinja2.TemplateNotFound:

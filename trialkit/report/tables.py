@@ -49,12 +49,21 @@ def frame_table(
     labels: dict[str, str] | None = None,
     drop: Sequence[str] = ("DUMMY",),
     max_rows: int | None = None,
+    values: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Any results table, each cell formatted by its column name (p-values, counts, numbers)."""
+    """Any results table, each cell formatted by its column name (p-values, counts, numbers).
+
+    ``values`` maps a column to a code -> label mapping (arm codes to their labels).
+    """
     columns = [c for c in frame.columns if c not in drop]
     labels = labels or {}
     shown = frame if max_rows is None else frame.head(max_rows)
-    rows = [[fmt_cell(c, r[c]) for c in columns] for _, r in shown.iterrows()]
+    values = values or {}
+    rows = [
+        [values[c].get(str(r[c]), fmt_cell(c, r[c])) if c in values else fmt_cell(c, r[c])
+         for c in columns]
+        for _, r in shown.iterrows()
+    ]  # fmt: skip
     if max_rows is not None and len(frame) > max_rows:
         extra = f"First {max_rows} of {len(frame)} rows shown."
         note = f"{note} {extra}" if note else extra

@@ -1,0 +1,94 @@
+"""``trialkit demo``: validate, analyse and report the bundled multicentre example trial.
+
+Writes, under ``out``: ``validation/`` (the query listing), ``analysis/`` (the final
+analysis), ``final/``, ``interim_open/`` and ``interim_closed/`` (reports at the interim
+cutoff given in the example's ``scenario.toml``). The interim analysis runs in a temporary
+folder that is deleted afterwards, so no unblinded interim result is left next to the open
+report. The two analyses, then the three reports, run in parallel processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from trialkit.errors import InputError
+from trialkit.output import staged_output_dir
+from trialkit.report.api import run_analysis, run_report
+from trialkit.resources import example_trials_dir
+
+EXAMPLE = "tk_aga_301"
+
+
+def demo_trial() -> Path:
+    """The bundled multicentre example trial folder."""
+    return example_trials_dir() / EXAMPLE
+
+
+def demo_cutoff(trial: Path) -> date:
+    """The interim cutoff documented in the example's ``scenario.toml``."""
+    from trialkit.examples import load_scenario
+
+    cutoff = load_scenario(trial).interim_cutoff
+    if cutoff is None:
+        raise InputError(f"{trial}/scenario.toml: interim_cutoff is missing")
+    return cutoff
+
+
+def _analyse(trial: Path, dest: Path, cutoff: date | None) -> str:
+    run_analysis(trial, dest, cutoff)
+    return str(dest)
+
+
+def _report(trial: Path, out: Path, results: Path, kind: str, blinded: bool | None,
+            cutoff: date | None) -> list[str]:  # fmt: skip
+    files = run_report(
+        trial, out, kind=kind, blinded=blinded, cutoff=cutoff, results=results, force=True
+    )
+    return [str(f) for f in files]
+
+
+def _validate(trial: Path, out: Path) -> int:
+    from trialkit.validation import run_validate
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return run_validate(trial, out=out, force=True)
+
+
+def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict[str, Any]:
+    """Run the whole demo into ``out``; return the exit code of validation and the files."""
+    trial = demo_trial()
+    cutoff = demo_cutoff(trial)
+    workers = workers or min(3, os.cpu_count() or 1)
+    with (
+        staged_output_dir(Path(out), force) as stage,
+        tempfile.TemporaryDirectory(prefix="trialkit-demo-") as tmp,
+        ProcessPoolExecutor(max_workers=workers) as pool,
+    ):
+        interim_results = Path(tmp) / "interim_analysis"
+        validation = pool.submit(_validate, trial, stage / "validation")
+        final_an = pool.submit(_analyse, trial, stage / "analysis", None)
+        interim_an = pool.submit(_analyse, trial, interim_results, cutoff)
+        final_an.result()
+        interim_an.result()
+        jobs: dict[str, Future[list[str]]] = {
+            "final": pool.submit(_report, trial, stage / "final", stage / "analysis", "final",
+                                 None, None),
+            "interim_open": pool.submit(_report, trial, stage / "interim_open", interim_results,
+                                        "interim", True, cutoff),
+            "interim_closed": pool.submit(_report, trial, stage / "interim_closed",
+                                          interim_results, "interim", False, cutoff),
+        }  # fmt: skip
+        written = {name: [Path(f) for f in job.result()] for name, job in jobs.items()}
+        code = validation.result()
+    final = Path(out)
+    files = {name: [final / p.relative_to(stage) for p in paths] for name, paths in written.items()}
+    return {
+        "validation_exit": code, "cutoff": cutoff, "files": files, "out": final, "trial": trial,
+    }  # fmt: skip
