@@ -7,10 +7,14 @@ Python loop. Frames arrive converted (see ``convert.py``) and with their file-ro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowExtensionArray, ArrowStringArray
 
 from trialkit.definition import TREATMENTS, TrialDefinition
 from trialkit.validation.findings import cell_findings, combine, format_values
@@ -36,8 +40,22 @@ def _subjects(definition: TrialDefinition, subjects: pd.DataFrame) -> _Subjects:
         ids=pd.Index(first["USUBJID"].to_numpy()),
         randdt=np.concatenate([first["RANDDT"].to_numpy(dtype="datetime64[ns]"), nat]),
         eosdt=np.concatenate([first["EOSDT"].to_numpy(dtype="datetime64[ns]"), nat]),
-        arm=np.append(arms.get_indexer(pd.Index(first["ARMCD"].to_numpy())), -1),
+        arm=np.append(codes_of(arms, first["ARMCD"]), -1),
     )
+
+
+def codes_of(keys: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each value in ``keys`` (-1 when absent or missing), as an int64 array.
+
+    Arrow-backed text (pandas' default string type) is matched with pyarrow's ``index_in``,
+    which avoids converting a million strings to Python objects.
+    """
+    if isinstance(values.array, ArrowExtensionArray | ArrowStringArray):
+        arr = pa.array(values.array)
+        key_arr = pa.array(keys.astype("str").to_numpy(dtype=object), type=arr.type)
+        found = pc.index_in(arr, value_set=key_arr)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(keys.get_indexer(pd.Index(values.to_numpy(dtype=object))), dtype=np.int64)
 
 
 def _dates(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -48,11 +66,16 @@ def _fmt_dates(values: np.ndarray) -> pd.Series:
     return format_values(pd.Series(values, dtype="datetime64[ns]"))
 
 
+def _dated(text: str, dates: np.ndarray) -> Callable[[np.ndarray], pd.Series]:
+    """A lazy message: ``text`` followed by the selected rows' dates."""
+    return lambda mask: text + _fmt_dates(dates[mask])
+
+
 def cross_findings(definition: TrialDefinition, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every cross-dataset and protocol finding of the (converted) frames."""
     subj = _subjects(definition, frames["subjects"])
     codes = {
-        name: subj.ids.get_indexer(pd.Index(frame["USUBJID"].to_numpy()))
+        name: codes_of(subj.ids, frame["USUBJID"])
         for name, frame in frames.items()
         if name != "subjects"
     }
@@ -101,8 +124,8 @@ def _assessment_rules(
     a, code = frames["assessments"], codes["assessments"]
     visits = pd.Index([v.code for v in definition.visits])
     params = pd.Index([p.code for p in definition.parameters])
-    vi = visits.get_indexer(pd.Index(a["VISIT"].to_numpy()))
-    pi = params.get_indexer(pd.Index(a["PARAMCD"].to_numpy()))
+    vi = codes_of(visits, a["VISIT"])
+    pi = codes_of(params, a["PARAMCD"])
     base = visits.get_loc(definition.baseline_visit.code)
     keyed = (code >= 0) & (vi >= 0) & (pi >= 0)
     key = (code.astype("int64") * len(visits) + vi) * len(params) + pi
@@ -154,7 +177,7 @@ def _assessment_rules(
     parts.append(
         cell_findings(
             "assessments", a, late, "ADT", "TK013",
-            "baseline after the first exposure on " + _fmt_dates(first_a),
+            _dated("baseline after the first exposure on ", first_a),
         )
     )  # fmt: skip
     # Visit windows (warnings): target = RANDDT + day - 1, allowed offsets window[0]..window[1].
@@ -163,14 +186,17 @@ def _assessment_rules(
         target_offset = offset - (v.day - 1)
         outside = (vi == i) & ((target_offset < v.window[0]) | (target_offset > v.window[1]))
         if outside.any():
-            days = pd.Series(target_offset).round().astype("Int64").astype("str")
             prefix = (
                 f"ADT outside the {v.code} window ({v.window[0]:+d} to {v.window[1]:+d} days "
                 f"of study day {v.day}): "
             )
-            parts.append(
-                cell_findings("assessments", a, outside, "ADT", "TK030", prefix + days + " days")
-            )
+
+            def message(
+                m: np.ndarray, off: np.ndarray = target_offset, p: str = prefix
+            ) -> pd.Series:
+                return p + pd.Series(np.round(off[m])).astype("Int64").astype("str") + " days"
+
+            parts.append(cell_findings("assessments", a, outside, "ADT", "TK030", message))
     return parts
 
 
@@ -179,7 +205,7 @@ def _exposure_rules(
 ) -> list[pd.DataFrame]:
     """TK014 treatment not in the arm, TK015/TK016 protocol ranges, TK031 session spacing."""
     treatments = pd.Index(TREATMENTS)
-    ti = treatments.get_indexer(pd.Index(e["EXTRT"].to_numpy()))
+    ti = codes_of(treatments, e["EXTRT"])
     arm = subj.arm[code]
     n_arm, n_tr = len(definition.arms), len(treatments)
     allowed = np.zeros((n_arm + 1, n_tr + 1), dtype=bool)  # last row/column: unknown
@@ -217,14 +243,12 @@ def _exposure_rules(
             )
         )  # fmt: skip
         out = given & ((value < lo) | (value > hi))
-        if out.any():
-            message = (
-                f"{what} outside the arm's protocol range "
-                + format_values(pd.Series(lo))
-                + " to "
-                + format_values(pd.Series(hi))
-            )
-            parts.append(cell_findings("exposure", e, out, column, rule, message))
+
+        def message(m: np.ndarray, w: str = what) -> pd.Series:
+            low_s, high_s = format_values(pd.Series(lo[m])), format_values(pd.Series(hi[m]))
+            return f"{w} outside the arm's protocol range " + low_s + " to " + high_s
+
+        parts.append(cell_findings("exposure", e, out, column, rule, message))
     parts.append(_session_spacing(e, code, tr_i, interval[arm_i, tr_i]))
     return parts
 
@@ -255,13 +279,16 @@ def _session_spacing(
     wants = np.full(len(e), np.nan)
     gaps[order[1:]] = gap
     wants[order[1:]] = want
-    message = (
-        "session "
-        + format_values(pd.Series(gaps))
-        + " days after the previous one (protocol interval "
-        + format_values(pd.Series(wants))
-        + " days)"
-    )
+
+    def message(m: np.ndarray) -> pd.Series:
+        return (
+            "session "
+            + format_values(pd.Series(gaps[m]))
+            + " days after the previous one (protocol interval "
+            + format_values(pd.Series(wants[m]))
+            + " days)"
+        )
+
     return cell_findings("exposure", e, mask, "EXSTDT", "TK031", message)
 
 
@@ -291,28 +318,30 @@ def _date_order_rules(
     for name, start, end in END_BEFORE_START:
         if name in frames:
             f = frames[name]
+            before = _dates(f, end) < _dates(f, start)
             parts.append(
                 cell_findings(
-                    name, f, _dates(f, end) < _dates(f, start), end, "TK017",
-                    f"{end} before {start} " + format_values(f[start]),
+                    name,
+                    f,
+                    before,
+                    end,
+                    "TK017",
+                    _dated(f"{end} before {start} ", _dates(f, start)),
                 )
-            )  # fmt: skip
+            )
     for name, column in AFTER_EOS:
         if name in frames:
             f = frames[name]
             eos = subj.eosdt[codes[name]]
-            parts.append(
-                cell_findings(
-                    name, f, _dates(f, column) > eos, column, "TK018",
-                    f"{column} after the subject's EOSDT " + _fmt_dates(eos),
-                )
-            )  # fmt: skip
+            after = _dates(f, column) > eos
+            text = f"{column} after the subject's EOSDT "
+            parts.append(cell_findings(name, f, after, column, "TK018", _dated(text, eos)))
     e = frames["exposure"]
     rand = subj.randdt[codes["exposure"]]
     parts.append(
         cell_findings(
             "exposure", e, _dates(e, "EXSTDT") < rand, "EXSTDT", "TK019",
-            "exposure before the subject's RANDDT " + _fmt_dates(rand),
+            _dated("exposure before the subject's RANDDT ", rand),
         )
     )  # fmt: skip
     return parts

@@ -6,7 +6,7 @@ finding's ``row`` is ``index + 1``: the 1-based data row number, header line not
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -19,11 +19,14 @@ FINDING_COLUMNS = (
 )  # fmt: skip
 
 
+_EMPTY = pd.DataFrame(
+    {c: pd.Series(dtype="Int64" if c == "row" else "str") for c in FINDING_COLUMNS}
+)
+
+
 def empty_findings() -> pd.DataFrame:
     """A findings frame with no rows and the listing's columns and dtypes."""
-    return pd.DataFrame(
-        {c: pd.Series(dtype="Int64" if c == "row" else "str") for c in FINDING_COLUMNS}
-    )
+    return _EMPTY.copy(deep=False)
 
 
 def format_values(values: pd.Series) -> pd.Series:
@@ -45,17 +48,21 @@ def cell_findings(
     mask: pd.Series | np.ndarray,
     column: str,
     rule: str,
-    message: str | pd.Series,
+    message: str | Callable[[np.ndarray], pd.Series | np.ndarray],
     value: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One finding per row of ``frame`` where ``mask`` is true, about cell ``column``."""
+    """One finding per row of ``frame`` where ``mask`` is true, about cell ``column``.
+
+    ``message`` is one text for all, or a function of the mask giving the selected rows' texts
+    (called only when there are findings, so that clean data costs no formatting).
+    """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return empty_findings()
     rows = frame[mask]
     shown = value[mask] if value is not None else rows.get(column)
     n = len(rows)
-    msg = message[mask] if isinstance(message, pd.Series) else message
+    msg = message if isinstance(message, str) else message(mask)
     return pd.DataFrame(
         {
             "dataset": dataset,
@@ -66,7 +73,7 @@ def cell_findings(
             "value": format_values(shown).to_numpy() if shown is not None else [""] * n,
             "rule": rule,
             "severity": RULES[rule].severity,
-            "message": np.asarray(msg, dtype=object) if not isinstance(msg, str) else msg,
+            "message": msg if isinstance(msg, str) else np.asarray(msg, dtype=object),
         }
     ).astype({c: "str" for c in FINDING_COLUMNS if c != "row"})
 

@@ -103,7 +103,7 @@ def _aval_check(p: Parameter) -> pa.Check | None:
         return ~((df["PARAMCD"] == p.code) & aval_problem(p, df["AVAL"])[0])
 
     message = aval_problem(p, pd.Series(dtype="float64"))[1]
-    return pa.Check(ok, name=f"AVAL_range_{p.code}", ignore_na=False, error=message)
+    return pa.Check(ok, name=f"AVAL_range_{p.code}", ignore_na=False, description=message)
 
 
 def check_message(schema: pa.DataFrameSchema, column: str | None, check: str, number: int) -> str:
@@ -113,7 +113,7 @@ def check_message(schema: pa.DataFrameSchema, column: str | None, check: str, nu
     if check == "field_uniqueness":
         return f"{column} appears more than once"
     if check.startswith("AVAL_range_"):
-        return str(schema.checks[number].error)
+        return next(str(c.description) for c in schema.checks if c.name == check)
     stats = dict(schema.columns[column].checks[number].statistics) if column else {}
     if check == "isin":
         return f"{column} not one of {', '.join(str(v) for v in stats['allowed_values'])}"
@@ -141,7 +141,7 @@ def schema_findings(name: str, frame: pd.DataFrame, schema: pa.DataFrameSchema) 
     for (column, check, number), group in cases.groupby(
         ["column", "check", "check_number"], dropna=False, sort=False
     ):
-        check = str(check)
+        check = str(check).split("(")[0]
         rule = "TK004" if check.startswith("AVAL_range_") else CHECK_RULES.get(check, "TK003")
         mask = frame.index.isin(group["index"].astype("int64"))
         number = int(number) if pd.notna(number) else 0
