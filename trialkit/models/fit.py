@@ -188,7 +188,7 @@ def optimise(lik: Likelihood, cov: CovarianceModel, theta0: np.ndarray, max_iter
     history.append(f"trust-exact: {res.message}")
     success = bool(res.success) or _small_gradient(obj, res.x)
     if not success:
-        res_b = optimize.minimize(obj.fun, phi0, jac=obj.grad, method="BFGS", options={"gtol": 1e-5, "maxiter": 2000})
+        res_b = optimize.minimize(obj.fun, phi0, jac=obj.grad, method="BFGS", options={"gtol": 1e-5, "maxiter": 10 * max_iter})
         history.append(f"BFGS: {res_b.message}")
         res = optimize.minimize(
             obj.fun, res_b.x, jac=obj.grad, hess=obj.hess, method="trust-exact",
