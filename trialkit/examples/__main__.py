@@ -1,4 +1,4 @@
-"""``python -m trialkit.examples [--check]``: regenerate the bundled example trials, or check them."""
+"""``python -m trialkit.examples [--check]``: regenerate the bundled examples, or check them."""
 
 from __future__ import annotations
 

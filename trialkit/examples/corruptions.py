@@ -34,26 +34,38 @@ class _Work:
     rng: np.random.Generator
     planted: list[dict[str, str]] = field(default_factory=list)
 
-    def subject(self, arm: str | None = None, status: str | None = None,
-                where: Callable[[str], bool] | None = None) -> str:  # fmt: skip
+    def subject(
+        self,
+        arm: str | None = None,
+        status: str | None = None,
+        where: Callable[[str], bool] | None = None,
+    ) -> str:
         """A free subject (optionally of ``arm``, with EOSSTT ``status``), now taken."""
         subj = self.frames["subjects"].drop_duplicates("USUBJID").set_index("USUBJID")
         ok = [
-            u for u in self.free
+            u
+            for u in self.free
             if (arm is None or subj.at[u, "ARMCD"] == arm)
             and (status is None or subj.at[u, "EOSSTT"] == status)
-            and (where is None or where(u))
-        ]  # fmt: skip
-        if not ok:
-            raise ValueError(f"no free subject for arm={arm} status={status}")
-        u = ok[int(self.rng.integers(len(ok)))]
-        self.free.remove(u)
-        return u
+        ]
+        for i in self.rng.permutation(len(ok)):
+            u = ok[int(i)]
+            if where is None or where(u):
+                self.free.remove(u)
+                return u
+        raise ValueError(f"no free subject for arm={arm} status={status}")
 
     def plant(self, rule: str, dataset: str, usubjid: str, column: str, description: str) -> None:
         """Record one planted problem."""
-        self.planted.append({"rule": rule, "dataset": dataset, "USUBJID": usubjid,
-                             "column": column, "description": description})  # fmt: skip
+        self.planted.append(
+            {
+                "rule": rule,
+                "dataset": dataset,
+                "USUBJID": usubjid,
+                "column": column,
+                "description": description,
+            }
+        )
 
     def set(self, dataset: str, index: Any, column: str, value: Any) -> None:
         """Set one cell, turning the column into object dtype when the value does not fit."""
@@ -84,7 +96,9 @@ def _assessment(w: _Work, a: Mapping[str, Any], where: str = "") -> tuple[str, A
     ass = w.frames["assessments"]
 
     def has(u: str) -> bool:
-        return bool(((ass["USUBJID"] == u) & (ass["PARAMCD"] == param) & (ass["VISIT"] == visit)).any())
+        return bool(
+            ((ass["USUBJID"] == u) & (ass["PARAMCD"] == param) & (ass["VISIT"] == visit)).any()
+        )
 
     u = w.subject(a.get("arm"), a.get("status"), has)
     idx = ass.index[(ass["USUBJID"] == u) & (ass["PARAMCD"] == param) & (ass["VISIT"] == visit)][0]
@@ -98,7 +112,9 @@ def set_subject_value(w: _Work, a: Mapping[str, Any]) -> None:
     value = a.get("value")
     w.set("subjects", s.index[s["USUBJID"] == u][0], a["column"], value)
     shown = "blank" if value is None else repr(value)
-    w.plant(a["rule"], "subjects", u, a["column"], a.get("description", f"{a['column']} is {shown}"))
+    w.plant(
+        a["rule"], "subjects", u, a["column"], a.get("description", f"{a['column']} is {shown}")
+    )
 
 
 def set_assessment_value(w: _Work, a: Mapping[str, Any]) -> None:
@@ -106,8 +122,13 @@ def set_assessment_value(w: _Work, a: Mapping[str, Any]) -> None:
     u, idx = _assessment(w, a)
     w.set("assessments", idx, a["column"], a["value"])
     desc = a.get("description", f"{a['column']} is {a['value']!r}")
-    w.plant(a["rule"], "assessments", u, a["column"], f"{a.get('visit', 'WEEK8')} "
-            f"{a.get('paramcd', 'HAIRCNT')}: {desc}")  # fmt: skip
+    w.plant(
+        a["rule"],
+        "assessments",
+        u,
+        a["column"],
+        f"{a.get('visit', 'WEEK8')} {a.get('paramcd', 'HAIRCNT')}: {desc}",
+    )
 
 
 def set_ae_value(w: _Work, a: Mapping[str, Any]) -> None:
@@ -116,9 +137,14 @@ def set_ae_value(w: _Work, a: Mapping[str, Any]) -> None:
     u = w.subject(where=lambda u: bool((ae["USUBJID"] == u).any()))
     idx = ae.index[ae["USUBJID"] == u][0]
     w.set("adverse_events", idx, a["column"], a["value"])
-    term = ae.at[idx, "AEDECOD"]
-    w.plant(a["rule"], "adverse_events", u, a["column"],
-            a.get("description", f"{term}: {a['column']} is {a['value']!r}"))  # fmt: skip
+    term = str(ae.at[idx, "AEDECOD"])
+    w.plant(
+        a["rule"],
+        "adverse_events",
+        u,
+        a["column"],
+        a.get("description", f"{term}: {a['column']} is {a['value']!r}"),
+    )
 
 
 def duplicate_subject(w: _Work, a: Mapping[str, Any]) -> None:
@@ -145,8 +171,13 @@ def duplicate_assessment(w: _Work, a: Mapping[str, Any]) -> None:
     row = w.frames["assessments"].loc[[idx]].copy()
     row["AVAL"] = row["AVAL"] + float(a.get("delta", 7))
     w.add("assessments", row)
-    w.plant("TK011", "assessments", u, "VISIT",
-            f"two {a.get('visit')} {a.get('paramcd', 'HAIRCNT')} rows with different values")  # fmt: skip
+    w.plant(
+        "TK011",
+        "assessments",
+        u,
+        "VISIT",
+        f"two {a.get('visit')} {a.get('paramcd', 'HAIRCNT')} rows with different values",
+    )
 
 
 def drop_baseline(w: _Work, a: Mapping[str, Any]) -> None:
@@ -165,8 +196,12 @@ def baseline_after_exposure(w: _Work, a: Mapping[str, Any]) -> None:
     new = w.randdt(u) + pd.Timedelta(days=days)
     w.set("assessments", idx, "ADT", new)
     p = a.get("paramcd", "HAIRCNT")
-    w.plant("TK013", "assessments", u, "ADT", f"baseline {p} dated {days} days after first exposure")
-    w.plant("TK030", "assessments", u, "ADT", f"same baseline {p}: study day {days + 1}, after window")
+    w.plant(
+        "TK013", "assessments", u, "ADT", f"baseline {p} dated {days} days after first exposure"
+    )
+    w.plant(
+        "TK030", "assessments", u, "ADT", f"same baseline {p}: study day {days + 1}, after window"
+    )
 
 
 def foreign_treatment(w: _Work, a: Mapping[str, Any]) -> None:
@@ -175,8 +210,16 @@ def foreign_treatment(w: _Work, a: Mapping[str, Any]) -> None:
     ex = w.rows("exposure", u).iloc[[0]].copy()
     day = w.randdt(u) + pd.Timedelta(days=int(a.get("day", 28)))
     vol = float(a.get("volume", 4.0))
-    ex = ex.assign(EXTRT=a.get("treatment", "prp"), EXSTDT=day, EXENDT=day, EXDOSE=vol,
-                   EXDOSU="mL", EXDOSFRQ="ONCE", SETTING="clinic", VOLUME_ML=vol)  # fmt: skip
+    ex = ex.assign(
+        EXTRT=a.get("treatment", "prp"),
+        EXSTDT=day,
+        EXENDT=day,
+        EXDOSE=vol,
+        EXDOSU="mL",
+        EXDOSFRQ="ONCE",
+        SETTING="clinic",
+        VOLUME_ML=vol,
+    )
     w.add("exposure", ex)
     w.plant("TK014", "exposure", u, "EXTRT", f"{a.get('treatment', 'prp')} given in arm {a['arm']}")
 
@@ -192,7 +235,9 @@ def needle_depth(w: _Work, a: Mapping[str, Any]) -> None:
     """One microneedling session deeper than the arm's protocol range."""
     u, idx = _session(w, a["arm"], "microneedling")
     w.set("exposure", idx, "NEEDLE_DEPTH_MM", float(a["value"]))
-    w.plant("TK015", "exposure", u, "NEEDLE_DEPTH_MM", f"needle depth {a['value']} mm in {a['arm']}")
+    w.plant(
+        "TK015", "exposure", u, "NEEDLE_DEPTH_MM", f"needle depth {a['value']} mm in {a['arm']}"
+    )
 
 
 def prp_volume(w: _Work, a: Mapping[str, Any]) -> None:
@@ -214,7 +259,9 @@ def ae_end_before_start(w: _Work, a: Mapping[str, Any]) -> None:
     start, end = ae.at[idx, "AESTDT"], ae.at[idx, "AEENDT"]
     w.set("adverse_events", idx, "AESTDT", end)
     w.set("adverse_events", idx, "AEENDT", start)
-    w.plant("TK017", "adverse_events", u, "AEENDT", f"{ae.at[idx, 'AEDECOD']} ends before it starts")
+    w.plant(
+        "TK017", "adverse_events", u, "AEENDT", f"{ae.at[idx, 'AEDECOD']!s} ends before it starts"
+    )
 
 
 def assessment_after_eos(w: _Work, a: Mapping[str, Any]) -> None:
@@ -225,7 +272,13 @@ def assessment_after_eos(w: _Work, a: Mapping[str, Any]) -> None:
     row["VISIT"] = UNSCHEDULED
     row["ADT"] = s["EOSDT"].iloc[0] + pd.Timedelta(days=int(a.get("days", 20)))
     w.add("assessments", row)
-    w.plant("TK018", "assessments", u, "ADT", f"unscheduled assessment {a.get('days', 20)} days after EOSDT")
+    w.plant(
+        "TK018",
+        "assessments",
+        u,
+        "ADT",
+        f"unscheduled assessment {a.get('days', 20)} days after EOSDT",
+    )
 
 
 def exposure_before_randomisation(w: _Work, a: Mapping[str, Any]) -> None:
@@ -241,7 +294,13 @@ def exposure_before_randomisation(w: _Work, a: Mapping[str, Any]) -> None:
     ex = w.rows("exposure", u)
     idx = ex.index[0]
     w.set("exposure", idx, "EXSTDT", w.randdt(u) - pd.Timedelta(days=days))
-    w.plant("TK019", "exposure", u, "EXSTDT", f"{ex.at[idx, 'EXTRT']} dispensed {days} days before RANDDT")
+    w.plant(
+        "TK019",
+        "exposure",
+        u,
+        "EXSTDT",
+        f"{ex.at[idx, 'EXTRT']!s} dispensed {days} days before RANDDT",
+    )
 
 
 def end_of_study(w: _Work, a: Mapping[str, Any]) -> None:
@@ -252,8 +311,10 @@ def end_of_study(w: _Work, a: Mapping[str, Any]) -> None:
         w.set("subjects", s.index[s["USUBJID"] == u][0], "DCSREAS", "WITHDRAWAL BY SUBJECT")
         w.plant("TK020", "subjects", u, "DCSREAS", "COMPLETED with a DCSREAS")
     else:
-        u = w.subject(status="DISCONTINUED",
-                      where=lambda u: w.rows("subjects", u)["DCSREAS"].iloc[0] != "ADVERSE EVENT")  # fmt: skip
+        u = w.subject(
+            status="DISCONTINUED",
+            where=lambda u: w.rows("subjects", u)["DCSREAS"].iloc[0] != "ADVERSE EVENT",
+        )
         w.set("subjects", s.index[s["USUBJID"] == u][0], "DCSREAS", None)
         w.plant("TK020", "subjects", u, "DCSREAS", "DISCONTINUED without DCSREAS")
 
@@ -264,8 +325,14 @@ def out_of_window(w: _Work, a: Mapping[str, Any]) -> None:
     visit = w.definition.visit(a.get("visit", "WEEK8"))
     days = int(a.get("days", visit.window[1] + 5))
     w.set("assessments", idx, "ADT", w.randdt(u) + pd.Timedelta(days=visit.day - 1 + days))
-    w.plant("TK030", "assessments", u, "ADT", f"{visit.code} {a.get('paramcd', 'HAIRCNT')} "
-            f"{days} days after its target (window {visit.window[0]}..{visit.window[1]})")  # fmt: skip
+    w.plant(
+        "TK030",
+        "assessments",
+        u,
+        "ADT",
+        f"{visit.code} {a.get('paramcd', 'HAIRCNT')} "
+        f"{days} days after its target (window {visit.window[0]}..{visit.window[1]})",
+    )
 
 
 def session_gap(w: _Work, a: Mapping[str, Any]) -> None:
@@ -274,21 +341,42 @@ def session_gap(w: _Work, a: Mapping[str, Any]) -> None:
     ex = w.rows("exposure", u)
     sessions = ex.index[ex["EXTRT"] == a.get("treatment", "microneedling")]
     k = int(a.get("after", 5))
-    w.frames["exposure"] = w.frames["exposure"].drop(index=sessions[k + 1 : k + 3]).reset_index(drop=True)
-    gap = (ex.at[sessions[k + 3], "EXSTDT"] - ex.at[sessions[k], "EXSTDT"]).days
-    w.plant("TK031", "exposure", u, "EXSTDT",
-            f"{a.get('treatment', 'microneedling')} sessions {gap} days apart in arm {a['arm']}")  # fmt: skip
+    w.frames["exposure"] = (
+        w.frames["exposure"].drop(index=sessions[k + 1 : k + 3]).reset_index(drop=True)
+    )
+    starts = ex.loc[sessions, "EXSTDT"].to_numpy(dtype="datetime64[D]")
+    gap = int((starts[k + 3] - starts[k]).astype(int))
+    w.plant(
+        "TK031",
+        "exposure",
+        u,
+        "EXSTDT",
+        f"{a.get('treatment', 'microneedling')} sessions {gap} days apart in arm {a['arm']}",
+    )
 
 
 KINDS: dict[str, Callable[[_Work, Mapping[str, Any]], None]] = {
     f.__name__: f
     for f in (
-        set_subject_value, set_assessment_value, set_ae_value, duplicate_subject,
-        orphan_assessment, duplicate_assessment, drop_baseline, baseline_after_exposure,
-        foreign_treatment, needle_depth, prp_volume, ae_end_before_start, assessment_after_eos,
-        exposure_before_randomisation, end_of_study, out_of_window, session_gap,
+        set_subject_value,
+        set_assessment_value,
+        set_ae_value,
+        duplicate_subject,
+        orphan_assessment,
+        duplicate_assessment,
+        drop_baseline,
+        baseline_after_exposure,
+        foreign_treatment,
+        needle_depth,
+        prp_volume,
+        ae_end_before_start,
+        assessment_after_eos,
+        exposure_before_randomisation,
+        end_of_study,
+        out_of_window,
+        session_gap,
     )
-}  # fmt: skip
+}
 
 
 def apply_corruptions(
@@ -297,14 +385,23 @@ def apply_corruptions(
     """Corrupted copies of ``frames`` and the planted-problems table (inputs are not changed)."""
     natural = outside_window(definition, frames)
     free = sorted(set(frames["subjects"]["USUBJID"]) - set(natural["USUBJID"]))
-    work = _Work(definition, {k: v.copy() for k, v in frames.items()}, free,
-                 np.random.default_rng(scenario.seed + 1))  # fmt: skip
+    work = _Work(
+        definition,
+        {k: v.copy() for k, v in frames.items()},
+        free,
+        np.random.default_rng(scenario.seed + 1),
+    )
     for c in scenario.corruptions:
         if c.kind not in KINDS:
             raise ValueError(f"unknown corruption kind {c.kind!r} (one of {', '.join(KINDS)})")
         KINDS[c.kind](work, c.args)
     for r in natural.itertuples(index=False):
-        work.plant("TK030", "assessments", str(r.USUBJID), "ADT",
-                   f"{r.VISIT} {r.PARAMCD}: natural out-of-window visit of the clean trial")  # fmt: skip
+        work.plant(
+            "TK030",
+            "assessments",
+            str(r.USUBJID),
+            "ADT",
+            f"{r.VISIT} {r.PARAMCD}: natural out-of-window visit of the clean trial",
+        )
     planted = pd.DataFrame(work.planted, columns=list(PLANTED_COLUMNS))
     return work.frames, planted

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -24,18 +24,47 @@ UNSCHEDULED = "UNSCHEDULED"
 EARLY_TERMINATION = "EARLY_TERMINATION"
 
 SUBJECT_COLUMNS = (
-    "STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "RANDDT", "AGE", "SEX", "SEVERITY",
-    "EOSSTT", "EOSDT", "DCSREAS",
-)  # fmt: skip
+    "STUDYID",
+    "USUBJID",
+    "SITEID",
+    "ARMCD",
+    "ARM",
+    "RANDDT",
+    "AGE",
+    "SEX",
+    "SEVERITY",
+    "EOSSTT",
+    "EOSDT",
+    "DCSREAS",
+)
 ASSESSMENT_COLUMNS = ("STUDYID", "USUBJID", "VISIT", "ADT", "PARAMCD", "AVAL")
 EXPOSURE_COLUMNS = (
-    "STUDYID", "USUBJID", "EXTRT", "EXSTDT", "EXENDT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "DEVICE",
-    "SETTING", "NEEDLE_DEPTH_MM", "VOLUME_ML",
-)  # fmt: skip
+    "STUDYID",
+    "USUBJID",
+    "EXTRT",
+    "EXSTDT",
+    "EXENDT",
+    "EXDOSE",
+    "EXDOSU",
+    "EXDOSFRQ",
+    "DEVICE",
+    "SETTING",
+    "NEEDLE_DEPTH_MM",
+    "VOLUME_ML",
+)
 AE_COLUMNS = (
-    "STUDYID", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDT", "AEENDT", "AESEV",
-    "AEREL", "AESER",
-)  # fmt: skip
+    "STUDYID",
+    "USUBJID",
+    "AESEQ",
+    "AETERM",
+    "AEDECOD",
+    "AEBODSYS",
+    "AESTDT",
+    "AEENDT",
+    "AESEV",
+    "AEREL",
+    "AESER",
+)
 CM_COLUMNS = ("STUDYID", "USUBJID", "CMSEQ", "CMTRT", "CMINDC", "CMSTDT", "CMENDT", "CMRESCUE")
 
 #: Ordinary concomitant medications: (CMTRT, CMINDC).
@@ -112,7 +141,9 @@ def _enrol(d: TrialDefinition, s: Scenario, rng: np.random.Generator) -> list[_S
     return subjects
 
 
-def _randomise(d: TrialDefinition, s: Scenario, subjects: list[_Subject], rng: np.random.Generator) -> None:
+def _randomise(
+    d: TrialDefinition, s: Scenario, subjects: list[_Subject], rng: np.random.Generator
+) -> None:
     """Permuted blocks within severity strata; the incomplete blocks share the remaining quota."""
     arms = [a.code for a in d.arms]
     if s.block_size % len(arms):
@@ -124,7 +155,9 @@ def _randomise(d: TrialDefinition, s: Scenario, subjects: list[_Subject], rng: n
         full = len(members) // s.block_size * s.block_size
         for start in range(0, full, s.block_size):
             block = arms * (s.block_size // len(arms))
-            for x, arm in zip(members[start : start + s.block_size], rng.permutation(block), strict=True):
+            for x, arm in zip(
+                members[start : start + s.block_size], rng.permutation(block), strict=True
+            ):
                 x.arm = str(arm)
                 quota[x.arm] -= 1
         leftovers.extend(members[full:])
@@ -134,7 +167,9 @@ def _randomise(d: TrialDefinition, s: Scenario, subjects: list[_Subject], rng: n
         x.arm = str(arm)
 
 
-def _effect_curve(d: TrialDefinition, p: ParameterSpec, arm: str) -> tuple[list[float], list[float]]:
+def _effect_curve(
+    d: TrialDefinition, p: ParameterSpec, arm: str
+) -> tuple[list[float], list[float]]:
     """Knots (study day, mean change) of an arm's mean change: 0 at day 1, the targets after."""
     table = p.effects.get(arm, {})
     knots = sorted((d.visit(v).day, float(c)) for v, c in table.items())
@@ -181,9 +216,10 @@ def _values(
     for p in s.parameters:
         par = d.parameter(p.code)
         visits = [
-            (c, day) for c, day in schedule
+            (c, day)
+            for c, day in schedule
             if c in (EARLY_TERMINATION, d.baseline_visit.code) or p.visits is None or c in p.visits
-        ] + (unscheduled if p.unscheduled else [])  # fmt: skip
+        ] + (unscheduled if p.unscheduled else [])
         visits.sort(key=lambda cd: cd[1])
         days = np.asarray([day for _, day in visits], dtype=float)
         kx, ky = _effect_curve(d, p, x.arm)
@@ -217,13 +253,15 @@ def _values(
 def _depths(c: Component, n: int, rng: np.random.Generator) -> list[float]:
     """Needle depth of each session: start low in the range, escalate 0.25 mm every 4 sessions."""
     lo, hi = c.needle_depth_mm or (0.0, 0.0)
-    steps = int(round((hi - lo) / 0.25))
+    steps = round((hi - lo) / 0.25)
     start = lo + 0.25 * int(rng.integers(0, steps // 2 + 1))
-    top = start + 0.25 * int(rng.integers(0, int(round((hi - start) / 0.25)) + 1))
+    top = start + 0.25 * int(rng.integers(0, round((hi - start) / 0.25) + 1))
     return [round(min(start + 0.25 * (k // 4), top), 2) for k in range(n)]
 
 
-def _exposure(d: TrialDefinition, arm: Arm, x: _Subject, rng: np.random.Generator) -> list[dict[str, object]]:
+def _exposure(
+    d: TrialDefinition, arm: Arm, x: _Subject, rng: np.random.Generator
+) -> list[dict[str, object]]:
     """Exposure rows of one subject: drugs per dispensing period, procedures per session."""
     end = x.eos_day if x.dropout_day is None else x.eos_day - 1
     if x.stop_day is not None:
@@ -237,8 +275,16 @@ def _exposure(d: TrialDefinition, arm: Arm, x: _Subject, rng: np.random.Generato
             dose, unit, freq = DRUG_DOSE[c.treatment]
             for i, start in enumerate(cuts):
                 stop = cuts[i + 1] - 1 if i + 1 < len(cuts) else end
-                rows.append({"EXTRT": c.treatment, "EXSTDT": start, "EXENDT": stop,
-                             "EXDOSE": dose, "EXDOSU": unit, "EXDOSFRQ": freq})  # fmt: skip
+                rows.append(
+                    {
+                        "EXTRT": c.treatment,
+                        "EXSTDT": start,
+                        "EXENDT": stop,
+                        "EXDOSE": dose,
+                        "EXDOSU": unit,
+                        "EXDOSFRQ": freq,
+                    }
+                )
             continue
         interval = c.interval_days or 28
         if interval in session_days:
@@ -246,23 +292,44 @@ def _exposure(d: TrialDefinition, arm: Arm, x: _Subject, rng: np.random.Generato
         else:
             jitter = interval // 10
             n = c.sessions or len(range(1, d.post_baseline_visits[-1].day, interval))
-            days = [1 + k * interval + (int(rng.integers(-jitter, jitter + 1)) if k else 0)
-                    for k in range(n)]  # fmt: skip
+            days = [
+                1 + k * interval + (int(rng.integers(-jitter, jitter + 1)) if k else 0)
+                for k in range(n)
+            ]
             days = [day for day in days if day <= end]
             session_days[interval] = days
         setting = c.setting or next((o.setting for o in arm.components if o.setting), "clinic")
         if c.treatment == "microneedling":
             for day, depth in zip(days, _depths(c, len(days), rng), strict=True):
-                rows.append({"EXTRT": c.treatment, "EXSTDT": day, "EXENDT": day, "EXDOSE": 1.0,
-                             "EXDOSU": "session", "EXDOSFRQ": "ONCE", "DEVICE": c.device,
-                             "SETTING": setting, "NEEDLE_DEPTH_MM": depth})  # fmt: skip
+                rows.append(
+                    {
+                        "EXTRT": c.treatment,
+                        "EXSTDT": day,
+                        "EXENDT": day,
+                        "EXDOSE": 1.0,
+                        "EXDOSU": "session",
+                        "EXDOSFRQ": "ONCE",
+                        "DEVICE": c.device,
+                        "SETTING": setting,
+                        "NEEDLE_DEPTH_MM": depth,
+                    }
+                )
         else:
             vlo, vhi = c.volume_ml or (0.0, 0.0)
             for day in days:
                 vol = float(np.clip(round(rng.uniform(vlo, vhi) * 2) / 2, vlo, vhi))
-                rows.append({"EXTRT": c.treatment, "EXSTDT": day, "EXENDT": day, "EXDOSE": vol,
-                             "EXDOSU": "mL", "EXDOSFRQ": "ONCE", "SETTING": setting,
-                             "VOLUME_ML": vol})  # fmt: skip
+                rows.append(
+                    {
+                        "EXTRT": c.treatment,
+                        "EXSTDT": day,
+                        "EXENDT": day,
+                        "EXDOSE": vol,
+                        "EXDOSU": "mL",
+                        "EXDOSFRQ": "ONCE",
+                        "SETTING": setting,
+                        "VOLUME_ML": vol,
+                    }
+                )
     return rows
 
 
@@ -285,42 +352,75 @@ def _adverse_events(
         serious = rng.random() < s.serious_prob
         sev = "SEVERE" if serious else _choice(rng, {"MILD": 0.7, "MODERATE": 0.25, "SEVERE": 0.05})
         rel = "Y" if rng.random() < t.related_prob else "N"
-        rows.append({"AETERM": t.term, "AEDECOD": t.decod, "AEBODSYS": t.bodsys, "AESTDT": start,
-                     "AEENDT": stop, "AESEV": sev, "AEREL": rel, "AESER": "Y" if serious else "N"})  # fmt: skip
+        rows.append(
+            {
+                "AETERM": t.term,
+                "AEDECOD": t.decod,
+                "AEBODSYS": t.bodsys,
+                "AESTDT": start,
+                "AEENDT": stop,
+                "AESEV": sev,
+                "AEREL": rel,
+                "AESER": "Y" if serious else "N",
+            }
+        )
     if x.reason == "ADVERSE EVENT":
         linked = [t for t in terms if t.treatment is not None] or terms
         t = linked[int(rng.integers(len(linked)))]
         start = max(1, x.eos_day - int(rng.integers(3, 15)))
-        rows.append({"AETERM": t.term, "AEDECOD": t.decod, "AEBODSYS": t.bodsys, "AESTDT": start,
-                     "AEENDT": x.eos_day, "AESEV": "MODERATE", "AEREL": "Y", "AESER": "N"})  # fmt: skip
+        rows.append(
+            {
+                "AETERM": t.term,
+                "AEDECOD": t.decod,
+                "AEBODSYS": t.bodsys,
+                "AESTDT": start,
+                "AEENDT": x.eos_day,
+                "AESEV": "MODERATE",
+                "AEREL": "Y",
+                "AESER": "N",
+            }
+        )
     return sorted(rows, key=lambda r: (r["AESTDT"], str(r["AETERM"])))
 
 
-def _medications(s: Scenario, arm: Arm, x: _Subject, rng: np.random.Generator) -> list[dict[str, object]]:
+def _medications(
+    s: Scenario, arm: Arm, x: _Subject, rng: np.random.Generator
+) -> list[dict[str, object]]:
     """Concomitant medications of one subject: ordinary ones and perhaps a rescue medication."""
     rows: list[dict[str, object]] = []
     for _ in range(int(rng.poisson(s.cm_rate))):
         trt, indc = ORDINARY_CMS[int(rng.integers(len(ORDINARY_CMS)))]
         start = int(rng.integers(-60, x.eos_day + 1))
         stop = None if rng.random() < 0.3 else min(start + int(rng.integers(0, 30)), x.eos_day)
-        rows.append({"CMTRT": trt, "CMINDC": indc, "CMSTDT": start, "CMENDT": stop, "CMRESCUE": "N"})
+        rows.append(
+            {"CMTRT": trt, "CMINDC": indc, "CMSTDT": start, "CMENDT": stop, "CMRESCUE": "N"}
+        )
     allowed = [r for r in s.rescue_treatments if r.split()[0].lower() not in arm.treatments]
     if allowed and rng.random() < s.rescue_prob and x.eos_day > 71:
         trt = allowed[int(rng.integers(len(allowed)))]
         start = int(rng.integers(57, x.eos_day - 13))
-        rows.append({"CMTRT": trt, "CMINDC": "Androgenetic alopecia", "CMSTDT": start,
-                     "CMENDT": x.eos_day, "CMRESCUE": "Y"})  # fmt: skip
+        rows.append(
+            {
+                "CMTRT": trt,
+                "CMINDC": "Androgenetic alopecia",
+                "CMSTDT": start,
+                "CMENDT": x.eos_day,
+                "CMRESCUE": "Y",
+            }
+        )
     return sorted(rows, key=lambda r: (r["CMSTDT"], str(r["CMTRT"])))
 
 
-def _frame(rows: list[dict[str, object]], columns: tuple[str, ...], start: date,
-           date_cols: tuple[str, ...]) -> pd.DataFrame:  # fmt: skip
+def _frame(
+    rows: list[dict[str, object]], columns: tuple[str, ...], start: date, date_cols: tuple[str, ...]
+) -> pd.DataFrame:
     """A frame with ``columns`` in order; study-day integers in ``date_cols`` become dates."""
     frame = pd.DataFrame(rows, columns=list(columns))
     for col in date_cols:
-        frame[col] = pd.to_datetime(
-            [None if v is None or pd.isna(v) else start + timedelta(days=int(v)) for v in frame[col]]  # type: ignore[call-overload]
-        ).astype("datetime64[ns]")
+        days = pd.to_numeric(frame[col]).astype("float64")
+        frame[col] = (pd.Timestamp(start) + pd.to_timedelta(days, unit="D")).astype(
+            "datetime64[ns]"
+        )
     return frame
 
 
@@ -351,23 +451,46 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
         if rng.random() < s.treatment_stop_prob and x.eos_day > 60:
             x.stop_day = int(rng.integers(29, x.eos_day - 28))
 
-    sub_rows, ass_rows, ex_rows, ae_rows, cm_rows = [], [], [], [], []
+    sub_rows: list[dict[str, object]] = []
+    ass_rows: list[dict[str, object]] = []
+    ex_rows: list[dict[str, object]] = []
+    ae_rows: list[dict[str, object]] = []
+    cm_rows: list[dict[str, object]] = []
     order = {v.code: i for i, v in enumerate(sorted(d.visits, key=lambda v: v.day))}
     order.update({UNSCHEDULED: len(order), EARLY_TERMINATION: len(order) + 1})
     param_order = {p.code: i for i, p in enumerate(d.parameters)}
     for x in sorted(subjects, key=lambda x: x.usubjid):
         arm = d.arm(x.arm)
         off = x.rand_day - 1  # study day -> days after start date
-        sub_rows.append({
-            "STUDYID": d.trial.id, "USUBJID": x.usubjid, "SITEID": x.site, "ARMCD": arm.code,
-            "ARM": arm.label, "RANDDT": x.rand_day, "AGE": x.age, "SEX": x.sex,
-            "SEVERITY": x.severity, "EOSSTT": "DISCONTINUED" if x.dropout_day else "COMPLETED",
-            "EOSDT": x.eos_day + off, "DCSREAS": x.reason,
-        })  # fmt: skip
+        sub_rows.append(
+            {
+                "STUDYID": d.trial.id,
+                "USUBJID": x.usubjid,
+                "SITEID": x.site,
+                "ARMCD": arm.code,
+                "ARM": arm.label,
+                "RANDDT": x.rand_day,
+                "AGE": x.age,
+                "SEX": x.sex,
+                "SEVERITY": x.severity,
+                "EOSSTT": "DISCONTINUED" if x.dropout_day else "COMPLETED",
+                "EOSDT": x.eos_day + off,
+                "DCSREAS": x.reason,
+            }
+        )
         rows = _values(d, s, x, rng)
         rows.sort(key=lambda r: (r[1], order[r[0]], param_order[r[2]]))
-        ass_rows.extend({"STUDYID": d.trial.id, "USUBJID": x.usubjid, "VISIT": c, "ADT": day + off,
-                         "PARAMCD": p, "AVAL": v} for c, day, p, v in rows)  # fmt: skip
+        ass_rows.extend(
+            {
+                "STUDYID": d.trial.id,
+                "USUBJID": x.usubjid,
+                "VISIT": c,
+                "ADT": day + off,
+                "PARAMCD": p,
+                "AVAL": v,
+            }
+            for c, day, p, v in rows
+        )
         for r in _exposure(d, arm, x, rng):
             r.update(STUDYID=d.trial.id, USUBJID=x.usubjid)
             r["EXSTDT"] = int(r["EXSTDT"]) + off  # type: ignore[call-overload]
@@ -414,9 +537,11 @@ def outside_window(definition: TrialDefinition, frames: dict[str, pd.DataFrame])
     return a.loc[bad, ["USUBJID", "VISIT", "ADT", "PARAMCD"]].reset_index(drop=True)
 
 
-def interim_cutoff(definition: TrialDefinition, frames: dict[str, pd.DataFrame], share: float = 0.5) -> date:
+def interim_cutoff(
+    definition: TrialDefinition, frames: dict[str, pd.DataFrame], share: float = 0.5
+) -> date:
     """The first date by which ``share`` of subjects reached the last visit's target day."""
     last = definition.post_baseline_visits[-1].day
     target = (frames["subjects"]["RANDDT"] + pd.Timedelta(days=last - 1)).sort_values()
     k = max(1, math.ceil(share * len(target)))
-    return target.iloc[k - 1].date()  # type: ignore[no-any-return]
+    return pd.Timestamp(target.iloc[k - 1]).date()

@@ -17,8 +17,12 @@ import numpy as np
 import pandas as pd
 
 DATASET_FILES = (
-    "subjects", "assessments", "exposure", "adverse_events", "concomitant_medications",
-)  # fmt: skip
+    "subjects",
+    "assessments",
+    "exposure",
+    "adverse_events",
+    "concomitant_medications",
+)
 
 
 def format_cell(value: object) -> str:

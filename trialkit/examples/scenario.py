@@ -204,10 +204,13 @@ def parse_scenario(data: Mapping[str, Any], base: Scenario | None = None) -> Sce
         n_per_arm=root.take("n_per_arm", int),
         block_size=root.take("block_size", int, 4),
         sites=tuple(
-            SiteSpec(id=s.take("id", str), weight=s.take("weight", float),
-                     start_day=s.take("start_day", int, 0))
+            SiteSpec(
+                id=s.take("id", str),
+                weight=s.take("weight", float),
+                start_day=s.take("start_day", int, 0),
+            )
             for s in root.tables("sites", required=True)
-        ),  # fmt: skip
+        ),
         age_range=age_range if age_range is not None else (18, 65),
         age_mean=root.take("age_mean", float, 35.0),
         age_sd=root.take("age_sd", float, 10.0),
