@@ -155,11 +155,13 @@ def _assessment_rules(
                     "row": pd.array([pd.NA] * len(missing_s), dtype="Int64"),
                     "USUBJID": format_values(pd.Series(subj.ids[missing_s])).to_numpy(),
                     "VISIT": definition.baseline_visit.code,
-                    "column": "PARAMCD",
-                    "value": params[missing_p].astype("str"),
+                    "column": "VISIT",
+                    "value": "",
                     "rule": "TK012",
                     "severity": "error",
-                    "message": "no baseline assessment for this subject and parameter",
+                    "message": "no baseline "
+                    + pd.Series(params[missing_p].astype("str"))
+                    + " assessment for this subject",
                 }
             )
         )
@@ -186,15 +188,15 @@ def _assessment_rules(
         target_offset = offset - (v.day - 1)
         outside = (vi == i) & ((target_offset < v.window[0]) | (target_offset > v.window[1]))
         if outside.any():
-            prefix = (
-                f"ADT outside the {v.code} window ({v.window[0]:+d} to {v.window[1]:+d} days "
-                f"of study day {v.day}): "
+            suffix = (
+                f" days from the {v.code} target date (window {v.window[0]:+d} to {v.window[1]:+d})"
             )
 
             def message(
-                m: np.ndarray, off: np.ndarray = target_offset, p: str = prefix
+                m: np.ndarray, off: np.ndarray = target_offset, t: str = suffix
             ) -> pd.Series:
-                return p + pd.Series(np.round(off[m])).astype("Int64").astype("str") + " days"
+                days = pd.Series(np.round(off[m]).astype("int64"))
+                return "ADT " + days.map("{:+d}".format) + t
 
             parts.append(cell_findings("assessments", a, outside, "ADT", "TK030", message))
     return parts
