@@ -77,6 +77,9 @@ def to_svg(fig: Figure, name: str) -> str:
     start = text.find("<svg")
     svg = text[start:]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    # matplotlib numbers ids per figure (axes_1, line2d_1...): prefix them to keep them unique
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', svg)
+    svg = re.sub(r'(url\(#|href="#)([^)"]+)', lambda m: f"{m.group(1)}{name}-{m.group(2)}", svg)
     # scale with the page: keep the viewBox, let CSS set the width
     svg = re.sub(r'\swidth="[^"]*pt"\s+height="[^"]*pt"', ' class="figure-svg"', svg, count=1)
     return svg.strip()

@@ -1,0 +1,129 @@
+"""HTML reports: escaping, self-containment, sections, missing results, template overrides."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from trialkit.cli import main
+from trialkit.report.render import safe_svg
+
+from .conftest import EVIL, render
+from .fake_results import write_fake_results
+
+
+def test_script_in_ae_term_is_inert(html_reports: dict[str, str]) -> None:
+    for html in html_reports.values():
+        assert "<script" not in html.lower()
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_script_in_trial_title_and_site_is_inert(small_trial: Path, tmp_path: Path) -> None:
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    for f in small_trial.iterdir():
+        (trial / f.name).write_bytes(f.read_bytes())
+    toml = (trial / "trial.toml").read_text(encoding="utf-8")
+    toml = re.sub(r'(?m)^title = ".*"$', 'title = "<img src=x onerror=alert(1)>"', toml, count=1)
+    (trial / "trial.toml").write_text(toml, encoding="utf-8")
+    subjects = (trial / "subjects.csv").read_text(encoding="utf-8")
+    first_site = subjects.splitlines()[1].split(",")[2]
+    (trial / "subjects.csv").write_text(
+        subjects.replace(f",{first_site},", ",<b>$x$</b>,"), encoding="utf-8"
+    )
+    results = write_fake_results(trial, tmp_path / "results")
+    for blinded in (False, True):
+        html = render(trial, results, "interim", blinded=blinded)
+        assert "<img" not in html and "<b>" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_reports_are_self_contained(html_reports: dict[str, str]) -> None:
+    for html in html_reports.values():
+        assert not re.search(r"<(script|link|img|iframe|object)\b", html, re.I)
+        assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:|//)", html, re.I)
+        assert "@import" not in html
+        assert not re.search(r"url\(\s*['\"]?(?!#)", html)  # only in-document references
+
+
+def test_sections_of_each_kind(html_reports: dict[str, str]) -> None:
+    final, closed, open_ = html_reports["final"], html_reports["closed"], html_reports["open"]
+    for name in ("consort", "baseline", "data_quality", "primary", "lsmeans", "responders",
+                 "forest", "sensitivity", "secondary", "safety", "exposure", "diagnostics",
+                 "estimand", "appendix", "signoff"):  # fmt: skip
+        assert f'id="{name}"' in final
+        assert f'id="{name}"' in closed
+    assert 'id="boundaries"' in closed and 'id="boundaries"' not in final
+    for name in ("recruitment", "retention", "data_quality", "baseline", "safety_pooled"):
+        assert f'id="{name}"' in open_
+    assert "Confidential: for the data monitoring committee only" in closed
+    assert "Confidential" not in final and "Confidential" not in open_
+    assert "<svg" in final and "LS mean change from baseline (hairs/cm2)" in final
+
+
+def test_missing_results_render_a_note(small_trial: Path, tmp_path: Path) -> None:
+    results = write_fake_results(small_trial, tmp_path / "r", drop=("subgroups", "sensitivity"))
+    html = render(small_trial, results)
+    assert "Subgroup analyses: not available in these results." in html
+    assert "Sensitivity analyses: not available in these results." in html
+
+
+def test_figures_are_deterministic(small_trial: Path, fake_results: Path) -> None:
+    assert render(small_trial, fake_results) == render(small_trial, fake_results)
+
+
+def test_svg_ids_are_unique(html_reports: dict[str, str]) -> None:
+    ids = re.findall(r'\sid="([^"]+)"', html_reports["final"])
+    assert len(ids) == len(set(ids))
+
+
+def test_safe_svg_refuses_script() -> None:
+    with pytest.raises(ValueError):
+        safe_svg("<svg><script>alert(1)</script></svg>")
+    with pytest.raises(ValueError):
+        safe_svg("<div>not svg</div>")
+
+
+def test_user_templates_override_a_section(small_trial: Path, fake_results: Path,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    from trialkit.definition import load_definition
+    from trialkit.report import AnalysisOutput, ReportOptions, build_report
+
+    user = tmp_path / "templates"
+    (user / "sections").mkdir(parents=True)
+    (user / "signoff.html.j2").write_text("<p>Sponsor sign-off: {{ report.trial_id }}</p>\n")
+    (user / "sections" / "estimand.html.j2").write_text(
+        '<div class="brand">ACME</div>{% include "default:sections/estimand.html.j2" %}'
+    )
+    html = build_report(
+        load_definition(small_trial), AnalysisOutput.load(fake_results), ReportOptions(),
+        small_trial, templates=user,
+    )  # fmt: skip
+    assert "Sponsor sign-off: " in html and "Prepared by" not in html
+    assert '<div class="brand">ACME</div>' in html and "Treatment policy estimand" in html
+
+
+def test_cli_report_html_only(small_trial: Path, fake_results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = main(["report", str(small_trial), "--out", str(out), "--results", str(fake_results),
+                 "--format", "html"])  # fmt: skip
+    assert code == 0
+    assert (out / "report.html").is_file() and not (out / "report.pdf").exists()
+    assert (out / "manifest.json").is_file()
+    assert main(["report", str(small_trial), "--out", str(out), "--format", "html",
+                 "--results", str(fake_results)]) == 2  # fmt: skip  (exists, no --force)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--kind", "interim", "--cutoff", "2030-01-01"], ["--kind", "interim", "--blinded"],
+     ["--blinded"], ["--format", "docx"], ["--kind", "weekly"]],
+)  # fmt: skip
+def test_cli_refuses_bad_options(small_trial: Path, fake_results: Path, tmp_path: Path,
+                                 args: list[str]) -> None:  # fmt: skip
+    code = main(["report", str(small_trial), "--out", str(tmp_path / "o"), "--results",
+                 str(fake_results), *args])  # fmt: skip
+    assert code == 2
+    assert not (tmp_path / "o").exists()
