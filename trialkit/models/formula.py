@@ -280,13 +280,17 @@ def make_design(
     col = 0
     names: list[str] = ["Intercept"] if parsed.intercept else []
     col = len(names)
+    # without an intercept, the first factor coded by all its levels takes its place (as R)
+    empty_present = parsed.intercept
     for t in parsed.terms:
         full: dict[str, bool] = {}
         for v in t:
             if v in levels:
                 margin = frozenset(t) - {v}
-                present = (parsed.intercept if not margin else margin in term_sets)
+                present = empty_present if not margin else margin in term_sets
                 full[v] = not present
+        if len(t) == 1 and t[0] in levels:
+            empty_present = True
         labels: list[str] = [""]
         for v in t:
             if v in levels:
