@@ -1,0 +1,43 @@
+"""The rule table in docs/validation.md is the registry's, and every schema check maps to a rule."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from trialkit.definition import DEVICES, SETTINGS, TREATMENTS
+from trialkit.validation.rules import RULES, rules_table
+from trialkit.validation.schemas import CHECK_RULES, DATASETS, load_schema
+
+DOC = Path(__file__).parents[2] / "docs" / "validation.md"
+
+
+def test_docs_table_matches_registry() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    table = re.search(r"<!-- rules-table:start -->\n(.*?)\n<!-- rules-table:end -->", text, re.S)
+    assert table is not None, "docs/validation.md lacks the rules-table markers"
+    assert table.group(1).strip() == rules_table(), (
+        "docs/validation.md rule table is out of date; regenerate it from rules_table()"
+    )
+
+
+def test_rule_ids_are_well_formed() -> None:
+    for rule_id, rule in RULES.items():
+        assert re.fullmatch(r"TK\d{3}", rule_id)
+        assert rule.severity == ("warning" if rule_id.startswith("TK03") else "error")
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_schema_checks_map_to_rules(name: str) -> None:
+    for column in load_schema(name).columns.values():
+        for check in column.checks:
+            assert check.name in CHECK_RULES, f"{name}.{column.name}: {check.name} has no rule"
+
+
+def test_schema_code_lists_match_definition() -> None:
+    exposure = load_schema("exposure").columns
+    allowed = {c: set(exposure[c].checks[0].statistics["allowed_values"]) for c in exposure
+               if exposure[c].checks and exposure[c].checks[0].name == "isin"}  # fmt: skip
+    assert allowed == {"EXTRT": set(TREATMENTS), "DEVICE": set(DEVICES), "SETTING": set(SETTINGS)}
