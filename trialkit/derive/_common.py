@@ -39,3 +39,16 @@ def text_where(mask: np.ndarray | pd.Series, text: str) -> np.ndarray:
     out = np.full(len(keep), None, dtype=object)
     out[keep] = text
     return out
+
+
+def subject_index(subjects: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Row position in ``subjects`` of each USUBJID in ``ids`` (-1 when absent), for fast joins."""
+    index = pd.Index(subjects.astype("string"))
+    return np.asarray(index.get_indexer(pd.Index(ids.astype("string"))), dtype="int64")
+
+
+def subjects_with(n: int, positions: np.ndarray) -> np.ndarray:
+    """A length-``n`` mask, true at the given subject positions (negatives ignored)."""
+    out = np.zeros(n, dtype=bool)
+    out[positions[positions >= 0]] = True
+    return out

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from trialkit.definition import TREATMENTS, Arm, TrialDefinition
-from trialkit.derive._common import flag, is_value, text_where, unique_subjects
+from trialkit.derive._common import (
+    flag,
+    is_value,
+    subject_index,
+    subjects_with,
+    text_where,
+    unique_subjects,
+)
 from trialkit.derive.bds import analysis_records
 from trialkit.derive.cutoff import CutoffDate, apply_cutoff
 from trialkit.errors import DatasetError
@@ -54,33 +61,43 @@ def planned_sessions(definition: TrialDefinition, arm: Arm, treatment: str) -> f
     return float(max(1, math.ceil((last_day - 1) / comp.interval_days)))
 
 
-def _exposure(exposure: pd.DataFrame) -> pd.DataFrame:
-    """Exposure with a normalised treatment name and each record's last date."""
+def _exposure(exposure: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """Exposure of ADSL subjects with subject position, treatment code and each record's end.
+
+    ``_trt`` is the index of the lower-cased EXTRT in TREATMENTS (len(TREATMENTS) for any
+    other text, -1 when missing).
+    """
     ex = exposure.copy()
-    ex["_trt"] = ex["EXTRT"].astype("string").str.strip().str.lower()
+    ex["_sid"] = subject_index(adsl["USUBJID"], ex["USUBJID"])
+    ex = ex.loc[ex["_sid"].to_numpy() >= 0].reset_index(drop=True)
+    codes, uniques = pd.factorize(ex["EXTRT"])
+    names = pd.Index(uniques).astype("string").str.strip().str.lower()
+    lookup = np.array([TREATMENTS.index(n) if n in TREATMENTS else len(TREATMENTS) for n in names])
+    ex["_trt"] = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
     ex["_end"] = ex[["EXSTDT", "EXENDT"]].max(axis=1)
     return ex
 
 
-def _treatment_summary(definition: TrialDefinition, ex: pd.DataFrame) -> pd.DataFrame:
-    """Per subject: TRTSDT, TRTEDT, session counts, needle depth, PRP volume, drug days."""
-    g = ex.groupby("USUBJID", sort=False)
-    out = pd.DataFrame({"TRTSDT": g["EXSTDT"].min(), "TRTEDT": g["_end"].max()})
-    out["_nex"] = g.size()
-    counts = ex.groupby(["USUBJID", "_trt"], sort=False).size().unstack(fill_value=0)
-    for trt, short in PROCEDURES.items():
-        out[f"{short}_SESSIONS"] = counts.get(trt, 0)
-    mn = ex.loc[ex["_trt"] == "microneedling"].groupby("USUBJID")["NEEDLE_DEPTH_MM"]
-    out["MEAN_NEEDLE_DEPTH"] = mn.mean()
-    out["MAX_NEEDLE_DEPTH"] = mn.max()
-    prp = ex.loc[ex["_trt"] == "prp"].groupby("USUBJID")["VOLUME_ML"]
-    out["PRP_VOLUME_TOTAL"] = prp.sum(min_count=1)
+def _treatment_summary(ex: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Per subject (by position): TRTSDT, TRTEDT, sessions, needle depth, PRP volume, drug days."""
+    index = pd.RangeIndex(n)
+    g = ex.groupby("_sid")
+    out = pd.DataFrame({"TRTSDT": g["EXSTDT"].min(), "TRTEDT": g["_end"].max()}).reindex(index)
+    out["_nex"] = g.size().reindex(index, fill_value=0)
+    trt = ex["_trt"].to_numpy()
+    for name, short in PROCEDURES.items():
+        mine = ex.loc[trt == TREATMENTS.index(name)]
+        out[f"{short}_SESSIONS"] = mine.groupby("_sid").size().reindex(index, fill_value=0)
+    mn = ex.loc[trt == TREATMENTS.index("microneedling")].groupby("_sid")["NEEDLE_DEPTH_MM"]
+    out["MEAN_NEEDLE_DEPTH"] = mn.mean().reindex(index)
+    out["MAX_NEEDLE_DEPTH"] = mn.max().reindex(index)
+    prp = ex.loc[trt == TREATMENTS.index("prp")].groupby("_sid")["VOLUME_ML"]
+    out["PRP_VOLUME_TOTAL"] = prp.sum(min_count=1).reindex(index)
     days = (ex["EXENDT"].fillna(ex["EXSTDT"]) - ex["EXSTDT"]).dt.days + 1
-    drug_days = ex.assign(_days=days).groupby(["USUBJID", "_trt"])["_days"].sum().unstack()
     for drug in DRUGS:
-        out[f"DRUG_DAYS_{drug.upper()}"] = drug_days.get(drug, 0)
-    out.index.name = "USUBJID"
-    return out.reset_index()
+        mine = days[trt == TREATMENTS.index(drug)].groupby(ex["_sid"]).sum()
+        out[f"DRUG_DAYS_{drug.upper()}"] = mine.reindex(index, fill_value=0).astype("int64")
+    return out
 
 
 def _actual_arm(
@@ -91,13 +108,13 @@ def _actual_arm(
     When no arm matches exactly (including no exposure), the randomised arm is kept and
     ACTARMFL is "Y".
     """
-    bits = {t: 1 << i for i, t in enumerate(TREATMENTS)}
-    other = 1 << len(TREATMENTS)
-    pairs = ex[["USUBJID", "_trt"]].dropna().drop_duplicates()
-    pairs = pairs.assign(_bit=pairs["_trt"].map(bits).fillna(other).astype("int64"))
-    per_subject = pairs.groupby("USUBJID")["_bit"].sum()
-    received = adsl["USUBJID"].map(per_subject).fillna(0).astype("int64").to_numpy()
-    arm_bits = {a.code: sum(bits[t] for t in a.treatments) for a in definition.arms}
+    trt = ex["_trt"].to_numpy()
+    received = np.zeros(len(adsl), dtype="int64")
+    known = trt >= 0
+    np.bitwise_or.at(received, ex["_sid"].to_numpy()[known], 1 << trt[known])
+    arm_bits = {
+        a.code: sum(1 << TREATMENTS.index(t) for t in a.treatments) for a in definition.arms
+    }
     randomised = adsl["ARMCD"].astype("string")
     own = randomised.map(arm_bits).astype("float64").to_numpy()
     actual = randomised.copy()
@@ -168,22 +185,26 @@ def _per_protocol(
             low = (planned > 0) & (given < pp.min_session_share * planned)
         failed["TOO_FEW_SESSIONS"] |= low
     if pp.exposure_within_protocol:
-        rows = []
+        arm_pos = {arm.code: i for i, arm in enumerate(definition.arms)}
+        lo = np.full((len(arm_pos) + 1, len(TREATMENTS) + 1), -np.inf)
+        hi = np.full_like(lo, np.inf)
         for arm in definition.arms:
             for comp in arm.components:
                 rng = comp.needle_depth_mm or comp.volume_ml
                 if rng is not None:
-                    rows.append((arm.code, comp.treatment, rng[0], rng[1]))
-        limits = pd.DataFrame(rows, columns=["ARMCD", "_trt", "_lo", "_hi"])
-        arms = adsl[["USUBJID", "ARMCD"]].astype({"ARMCD": "string"})
-        limits = limits.astype({"ARMCD": "string", "_trt": "string"})
-        rec = ex[["USUBJID", "_trt", "NEEDLE_DEPTH_MM", "VOLUME_ML"]].merge(arms, on="USUBJID")
-        rec = rec.merge(limits, on=["ARMCD", "_trt"], how="inner")
-        value = rec["NEEDLE_DEPTH_MM"].where(rec["_trt"] == "microneedling", rec["VOLUME_ML"])
-        value = pd.to_numeric(value, errors="coerce")
-        outside = (value < rec["_lo"]) | (value > rec["_hi"])
-        bad = rec.loc[outside.fillna(False).astype(bool), "USUBJID"].unique()
-        failed["EXPOSURE_OUTSIDE_PROTOCOL"] = adsl["USUBJID"].isin(bad).to_numpy()
+                    lo[arm_pos[arm.code], TREATMENTS.index(comp.treatment)] = rng[0]
+                    hi[arm_pos[arm.code], TREATMENTS.index(comp.treatment)] = rng[1]
+        subject_arm = adsl["ARMCD"].astype("string").map(arm_pos).fillna(len(arm_pos))
+        sid = ex["_sid"].to_numpy()
+        arm_of = subject_arm.astype("int64").to_numpy()[sid]
+        trt = ex["_trt"].to_numpy()
+        depth = pd.to_numeric(ex["NEEDLE_DEPTH_MM"], errors="coerce").to_numpy(dtype=float)
+        volume = pd.to_numeric(ex["VOLUME_ML"], errors="coerce").to_numpy(dtype=float)
+        value = np.where(trt == TREATMENTS.index("microneedling"), depth, volume)
+        col = np.where(trt >= 0, trt, len(TREATMENTS))
+        with np.errstate(invalid="ignore"):
+            outside = (value < lo[arm_of, col]) | (value > hi[arm_of, col])
+        failed["EXPOSURE_OUTSIDE_PROTOCOL"] = subjects_with(len(adsl), sid[outside])
     if pp.require_primary_visit:
         failed["NO_PRIMARY_VISIT_VALUE"] = ~has_primary_visit
     reason = np.full(len(adsl), None, dtype=object)
@@ -211,16 +232,15 @@ def derive_adsl(
         frames["concomitant_medications"] = cm
     frames, _ = apply_cutoff(frames, cutoff)
     adsl = frames["subjects"].reset_index(drop=True)
-    ex = _exposure(frames["exposure"])
+    n = len(adsl)
+    ex = _exposure(frames["exposure"], adsl)
     arms = {a.code: a for a in definition.arms}
     labels = {a.code: a.label for a in definition.arms}
     adsl["ARM"] = adsl["ARMCD"].astype("string").map(labels)
 
-    summary = _treatment_summary(definition, ex)
-    adsl = adsl.drop(columns=[c for c in summary if c != "USUBJID" and c in adsl])
-    adsl = adsl.merge(summary, on="USUBJID", how="left", validate="one_to_one")
-    for col in ("MN_SESSIONS", "PRP_SESSIONS", "_nex", *(f"DRUG_DAYS_{d.upper()}" for d in DRUGS)):
-        adsl[col] = adsl[col].fillna(0).astype("int64")
+    summary = _treatment_summary(ex, n)
+    adsl = adsl.drop(columns=[c for c in summary if c in adsl])
+    adsl = pd.concat([adsl, summary], axis=1)
     for trt, short in PROCEDURES.items():
         plan = {code: planned_sessions(definition, arm, trt) for code, arm in arms.items()}
         adsl[f"PLANNED_{short}_SESSIONS"] = (
@@ -234,26 +254,27 @@ def derive_adsl(
     adsl["ITTFL"] = flag(itt)
     adsl["SAFFL"] = flag(adsl["_nex"].to_numpy() > 0)
     primary = definition.primary
+    assess = frames["assessments"]
     rec = analysis_records(
-        definition,
-        frames["assessments"].loc[lambda a: a["PARAMCD"].astype("string") == primary.parameter],
-        adsl,
+        definition, assess.loc[is_value(assess["PARAMCD"], primary.parameter)], adsl
     )
-    anl = rec["ANL01FL"].eq("Y").to_numpy(dtype=bool)
-    has_base = adsl["USUBJID"].isin(rec.loc[rec["ABLFL"].eq("Y").to_numpy(bool), "USUBJID"])
-    post = anl & rec["ABLFL"].isna().to_numpy()
-    has_post = adsl["USUBJID"].isin(rec.loc[post, "USUBJID"])
-    at_primary = post & (rec["AVISIT"] == primary.visit).fillna(False).to_numpy(dtype=bool)
-    has_primary = adsl["USUBJID"].isin(rec.loc[at_primary, "USUBJID"]).to_numpy()
-    adsl["MITTFL"] = flag(itt & has_base.to_numpy() & has_post.to_numpy())
+    sid = rec["_sid"].to_numpy()
+    baseline = rec["ABLFL"].eq("Y").to_numpy(dtype=bool)
+    post = rec["ANL01FL"].eq("Y").to_numpy(dtype=bool) & ~baseline
+    at_primary = post & rec["AVISIT"].eq(primary.visit).fillna(False).to_numpy(dtype=bool)
+    has_base = subjects_with(n, sid[baseline])
+    has_post = subjects_with(n, sid[post])
+    adsl["MITTFL"] = flag(itt & has_base & has_post)
+    has_primary = subjects_with(n, sid[at_primary])
     adsl["PPROTFL"], adsl["PPREASON"] = _per_protocol(definition, adsl, ex, has_primary)
 
     adsl["DISCDT"] = adsl["EOSDT"].where(is_value(adsl["EOSSTT"], "DISCONTINUED"))
     adsl["RESCDT"] = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
     if "concomitant_medications" in frames:
         cmf = frames["concomitant_medications"]
-        resc = cmf.loc[is_value(cmf["CMRESCUE"], "Y")].groupby("USUBJID")["CMSTDT"].min()
-        adsl["RESCDT"] = adsl["USUBJID"].map(resc).astype("datetime64[ns]")
+        rescue = cmf.loc[is_value(cmf["CMRESCUE"], "Y")]
+        first = rescue["CMSTDT"].groupby(subject_index(adsl["USUBJID"], rescue["USUBJID"])).min()
+        adsl["RESCDT"] = first.reindex(pd.RangeIndex(n)).astype("datetime64[ns]")
     adsl["SITEGR1"] = pool_sites(adsl["SITEID"], itt, definition.analysis.pool_sites_min_size)
 
     missing = [s for s in definition.analysis.strata if s not in adsl.columns]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.definition import TrialDefinition
-from trialkit.derive._common import study_day, text_where
+from trialkit.derive._common import study_day, subject_index, text_where
 from trialkit.derive.cutoff import CutoffDate, after, to_cutoff
 from trialkit.derive.windows import analysis_windows, slot_visits
 
@@ -32,7 +32,8 @@ def analysis_records(
     """Assessments with baseline, analysis visit, BASE/CHG/PCHG and ANL01FL (no ADSL columns).
 
     ``reference`` has one row per subject with USUBJID, RANDDT and TRTSDT; assessments of
-    subjects not in it are left out. Shared by ADSL (MITT, per-protocol) and :func:`derive_bds`.
+    subjects not in it are left out; ``_sid`` is each record's row position in ``reference``.
+    Shared by ADSL (MITT, per-protocol) and :func:`derive_bds`.
     """
     cols = [c for c in ("USUBJID", "PARAMCD", "VISIT", "ADT", "AVAL") if c in assessments]
     rec = assessments[cols].copy()
@@ -40,20 +41,26 @@ def analysis_records(
     cut = to_cutoff(cutoff)
     if cut is not None:
         rec = rec.loc[~after(rec["ADT"], cut)]
-    ref = reference[["USUBJID", "RANDDT", "TRTSDT"]]
-    rec = rec.merge(ref, on="USUBJID", how="inner", validate="many_to_one")
+    rec["_sid"] = subject_index(reference["USUBJID"], rec["USUBJID"])
+    rec = rec.loc[rec["_sid"].to_numpy() >= 0].reset_index(drop=True)
+    sid = rec["_sid"].to_numpy()
+    rec["RANDDT"] = reference["RANDDT"].to_numpy()[sid]
+    rec["TRTSDT"] = reference["TRTSDT"].to_numpy()[sid]
+    pid, params = pd.factorize(rec["PARAMCD"], use_na_sentinel=False)
+    rec["_pid"] = pid
     rec["AVAL"] = pd.to_numeric(rec["AVAL"], errors="coerce").astype("float64")
     rec["ADY"] = study_day(rec["ADT"], rec["RANDDT"])
     refdt = rec["TRTSDT"].fillna(rec["RANDDT"])
-    usable = rec["ADT"].notna() & rec["AVAL"].notna()
-    pre = usable & (rec["ADT"] <= refdt).fillna(False).astype(bool)
-    post = (rec["ADT"] > refdt).fillna(False).astype(bool)
-    keys = ["USUBJID", "PARAMCD"]
+    usable = (rec["ADT"].notna() & rec["AVAL"].notna()).to_numpy(dtype=bool)
+    pre = usable & (rec["ADT"] <= refdt).fillna(False).to_numpy(dtype=bool)
+    post = (rec["ADT"] > refdt).fillna(False).to_numpy(dtype=bool)
+    keys = ["_sid", "_pid"]
 
     # Baseline: the last usable value on or before the reference date, whatever its VISIT.
     bl_code = definition.baseline_visit.code
     rec["_is_blvisit"] = (rec["VISIT"].astype("string") == bl_code).fillna(False).astype(int)
-    cand = rec.loc[pre].sort_values([*keys, "ADT", "_is_blvisit", "SRCSEQ"])
+    cand = rec.loc[pre, [*keys, "ADT", "_is_blvisit", "SRCSEQ"]]
+    cand = cand.sort_values([*keys, "ADT", "_is_blvisit", "SRCSEQ"])
     bl_idx = cand.drop_duplicates(keys, keep="last").index
     is_bl = rec.index.isin(bl_idx)
 
@@ -75,22 +82,21 @@ def analysis_records(
     rec["_not_sched"] = (
         (rec["VISIT"].astype("string") != rec["AVISIT"].astype("string")).fillna(True).astype(int)
     )
-    chosen = rec.loc[usable & post & rec["AVISIT"].notna()].sort_values(
-        [*keys, "AVISITN", "AWTDIFF", "ADY", "_not_sched", "SRCSEQ"]
-    )
+    order = [*keys, "AVISITN", "AWTDIFF", "ADY", "_not_sched", "SRCSEQ"]
+    chosen = rec.loc[usable & post & slotted, order].sort_values(order)
     anl_idx = chosen.drop_duplicates([*keys, "AVISITN"], keep="first").index
     rec["ABLFL"] = text_where(is_bl, "Y")
     rec["ANL01FL"] = text_where(is_bl | rec.index.isin(anl_idx), "Y")
 
-    base = rec.loc[is_bl, [*keys, "AVAL"]].rename(columns={"AVAL": "BASE"})
-    rec = rec.merge(base, on=keys, how="left", validate="many_to_one")
-    post = (rec["ADT"] > rec["TRTSDT"].fillna(rec["RANDDT"])).fillna(False).astype(bool)
+    base = np.full((len(reference), max(len(params), 1)), np.nan)
+    base[sid[is_bl], pid[is_bl]] = rec["AVAL"].to_numpy()[is_bl]
+    rec["BASE"] = base[sid, pid]
     rec["CHG"] = (rec["AVAL"] - rec["BASE"]).where(post)
-    zero = post & rec["BASE"].eq(0).to_numpy() & rec["AVAL"].notna()
+    zero = post & rec["BASE"].eq(0).to_numpy() & rec["AVAL"].notna().to_numpy()
     rec["PCHG"] = (100.0 * rec["CHG"] / rec["BASE"].where(rec["BASE"] != 0)).where(post)
     rec["PCHGNOTE"] = text_where(zero, "BASE is 0: PCHG not computed")
-    rec = rec.drop(columns=["_is_blvisit", "_not_sched"])
-    return rec.sort_values(["USUBJID", "PARAMCD", "ADT", "SRCSEQ"], na_position="last")
+    rec = rec.sort_values([*keys, "ADT", "SRCSEQ"], na_position="last")
+    return rec.drop(columns=["_is_blvisit", "_not_sched", "_pid"]).reset_index(drop=True)
 
 
 def derive_bds(
@@ -111,7 +117,9 @@ def derive_bds(
     strata = [s for s in definition.analysis.strata if s in adsl.columns]
     extra = [c for c in (*ADSL_COLUMNS, *strata) if c in adsl.columns and c not in BDS_ORDER]
     rec = rec.drop(columns=["RANDDT", "TRTSDT"])
-    rec = rec.merge(adsl[["USUBJID", *dict.fromkeys(extra)]], on="USUBJID", how="left")
+    sid = rec.pop("_sid").to_numpy()
+    subject_cols = adsl[list(dict.fromkeys(extra))].take(sid).reset_index(drop=True)
+    rec = pd.concat([rec, subject_cols], axis=1)
     order = [c for c in BDS_ORDER if c in rec.columns]
     rest = [c for c in rec.columns if c not in order]
     return rec[order + rest].reset_index(drop=True)
