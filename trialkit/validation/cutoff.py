@@ -37,7 +37,7 @@ def apply_cutoff(
     for name, frame in frames.items():
         after = (frame[CUTOFF_DATE_COLUMNS[name]] > limit).to_numpy()
         if len(late_ids):
-            after |= np.asarray(frame["USUBJID"].isin(late_ids), dtype=bool)
+            after = after | np.asarray(frame["USUBJID"].isin(late_ids), dtype=bool)
         kept[name] = frame[~after]
         counts[name] = int(after.sum())
     return kept, counts
