@@ -87,7 +87,7 @@ class Likelihood:
         Linv = np.linalg.inv(L)  # lower triangular, block structure kept at missing visits
         Li = Linv[d.key_index]
         Xt = Li @ d.X  # (n, T, p)
-        yt = np.einsum("nij,nj->ni", Li, d.y)
+        yt = (Li @ d.y[:, :, None])[:, :, 0]
         p = d.n_fixed
         Xf = Xt.reshape(-1, p)
         A = Xf.T @ Xf
@@ -110,7 +110,7 @@ class Likelihood:
             return ev
         LiT = np.swapaxes(Li, 1, 2)
         U = LiT @ Xt  # V_i^-1 X_i (zero rows at missing visits)
-        w = np.einsum("nij,nj->ni", LiT, rt)  # V_i^-1 r_i
+        w = (LiT @ rt[:, :, None])[:, :, 0]  # V_i^-1 r_i
         Vinv_k = np.swapaxes(Linv, 1, 2) @ Linv * (km[:, :, None] & km[:, None, :])
         UA = U @ Ainv
         G = np.zeros((d.n_groups, T, T))
@@ -179,7 +179,7 @@ class Likelihood:
             B = (Uf.T @ Uf).reshape(T, p, T, p).transpose(0, 2, 1, 3).reshape(T2, p, p)
             Bs.append(B)
             Cs.append(Ainv @ B)
-            ss.append(np.einsum("iap,ib->abp", Ug, wg).reshape(T2, p))
+            ss.append((Uf.T @ wg).reshape(T, p, T).transpose(0, 2, 1).reshape(T2, p))
         for g in range(ng):
             for h in range(ng):
                 sg, sh = slice(g * T2, (g + 1) * T2), slice(h * T2, (h + 1) * T2)
