@@ -13,23 +13,25 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from trialkit.models import MMRM
+from trialkit.models import MMRM, MMRMResults
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 BCVA_FORMULA = "BCVA_CHG ~ BCVA_BL + RACE + ARMCD * AVISIT"
 FEV_FORMULA = "FEV1 ~ RACE + SEX + ARMCD * AVISIT"
 
 
-def _time(fn: object, repeat: int) -> tuple[float, object]:
-    times, out = [], None
+def _time(fn: Callable[[], MMRMResults], repeat: int) -> tuple[float, MMRMResults]:
+    times: list[float] = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        out = fn()  # type: ignore[operator]
+        out = fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
 
@@ -52,20 +54,44 @@ def main() -> None:
     fev = pd.read_csv(SHARED / "conformance" / "fev_data.csv")
     rows: list[tuple[str, int, float, float, bool, int]] = []
 
-    def fit(df: pd.DataFrame, formula: str, dfm: str = "satterthwaite") -> object:
-        return MMRM.from_formula(formula, df, subject="USUBJID", visit="AVISIT", covariance="us").fit(df=dfm)
+    def fit(df: pd.DataFrame, formula: str, dfm: str = "satterthwaite") -> MMRMResults:
+        return MMRM.from_formula(
+            formula, df, subject="USUBJID", visit="AVISIT", covariance="us"
+        ).fit(df=dfm)
 
     t, res = _time(lambda: fit(fev, FEV_FORMULA), args.repeat * 3)
-    rows.append(("FEV (us, Satterthwaite)", 200, t, res.minus2ll, res.converged, res.convergence.iterations))  # type: ignore[attr-defined]
+    rows.append(
+        ("FEV (us, Satterthwaite)", 200, t, res.minus2ll, res.converged, res.convergence.iterations)
+    )
     t, res = _time(lambda: fit(fev, FEV_FORMULA, "kenward-roger"), args.repeat * 3)
-    rows.append(("FEV (us, Kenward-Roger)", 200, t, res.minus2ll, res.converged, res.convergence.iterations))  # type: ignore[attr-defined]
+    rows.append(
+        ("FEV (us, Kenward-Roger)", 200, t, res.minus2ll, res.converged, res.convergence.iterations)
+    )
     t, res = _time(lambda: fit(bcva, BCVA_FORMULA), args.repeat)
-    rows.append(("BCVA (us, Satterthwaite)", 1000, t, res.minus2ll, res.converged, res.convergence.iterations))  # type: ignore[attr-defined]
+    rows.append(
+        (
+            "BCVA (us, Satterthwaite)",
+            1000,
+            t,
+            res.minus2ll,
+            res.converged,
+            res.convergence.iterations,
+        )
+    )
     sizes = [250, 1000, 4000] + ([] if args.quick else [16000])
     for n in sizes:
         data = resample_subjects(bcva, n)
-        t, res = _time(lambda d=data: fit(d, BCVA_FORMULA), args.repeat if n <= 4000 else 1)
-        rows.append((f"BCVA resampled (us, Satterthwaite)", n, t, res.minus2ll, res.converged, res.convergence.iterations))  # type: ignore[attr-defined]
+        t, res = _time(partial(fit, data, BCVA_FORMULA), args.repeat if n <= 4000 else 1)
+        rows.append(
+            (
+                "BCVA resampled (us, Satterthwaite)",
+                n,
+                t,
+                res.minus2ll,
+                res.converged,
+                res.convergence.iterations,
+            )
+        )
     print("| model | subjects | seconds | -2 REML loglik | converged | Newton iterations |")
     print("|---|---:|---:|---:|---|---:|")
     for name, n, t, ll, conv, it in rows:

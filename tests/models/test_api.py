@@ -41,14 +41,28 @@ def test_design_coding_follows_r(df: pd.DataFrame) -> None:
     d = df.dropna(subset=["Y"])
     info, X, _ = make_design("Y ~ ARM*VISIT + BASE:VISIT + BASE", d, reference={"ARM": "TRT"})
     assert info.column_names == [
-        "Intercept", "ARM[T.PBO]", "VISIT[T.V2]", "VISIT[T.V3]", "VISIT[T.V4]", "BASE",
-        "ARM[T.PBO]:VISIT[T.V2]", "ARM[T.PBO]:VISIT[T.V3]", "ARM[T.PBO]:VISIT[T.V4]",
-        "BASE:VISIT[T.V2]", "BASE:VISIT[T.V3]", "BASE:VISIT[T.V4]",
+        "Intercept",
+        "ARM[T.PBO]",
+        "VISIT[T.V2]",
+        "VISIT[T.V3]",
+        "VISIT[T.V4]",
+        "BASE",
+        "ARM[T.PBO]:VISIT[T.V2]",
+        "ARM[T.PBO]:VISIT[T.V3]",
+        "ARM[T.PBO]:VISIT[T.V4]",
+        "BASE:VISIT[T.V2]",
+        "BASE:VISIT[T.V3]",
+        "BASE:VISIT[T.V4]",
     ]
     assert X.shape == (len(d), 12)
     # without the main effect of BASE, the visit factor is coded by all its levels (separate slopes)
     info2, _, _ = make_design("Y ~ VISIT + BASE:VISIT", d)
-    assert info2.column_names[-4:] == ["BASE:VISIT[V1]", "BASE:VISIT[V2]", "BASE:VISIT[V3]", "BASE:VISIT[V4]"]
+    assert info2.column_names[-4:] == [
+        "BASE:VISIT[V1]",
+        "BASE:VISIT[V2]",
+        "BASE:VISIT[V3]",
+        "BASE:VISIT[V4]",
+    ]
     # no intercept: the first factor gets all its levels
     info3, _, _ = make_design("Y ~ 0 + ARM + SEX", d)
     assert info3.column_names == ["ARM[PBO]", "ARM[TRT]", "SEX[T.M]"]
@@ -64,7 +78,7 @@ def test_results_are_labelled_pandas(res: MMRMResults) -> None:
     ci = res.conf_int(alpha=0.1)
     assert list(ci.columns) == ["lower", "upper"] and (ci["lower"] < res.params).all()
     assert res.cov_params().shape == (len(names), len(names))
-    assert list(res.covariance.index) == ["V1", "V2", "V3", "V4"]  # type: ignore[union-attr]
+    assert list(res.covariance.index) == ["V1", "V2", "V3", "V4"]
     assert np.isfinite(res.aic) and res.bic > res.aic
     assert res.converged and res.convergence.positive_definite
     text = res.summary()
@@ -74,10 +88,10 @@ def test_results_are_labelled_pandas(res: MMRMResults) -> None:
 def test_estimate_general_linear_combination(res: MMRMResults) -> None:
     est = res.estimate({"ARM[T.TRT]": 1.0, "ARM[T.TRT]:VISIT[T.V4]": 1.0})
     con = res.contrasts("ARM", by="VISIT").set_index("VISIT")
-    assert np.isclose(est["estimate"].iloc[0], con.loc["V4", "estimate"])
-    assert np.isclose(est["se"].iloc[0], con.loc["V4", "se"])
-    assert np.isclose(est["df"].iloc[0], con.loc["V4", "df"])
-    with pytest.raises(ModelSpecificationError, match="unknown coefficient 'ARM\\[T.XXX\\]'"):
+    assert np.isclose(float(est["estimate"].iloc[0]), float(con.loc["V4", "estimate"]))
+    assert np.isclose(float(est["se"].iloc[0]), float(con.loc["V4", "se"]))
+    assert np.isclose(float(est["df"].iloc[0]), float(con.loc["V4", "df"]))
+    with pytest.raises(ModelSpecificationError, match=r"unknown coefficient 'ARM\[T.XXX\]'"):
         res.estimate({"ARM[T.XXX]": 1.0})
     wide = res.estimate(np.eye(len(res.params))[[1]], alpha=0.01)
     assert wide["upper"].iloc[0] - wide["lower"].iloc[0] > res.conf_int().iloc[1].diff().iloc[-1]
@@ -85,10 +99,22 @@ def test_estimate_general_linear_combination(res: MMRMResults) -> None:
 
 def test_lsmeans_at_and_alpha(res: MMRMResults, df: pd.DataFrame) -> None:
     base = res.lsmeans("ARM", by="VISIT")
-    assert list(base.columns) == ["ARM", "VISIT", "estimate", "se", "df", "t", "p", "lower", "upper"]
+    assert list(base.columns) == [
+        "ARM",
+        "VISIT",
+        "estimate",
+        "se",
+        "df",
+        "t",
+        "p",
+        "lower",
+        "upper",
+    ]
     shifted = res.lsmeans("ARM", by="VISIT", at={"BASE": 60.0})
     mean_base = df.dropna(subset=["Y"])["BASE"].mean()
-    assert np.allclose(shifted["estimate"] - base["estimate"], res.params["BASE"] * (60.0 - mean_base))
+    assert np.allclose(
+        shifted["estimate"] - base["estimate"], res.params["BASE"] * (60.0 - mean_base)
+    )
     males = res.lsmeans("ARM", by="VISIT", at={"SEX": "M"})
     assert np.allclose(males["estimate"] - base["estimate"], res.params["SEX[T.M]"] / 2)
     narrow = res.lsmeans("ARM", alpha=0.5)
@@ -103,7 +129,7 @@ def test_test_and_anova(res: MMRMResults) -> None:
         L[i, list(res.params.index).index(f"ARM[T.TRT]:VISIT[T.{v}]")] = 1.0
     t = res.test(L)
     a = res.anova()
-    assert np.isclose(t["F"], a.loc["ARM:VISIT", "F"]) and t["num_df"] == 3
+    assert np.isclose(float(t["F"]), float(a.loc["ARM:VISIT", "F"])) and t["num_df"] == 3
     assert list(a.index) == ["ARM", "VISIT", "BASE", "SEX", "ARM:VISIT"]
 
 
@@ -114,22 +140,38 @@ def test_same_answer_every_run(df: pd.DataFrame, res: MMRMResults) -> None:
     assert again.llf == res.llf
 
 
-def test_rows_order_and_visit_order_do_not_change_us_fit(df: pd.DataFrame, res: MMRMResults) -> None:
+def test_rows_order_and_visit_order_do_not_change_us_fit(
+    df: pd.DataFrame, res: MMRMResults
+) -> None:
     shuffled = df.sample(frac=1.0, random_state=3)
-    r2 = MMRM.from_formula(FORMULA, shuffled, subject="SUBJ", visit="VISIT", covariance="us",
-                           visit_order=["V2", "V1", "V4", "V3"], reference={"VISIT": "V1"}).fit()
+    r2 = MMRM.from_formula(
+        FORMULA,
+        shuffled,
+        subject="SUBJ",
+        visit="VISIT",
+        covariance="us",
+        visit_order=["V2", "V1", "V4", "V3"],
+        reference={"VISIT": "V1"},
+    ).fit()
     assert abs(r2.llf - res.llf) < 1e-6
     assert np.allclose(r2.params[res.params.index], res.params, atol=1e-5)
 
 
 def test_group_specific_covariance(df: pd.DataFrame) -> None:
-    m = MMRM.from_formula("Y ~ ARM * VISIT", df, subject="SUBJ", visit="VISIT", covariance="ar1h", group="ARM")
+    m = MMRM.from_formula(
+        "Y ~ ARM * VISIT", df, subject="SUBJ", visit="VISIT", covariance="ar1h", group="ARM"
+    )
     r = m.fit(df="kenward-roger")
     assert r.converged
-    assert isinstance(r.covariance, dict) and set(r.covariance) == {"PBO", "TRT"}
+    assert set(r.covariance_by_group) == {"PBO", "TRT"}
+    assert r.covariance.shape == (8, 4)
+    by_group = r.covariance_by_group["TRT"].loc["V2", "V2"]
+    assert np.isclose(float(r.covariance.loc[("TRT", "V2"), "V2"]), float(by_group))
     cp = r.covariance_parameters
     assert len(cp) == 10 and set(cp["group"]) == {"PBO", "TRT"}
-    single = MMRM.from_formula("Y ~ ARM * VISIT", df, subject="SUBJ", visit="VISIT", covariance="ar1h").fit()
+    single = MMRM.from_formula(
+        "Y ~ ARM * VISIT", df, subject="SUBJ", visit="VISIT", covariance="ar1h"
+    ).fit()
     assert r.llf >= single.llf - 1e-8  # the grouped model nests the single one
 
 

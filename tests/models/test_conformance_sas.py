@@ -17,7 +17,7 @@ CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conforman
 
 pytestmark = pytest.mark.skipif(
     not (CONFORMANCE / "sas_fev.json").exists(),
-    reason=f"SAS conformance figures not found at {CONFORMANCE} (../shared/conformance beside the repo)",
+    reason=f"SAS conformance figures not found at {CONFORMANCE} (../shared/conformance)",
 )
 
 
@@ -35,8 +35,13 @@ def _data() -> pd.DataFrame:
 def _fit(key: str, df: str = "satterthwaite") -> MMRMResults:
     m = _reference()["models"][key]
     model = MMRM.from_formula(
-        m["formula"], _data(), subject=m["subject"], visit=m["visit"], covariance=m["covariance"],
-        visit_order=m["visit_order"], reference=_reference()["reference_levels"],
+        m["formula"],
+        _data(),
+        subject=m["subject"],
+        visit=m["visit"],
+        covariance=m["covariance"],
+        visit_order=m["visit_order"],
+        reference=_reference()["reference_levels"],
     )
     return model.fit(method=m["method"], df=df)
 
@@ -101,7 +106,9 @@ def test_lsmeans_and_differences() -> None:
             assert abs(ours[col] - row[col]) < 1e-3, (row, col)
         assert abs(ours["df"] - row["df"]) < 1
     labels, L = res.lsmeans_matrix("ARMCD", by="AVISIT")
-    index = {(a, b): i for i, (a, b) in enumerate(zip(labels["AVISIT"], labels["ARMCD"], strict=True))}
+    index = {
+        (a, b): i for i, (a, b) in enumerate(zip(labels["AVISIT"], labels["ARMCD"], strict=True))
+    }
     rows = [
         L.iloc[index[(d["AVISIT"], d["ARMCD"])]] - L.iloc[index[(d["_AVISIT"], d["_ARMCD"])]]
         for d in m["lsmean_differences"]
@@ -126,8 +133,14 @@ def test_contrasts_match_lsmean_differences() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", [k for k in json.loads((CONFORMANCE / "sas_fev.json").read_text())["models"] if "_intercept_" in k]
-    if (CONFORMANCE / "sas_fev.json").exists() else [],
+    "key",
+    [
+        k
+        for k in json.loads((CONFORMANCE / "sas_fev.json").read_text())["models"]
+        if "_intercept_" in k
+    ]
+    if (CONFORMANCE / "sas_fev.json").exists()
+    else [],
 )
 def test_structured_intercept_models(key: str) -> None:
     m = _reference()["models"][key]
@@ -146,12 +159,18 @@ def test_kenward_roger(cov: str) -> None:
     kr = _reference()["kenward_roger"]
     ref = {r["covariance"]: r for r in kr["results"]}[cov]
     model = MMRM.from_formula(
-        kr["formula"], _data(), subject="USUBJID", visit="AVISIT", covariance=cov,
-        visit_order=kr["visit_order"], reference=_reference()["reference_levels"],
+        kr["formula"],
+        _data(),
+        subject="USUBJID",
+        visit="AVISIT",
+        covariance=cov,
+        visit_order=kr["visit_order"],
+        reference=_reference()["reference_levels"],
     )
     res = model.fit(method=kr["method"], df="kenward-roger")
     assert res.converged
     assert abs(res.bse["ARMCD[T.TRT]"] / ref["se"] - 1) < 1e-3
     assert abs(res.df["ARMCD[T.TRT]"] / ref["df"] - 1) < 1e-3
     # every SE uses the adjusted covariance
-    assert np.isclose(res.bse["ARMCD[T.TRT]"] ** 2, res.cov_params().loc["ARMCD[T.TRT]", "ARMCD[T.TRT]"])
+    var = float(res.cov_params().loc["ARMCD[T.TRT]", "ARMCD[T.TRT]"])
+    assert np.isclose(float(res.bse["ARMCD[T.TRT]"]) ** 2, var)

@@ -55,13 +55,17 @@ def test_duplicate_visit_names_subject_and_visit(df: pd.DataFrame) -> None:
     row = df[df["Y"].notna()].iloc[[1]]
     dup = pd.concat([df, row], ignore_index=True)
     sid, vis = row.iloc[0]["SUBJ"], row.iloc[0]["VISIT"]
-    with pytest.raises(ModelSpecificationError, match=f"subject '{sid}' has visit '{vis}' more than once") as e:
+    with pytest.raises(
+        ModelSpecificationError, match=f"subject '{sid}' has visit '{vis}' more than once"
+    ) as e:
         _model(dup)
     _one_line(e)
 
 
 def test_bad_covariance_name(df: pd.DataFrame) -> None:
-    with pytest.raises(ModelSpecificationError, match="unknown covariance structure 'unstructured'"):
+    with pytest.raises(
+        ModelSpecificationError, match="unknown covariance structure 'unstructured'"
+    ):
         _model(df, covariance="unstructured")
 
 
@@ -83,18 +87,24 @@ def test_visit_with_no_data(df: pd.DataFrame) -> None:
 def test_visit_with_no_data_in_a_group(df: pd.DataFrame) -> None:
     d = df.copy()
     d.loc[(d["VISIT"] == "V4") & (d["ARM"] == "TRT"), "Y"] = np.nan
-    with pytest.raises(ModelSpecificationError, match="visit 'V4' has no observed outcome in group ARM='TRT'"):
+    with pytest.raises(
+        ModelSpecificationError, match="visit 'V4' has no observed outcome in group ARM='TRT'"
+    ):
         _model(d, "Y ~ ARM", covariance="cs", group="ARM")
 
 
 def test_visit_not_in_visit_order(df: pd.DataFrame) -> None:
-    with pytest.raises(ModelSpecificationError, match="visit 'V4' of column 'VISIT' is not in visit_order"):
+    with pytest.raises(
+        ModelSpecificationError, match="visit 'V4' of column 'VISIT' is not in visit_order"
+    ):
         _model(df, "Y ~ ARM", visit_order=["V1", "V2", "V3"])
 
 
 def test_too_few_subjects_for_unstructured(df: pd.DataFrame) -> None:
     few = df[df["SUBJ"].isin(df["SUBJ"].unique()[:4])]
-    with pytest.raises(ModelSpecificationError, match=r"too few subjects \(4\) to estimate an unstructured"):
+    with pytest.raises(
+        ModelSpecificationError, match=r"too few subjects \(4\) to estimate an unstructured"
+    ):
         _model(few, "Y ~ 1")
 
 
@@ -109,7 +119,7 @@ def test_visit_pair_never_observed_together(df: pd.DataFrame) -> None:
 
 def test_rank_deficient_design(df: pd.DataFrame) -> None:
     d = df.assign(ARM2=df["ARM"])
-    with pytest.raises(ModelSpecificationError, match="rank deficient: column 'ARM2\\[T.TRT\\]'"):
+    with pytest.raises(ModelSpecificationError, match=r"rank deficient: column 'ARM2\[T.TRT\]'"):
         _model(d, "Y ~ ARM + ARM2", covariance="cs")
 
 

@@ -20,7 +20,10 @@ import pytest
 from trialkit.models import MMRM, MMRMResults
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mmrm"
-MODES = {"satterthwaite": ("satterthwaite", "observed"), "kenward_roger": ("kenward-roger", "expected")}
+MODES = {
+    "satterthwaite": ("satterthwaite", "observed"),
+    "kenward_roger": ("kenward-roger", "expected"),
+}
 
 
 @cache
@@ -38,8 +41,13 @@ def _fit(mode: str) -> MMRMResults:
     ref = _ref()
     dfm, info = MODES[mode]
     model = MMRM.from_formula(
-        ref["formula"], _data(), subject=ref["subject"], visit=ref["visit"], covariance="cs",
-        visit_order=ref["visit_order"], reference=ref["reference_levels"],
+        ref["formula"],
+        _data(),
+        subject=ref["subject"],
+        visit=ref["visit"],
+        covariance="cs",
+        visit_order=ref["visit_order"],
+        reference=ref["reference_levels"],
     )
     return model.fit(df=dfm, information=info)
 
@@ -52,7 +60,7 @@ def _name(term: str) -> str:
     for p in term.split(":"):
         for f in ("ARM", "VISIT", "SEX"):
             if p.startswith(f) and p != f:
-                p = f"{f}[T.{p[len(f):]}]"
+                p = f"{f}[T.{p[len(f) :]}]"
         parts.append(p)
     return ":".join(parts)
 
@@ -99,7 +107,9 @@ def test_lsmeans_and_contrasts(mode: str) -> None:
     for col in ("estimate", "se", "df", "lower", "upper"):
         assert np.allclose(ours[col], ours[f"{col}_r"], rtol=1e-5), col
     refc = pd.DataFrame(emm["contrasts"])
-    con = res.contrasts("ARM", by="VISIT", reference="PBO").merge(refc, on="VISIT", suffixes=("", "_r"))
+    con = res.contrasts("ARM", by="VISIT", reference="PBO").merge(
+        refc, on="VISIT", suffixes=("", "_r")
+    )
     assert len(con) == 4 and (con["ARM"] == "TRT - PBO").all()
     for col in ("estimate", "se", "df", "lower", "upper"):
         assert np.allclose(con[col], con[f"{col}_r"], rtol=1e-5), col

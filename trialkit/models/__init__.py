@@ -8,4 +8,4 @@ from trialkit.models.fit import Convergence
 from trialkit.models.mmrm import MMRM
 from trialkit.models.results import MMRMResults
 
-__all__ = ["MMRM", "MMRMResults", "Convergence"]
+__all__ = ["MMRM", "Convergence", "MMRMResults"]

@@ -77,7 +77,7 @@ class CovarianceStructure(ABC):
         """Inverse of :meth:`theta_from_phi` (used for starting values)."""
 
     def curvature_phi(self, phi: np.ndarray, g_theta: np.ndarray) -> np.ndarray:
-        """sum_k g_theta_k d2 theta_k / d phi d phi' (central differences of the analytic Jacobian)."""
+        """sum_k g_k d2 theta_k / d phi d phi' (central differences of the analytic Jacobian)."""
         q = len(phi)
         out = np.zeros((q, q))
         h = 1e-6
@@ -94,7 +94,7 @@ class CovarianceStructure(ABC):
 
 
 class Unstructured(CovarianceStructure):
-    """``us``: every variance and covariance free; theta = lower triangle row by row (SAS UN(i,j))."""
+    """``us``: all variances and covariances free; theta = lower triangle by rows (SAS UN(i,j))."""
 
     name = "us"
 
@@ -144,7 +144,7 @@ class Unstructured(CovarianceStructure):
         return J * scale[None, :]
 
     def curvature_phi(self, phi: np.ndarray, g_theta: np.ndarray) -> np.ndarray:
-        """Analytic: d2 Sigma / d L_ab d L_cd = delta_bd (E_ac + E_ca), plus the exp() of the diagonal."""
+        """Analytic: d2 Sigma / d L_ab d L_cd = delta_bd (E_ac + E_ca), + exp() of the diagonal."""
         G = self.sigma(np.where(self.is_diag, g_theta, 0.5 * g_theta))  # d(-2l)/dSigma, symmetric
         L = self._chol(phi)
         c = np.where(self.is_diag, np.exp(phi), 1.0)
@@ -200,12 +200,14 @@ class CompoundSymmetry(CovarianceStructure):
     def start_theta(self, S: np.ndarray) -> np.ndarray:
         v = float(np.mean(np.diag(S)))
         off = S[~np.eye(self.T, dtype=bool)]
-        c = float(np.clip(np.mean(off) if off.size else 0.0, -0.5 * v / max(self.T - 1, 1), 0.9 * v))
+        c = float(
+            np.clip(np.mean(off) if off.size else 0.0, -0.5 * v / max(self.T - 1, 1), 0.9 * v)
+        )
         return np.array([c, v - c])
 
 
 class Toeplitz(CovarianceStructure):
-    """``toep``: theta = (TOEP(2), ..., TOEP(T), Residual); Sigma_ij = sigma_|i-j| (linear, as SAS)."""
+    """``toep``: theta = (TOEP(2), ..., TOEP(T), Residual); Sigma_ij = sigma_|i-j| (linear)."""
 
     name = "toep"
 

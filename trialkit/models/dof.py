@@ -29,7 +29,9 @@ class DofContext:
     PhiA: np.ndarray | None = None  # Kenward-Roger adjusted Cov(beta)
 
 
-def make_context(theta: np.ndarray, ev: Evaluation, cov: CovarianceModel, W: np.ndarray, n_obs: int) -> DofContext:
+def make_context(
+    theta: np.ndarray, ev: Evaluation, cov: CovarianceModel, W: np.ndarray, n_obs: int
+) -> DofContext:
     """P_k from the entry-wise cross products stored in the evaluation."""
     assert ev.B is not None and ev.Ainv is not None
     p = ev.Ainv.shape[0]
@@ -77,10 +79,10 @@ def kenward_roger_adjust(
     return 0.5 * (PhiA + PhiA.T)
 
 
-def satterthwaite_1d(ctx: DofContext, l: np.ndarray) -> float:
-    """df = 2 (l' Phi l)^2 / (g' W g), g_k = d(l' Phi l)/d theta_k = -l' Phi P_k Phi l."""
-    v = float(l @ ctx.Phi @ l)
-    a = ctx.Phi @ l
+def satterthwaite_1d(ctx: DofContext, c: np.ndarray) -> float:
+    """df = 2 (c' Phi c)^2 / (g' W g), g_k = d(c' Phi c)/d theta_k = -c' Phi P_k Phi c."""
+    v = float(c @ ctx.Phi @ c)
+    a = ctx.Phi @ c
     g = -np.einsum("a,kab,b->k", a, ctx.P, a)
     den = float(g @ ctx.W @ g)
     if den <= 0 or not np.isfinite(den):
@@ -96,7 +98,7 @@ def satterthwaite_f(ctx: DofContext, L: np.ndarray, tol: float = 1e-8) -> float:
     order = np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order]
     keep = vals > tol * max(vals[0], 1e-300)
-    rows = (vecs[:, keep].T @ L)
+    rows = vecs[:, keep].T @ L
     nu = np.array([satterthwaite_1d(ctx, r) for r in rows])
     if np.all(np.abs(nu - nu[0]) < tol):
         return float(nu[0])
@@ -104,7 +106,7 @@ def satterthwaite_f(ctx: DofContext, L: np.ndarray, tol: float = 1e-8) -> float:
         return 2.0
     E = float(np.sum(nu / (nu - 2.0)))
     q = len(nu)
-    return 2.0 * E / (E - q) if E > q else float("inf")
+    return 2.0 * E / (E - q) if q < E else float("inf")
 
 
 def kenward_roger_f(ctx: DofContext, L: np.ndarray) -> tuple[float, float]:

@@ -36,15 +36,27 @@ class CovarianceModel:
 
     def theta_from_phi(self, phi: np.ndarray) -> np.ndarray:
         """Natural parameters of all groups."""
-        return np.concatenate([s.theta_from_phi(phi[sl]) for s, sl in zip(self.structures, self._slices(), strict=True)])
+        return np.concatenate(
+            [
+                s.theta_from_phi(phi[sl])
+                for s, sl in zip(self.structures, self._slices(), strict=True)
+            ]
+        )
 
     def phi_from_theta(self, theta: np.ndarray) -> np.ndarray:
         """Unconstrained parameters of all groups."""
-        return np.concatenate([s.phi_from_theta(theta[sl]) for s, sl in zip(self.structures, self._slices(), strict=True)])
+        return np.concatenate(
+            [
+                s.phi_from_theta(theta[sl])
+                for s, sl in zip(self.structures, self._slices(), strict=True)
+            ]
+        )
 
     def sigmas(self, theta: np.ndarray) -> np.ndarray:
         """Covariance matrix of each group, shape (n_groups, T, T)."""
-        return np.stack([s.sigma(theta[sl]) for s, sl in zip(self.structures, self._slices(), strict=True)])
+        return np.stack(
+            [s.sigma(theta[sl]) for s, sl in zip(self.structures, self._slices(), strict=True)]
+        )
 
     def jac_theta(self, theta: np.ndarray) -> np.ndarray:
         """d vec(Sigma_all) / d theta, shape (q, n_groups*T*T)."""
@@ -175,23 +187,39 @@ class _Objective:
         return 0.5 * (H + H.T)
 
 
-def optimise(lik: Likelihood, cov: CovarianceModel, theta0: np.ndarray, max_iter: int = 200) -> FitOutcome:
+def optimise(
+    lik: Likelihood, cov: CovarianceModel, theta0: np.ndarray, max_iter: int = 200
+) -> FitOutcome:
     """Minimise -2 l over the covariance parameters, trust-region Newton then BFGS fallback."""
     obj = _Objective(lik, cov)
     phi0 = cov.phi_from_theta(theta0)
     history: list[str] = []
     res = optimize.minimize(
-        obj.fun, phi0, jac=obj.grad, hess=obj.hess, method="trust-exact",
+        obj.fun,
+        phi0,
+        jac=obj.grad,
+        hess=obj.hess,
+        method="trust-exact",
         options={"gtol": 1e-7, "maxiter": max_iter},
     )
     method = "trust-exact"
     history.append(f"trust-exact: {res.message}")
     success = bool(res.success) or _small_gradient(obj, res.x)
     if not success:
-        res_b = optimize.minimize(obj.fun, phi0, jac=obj.grad, method="BFGS", options={"gtol": 1e-5, "maxiter": 10 * max_iter})
+        res_b = optimize.minimize(
+            obj.fun,
+            phi0,
+            jac=obj.grad,
+            method="BFGS",
+            options={"gtol": 1e-5, "maxiter": 10 * max_iter},
+        )
         history.append(f"BFGS: {res_b.message}")
         res = optimize.minimize(
-            obj.fun, res_b.x, jac=obj.grad, hess=obj.hess, method="trust-exact",
+            obj.fun,
+            res_b.x,
+            jac=obj.grad,
+            hess=obj.hess,
+            method="trust-exact",
             options={"gtol": 1e-7, "maxiter": max_iter},
         )
         history.append(f"trust-exact polish: {res.message}")
@@ -221,8 +249,15 @@ def optimise(lik: Likelihood, cov: CovarianceModel, theta0: np.ndarray, max_iter
         method=method,
         message="; ".join(msgs) if msgs else "converged",
     )
-    return FitOutcome(phi=phi, theta=theta, evaluation=ev, hessian_theta=H, convergence=conv,
-                      n_evaluations=obj.n_eval, history=history)
+    return FitOutcome(
+        phi=phi,
+        theta=theta,
+        evaluation=ev,
+        hessian_theta=H,
+        convergence=conv,
+        n_evaluations=obj.n_eval,
+        history=history,
+    )
 
 
 def _small_gradient(obj: _Objective, phi: np.ndarray) -> bool:

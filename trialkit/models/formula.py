@@ -54,7 +54,7 @@ def _tokenize(text: str) -> list[str]:
 
 
 def parse_formula(text: str) -> ParsedFormula:
-    """Parse ``response ~ terms``; ``a*b`` expands to ``a + b + a:b``; terms sorted by order as R does."""
+    """Parse ``response ~ terms``; ``a*b`` is ``a + b + a:b``; terms sorted by order as in R."""
     tokens = _tokenize(text)
     if len(tokens) < 3 or tokens[1] != "~" or not re.match(r"[A-Za-z_.]", tokens[0]):
         raise ModelSpecificationError(f"formula: expected 'response ~ terms', got {text!r}")
@@ -182,7 +182,9 @@ class DesignInfo:
                 if v in self.factor_levels:
                     key = (v, term.full_coding[v])
                     if key not in cache:
-                        cache[key] = _factor_columns(data[v], self.factor_levels[v], key[1], v, coding)
+                        cache[key] = _factor_columns(
+                            data[v], self.factor_levels[v], key[1], v, coding
+                        )
                     cols = cache[key]
                 else:
                     cols = np.asarray(data[v], dtype=float).reshape(n, 1)
@@ -199,7 +201,9 @@ def _factor_columns(
     codes = pd.Categorical(values.astype(str), categories=levels).codes
     if (codes < 0).any():
         bad = values[codes < 0].iloc[0]
-        raise ModelSpecificationError(f"column {name!r}: level {bad!r} was not seen in the model data")
+        raise ModelSpecificationError(
+            f"column {name!r}: level {bad!r} was not seen in the model data"
+        )
     ind = np.zeros((len(values), len(levels)))
     ind[np.arange(len(values)), codes] = 1.0
     if full:
@@ -258,7 +262,9 @@ def make_design(
             raise ModelSpecificationError(f"formula names column {v!r}, which is not in the data")
     for v in reference:
         if v not in data.columns:
-            raise ModelSpecificationError(f"reference= names column {v!r}, which is not in the data")
+            raise ModelSpecificationError(
+                f"reference= names column {v!r}, which is not in the data"
+            )
     levels: dict[str, list[str]] = {}
     numeric: list[str] = []
     for t in parsed.terms:
@@ -267,13 +273,19 @@ def make_design(
                 continue
             if is_categorical(data[v]) or v in extra_factors:
                 if data[v].isna().any():
-                    raise ModelSpecificationError(f"column {v!r} has missing values in rows used by the model")
+                    raise ModelSpecificationError(
+                        f"column {v!r} has missing values in rows used by the model"
+                    )
                 levels[v] = factor_levels(data[v], reference.get(v), v)
             else:
                 if not pd.api.types.is_numeric_dtype(data[v]):
-                    raise ModelSpecificationError(f"column {v!r} is neither numeric nor categorical")
+                    raise ModelSpecificationError(
+                        f"column {v!r} is neither numeric nor categorical"
+                    )
                 if data[v].isna().any():
-                    raise ModelSpecificationError(f"column {v!r} has missing values in rows used by the model")
+                    raise ModelSpecificationError(
+                        f"column {v!r} has missing values in rows used by the model"
+                    )
                 numeric.append(v)
     term_sets = [frozenset(t) for t in parsed.terms]
     terms: list[Term] = []

@@ -70,7 +70,7 @@ class Likelihood:
         self.reml = reml
 
     def evaluate(self, sigmas: np.ndarray, order: int = 1) -> Evaluation:
-        """Evaluate at ``sigmas`` (n_groups, T, T); ``order`` 0: value, 1: + gradient, 2: + Hessian."""
+        """Evaluate at ``sigmas`` (n_groups, T, T); ``order``: 0 value, 1 +gradient, 2 +Hessian."""
         d = self.data
         T = d.n_visits
         km = d.key_mask
@@ -136,7 +136,9 @@ class Likelihood:
         """Expected second derivatives of -2 l (the information, times 2) in entry form."""
         return self._hessian_entries(ev, expected=True)[0]
 
-    def _hessian_entries(self, ev: Evaluation, expected: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def _hessian_entries(
+        self, ev: Evaluation, expected: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Second derivatives of -2 l with respect to covariance entries, as a bilinear form.
 
         Observed: -t1 + 2 t2 - t3 + 2 (q1 - q2); expected: t1 - 2 t2 + t3, where

@@ -40,7 +40,9 @@ def reference_grid(
             want = [str(w) for w in want]
             for w in want:
                 if w not in levs:
-                    raise ModelSpecificationError(f"at=: {w!r} is not a level of {f!r} (levels {levs})")
+                    raise ModelSpecificationError(
+                        f"at=: {w!r} is not a level of {f!r} (levels {levs})"
+                    )
             levels[f] = want
         else:
             levels[f] = list(levs)
@@ -88,7 +90,9 @@ def type3_matrices(info: DesignInfo, data: pd.DataFrame, X: np.ndarray) -> dict[
     # X_sum = X M (same column space); beta_sum = M^-1 beta
     M, *_ = np.linalg.lstsq(X, Xs, rcond=None)
     if not np.allclose(X @ M, Xs, atol=1e-8 * max(1.0, float(np.abs(Xs).max()))):
-        raise ModelSpecificationError("type III tests: sum and treatment codings span different spaces")
+        raise ModelSpecificationError(
+            "type III tests: sum and treatment codings span different spaces"
+        )
     Minv = np.linalg.inv(M)
     out: dict[str, np.ndarray] = {}
     for name, sl in info.term_slices().items():

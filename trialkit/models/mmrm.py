@@ -51,7 +51,7 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 class MMRM:
-    """Mixed model for repeated measures: fixed effects by formula, a visit x visit covariance per subject.
+    """Mixed model for repeated measures: formula fixed effects, visit x visit covariance.
 
     Build with :meth:`from_formula`. Rows with a missing outcome (or a missing value in a
     column the model uses) are dropped; subjects with only some visits stay in.
@@ -87,51 +87,65 @@ class MMRM:
         self.formula = formula
         self.subject, self.visit, self.group_col = subject, visit, group
         self.covariance_name = covariance.lower()
-        make_structure(self.covariance_name, 1 if self.covariance_name != "us" else 1)  # validate name
+        make_structure(self.covariance_name, 1)  # validates the name
         used = [parsed.response] + [v for t in parsed.terms for v in t]
-        for col, role in [(subject, "subject"), (visit, "visit")] + ([(group, "group")] if group else []):
+        for col, role in [(subject, "subject"), (visit, "visit")] + (
+            [(group, "group")] if group else []
+        ):
             if col not in data.columns:
                 raise ModelSpecificationError(f"{role} column {col!r} is not in the data")
         for v in used:
             if v not in data.columns:
-                raise ModelSpecificationError(f"formula names column {v!r}, which is not in the data")
+                raise ModelSpecificationError(
+                    f"formula names column {v!r}, which is not in the data"
+                )
         cols = list(dict.fromkeys(used + [subject, visit] + ([group] if group else [])))
         df = data[cols]
         keep = df.notna().all(axis=1).to_numpy()
         df = df.loc[keep].reset_index(drop=True)
         if len(df) == 0:
-            raise ModelSpecificationError(f"no rows with a non-missing {parsed.response!r} and covariates")
+            raise ModelSpecificationError(
+                f"no rows with a non-missing {parsed.response!r} and covariates"
+            )
         # visits
         if visit_order is not None:
             vlevels = [str(v) for v in visit_order]
             if len(set(vlevels)) != len(vlevels):
                 raise ModelSpecificationError("visit_order lists a visit twice")
         else:
-            vlevels = factor_levels(data[visit].dropna(), name=visit) if not pd.api.types.is_numeric_dtype(
-                data[visit]
-            ) else [str(v) for v in sorted(data[visit].dropna().unique())]
+            vlevels = (
+                factor_levels(data[visit].dropna(), name=visit)
+                if not pd.api.types.is_numeric_dtype(data[visit])
+                else [str(v) for v in sorted(data[visit].dropna().unique())]
+            )
         vstr = df[visit].astype(str)
         present = {str(v) for v in pd.unique(vstr)}
         unknown = sorted(present - set(vlevels))
         if unknown:
-            raise ModelSpecificationError(f"visit {unknown[0]!r} of column {visit!r} is not in visit_order")
+            raise ModelSpecificationError(
+                f"visit {unknown[0]!r} of column {visit!r} is not in visit_order"
+            )
         for v in vlevels:
             if v not in present:
                 raise ModelSpecificationError(
-                    f"visit {v!r} has no non-missing {parsed.response!r}: its covariance cannot be estimated"
+                    f"visit {v!r} has no non-missing {parsed.response!r}: "
+                    "its covariance cannot be estimated"
                 )
         self.visit_levels = vlevels
         dup = df.assign(_v=vstr).duplicated([subject, "_v"])
         if dup.any():
             row = df.loc[dup.to_numpy()].iloc[0]
             raise ModelSpecificationError(
-                f"subject {row[subject]!r} has visit {row[visit]!r} more than once (column {visit!r})"
+                f"subject {row[subject]!r} has visit {row[visit]!r} more than once "
+                f"(column {visit!r})"
             )
         # visit column as a factor in the design, levels in visit order unless data says otherwise
         ref = dict(reference or {})
         for k in ref:
             if k not in data.columns:
-                raise ModelSpecificationError(f"reference= names column {k!r}, which is not in the data")
+                raise ModelSpecificationError(
+                    f"reference= names column {k!r}, which is not in the data"
+                )
         design_ref = {k: v for k, v in ref.items() if k in used}
         design_df = df.copy()
         if visit in used and not isinstance(df[visit].dtype, pd.CategoricalDtype):
@@ -152,7 +166,9 @@ class MMRM:
             per_subj = pd.Series(gcodes).groupby(subj_codes).nunique()
             if (per_subj > 1).any():
                 sid = subj_uniques[int(per_subj.index[per_subj.to_numpy() > 1][0])]
-                raise ModelSpecificationError(f"subject {sid!r} is in more than one level of group column {group!r}")
+                raise ModelSpecificationError(
+                    f"subject {sid!r} is in more than one level of group column {group!r}"
+                )
             sgroup = np.zeros(n, dtype=np.int64)
             sgroup[subj_codes] = gcodes
         else:
@@ -192,7 +208,7 @@ class MMRM:
         return cls(formula, data, subject, visit, covariance, group, visit_order, reference)
 
     def _check_estimable(self) -> None:
-        """Refuse covariances the data cannot identify (too few subjects, visit pairs never seen)."""
+        """Refuse covariances the data cannot identify (too few subjects, unseen visit pairs)."""
         d = self.padded
         T = d.n_visits
         for g, lev in enumerate(self.group_levels):
@@ -202,19 +218,22 @@ class MMRM:
             for t in range(T):
                 if not m[:, t].any():
                     raise ModelSpecificationError(
-                        f"visit {self.visit_levels[t]!r} has no observed outcome{where}: its covariance cannot be estimated"
+                        f"visit {self.visit_levels[t]!r} has no observed outcome{where}: "
+                        "its covariance cannot be estimated"
                     )
             if self.covariance_name == "us":
                 if len(idx) <= T:
                     raise ModelSpecificationError(
-                        f"too few subjects ({len(idx)}){where} to estimate an unstructured covariance over {T} visits"
+                        f"too few subjects ({len(idx)}){where} to estimate an unstructured "
+                        f"covariance over {T} visits"
                     )
                 pairs = m.T.astype(float) @ m.astype(float)
                 bad = np.argwhere(pairs == 0)
                 if bad.size:
                     a, b = bad[0]
                     raise ModelSpecificationError(
-                        f"no subject{where} has both visits {self.visit_levels[a]!r} and {self.visit_levels[b]!r}: "
+                        f"no subject{where} has both visits {self.visit_levels[a]!r} "
+                        f"and {self.visit_levels[b]!r}: "
                         "their unstructured covariance cannot be estimated"
                     )
 
@@ -255,9 +274,13 @@ class MMRM:
         if dfm in ("kr", "kenward-roger-linear"):
             dfm = "kenward-roger"
         if dfm not in DF_METHODS:
-            raise ModelSpecificationError(f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}")
+            raise ModelSpecificationError(
+                f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}"
+            )
         if information not in ("observed", "expected"):
-            raise ModelSpecificationError(f"unknown information {information!r}; use 'observed' or 'expected'")
+            raise ModelSpecificationError(
+                f"unknown information {information!r}; use 'observed' or 'expected'"
+            )
         lik = Likelihood(self.padded, reml=method == "reml")
         cov = CovarianceModel(self.structures)
         if start is None:
@@ -296,6 +319,7 @@ def _check_rank(X: np.ndarray, names: list[str]) -> None:
     if rank < X.shape[1]:
         bad = sorted(piv[rank:])
         raise ModelSpecificationError(
-            f"design matrix is rank deficient: column {names[bad[0]]!r} is not estimable from the data "
+            f"design matrix is rank deficient: column {names[bad[0]]!r} is not estimable "
+            "from the data "
             f"({X.shape[1] - rank} aliased column(s))"
         )

@@ -93,14 +93,22 @@ class MMRMResults:
         )
 
     @property
-    def covariance(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """Estimated visit x visit covariance (a dict by group level when ``group=`` was given)."""
+    def covariance_by_group(self) -> dict[str, pd.DataFrame]:
+        """Estimated visit x visit covariance of each group level (one entry without ``group=``)."""
         sig = self._cov.sigmas(self.theta)
         v = self.model.visit_levels
-        frames = {lev: pd.DataFrame(sig[g], index=v, columns=v) for g, lev in enumerate(self.model.group_levels)}
+        return {
+            lev: pd.DataFrame(sig[g], index=v, columns=v)
+            for g, lev in enumerate(self.model.group_levels)
+        }
+
+    @property
+    def covariance(self) -> pd.DataFrame:
+        """Estimated visit x visit covariance; with ``group=``, rows indexed by (group, visit)."""
+        frames = self.covariance_by_group
         if self.model.group_col is None:
             return frames["all"]
-        return frames
+        return pd.concat(frames, names=[self.model.group_col, self.model.visit])
 
     @property
     def covariance_parameters(self) -> pd.DataFrame:
@@ -120,29 +128,31 @@ class MMRMResults:
         names = self.model.exog_names
         p = len(names)
         if isinstance(L, pd.DataFrame):
-            bad = [c for c in L.columns if c not in names]
+            bad = [str(c) for c in L.columns if c not in names]
             if bad:
                 raise ModelSpecificationError(f"contrast names unknown coefficient {bad[0]!r}")
             return L.reindex(columns=names, fill_value=0.0).to_numpy(dtype=float)
         if isinstance(L, pd.Series | Mapping) and not isinstance(L, np.ndarray):
-            d = dict(L.items())
+            d = {str(k): float(v) for k, v in L.items()}
             bad = [c for c in d if c not in names]
             if bad:
                 raise ModelSpecificationError(f"contrast names unknown coefficient {bad[0]!r}")
             return np.array([[float(d.get(n, 0.0)) for n in names]])
         arr = np.atleast_2d(np.asarray(L, dtype=float))
         if arr.shape[1] != p:
-            raise ModelSpecificationError(f"contrast has {arr.shape[1]} columns, the model has {p} coefficients")
+            raise ModelSpecificationError(
+                f"contrast has {arr.shape[1]} columns, the model has {p} coefficients"
+            )
         return arr
 
-    def _df_1d(self, l: np.ndarray) -> float:
+    def _df_1d(self, c: np.ndarray) -> float:
         if self._ctx is None:
             return float("nan")
         if self.df_method == "residual":
             return float(self.nobs - len(self.params))
         if self.df_method == "kenward-roger":
-            return kenward_roger_f(self._ctx, l[None, :])[0]
-        return satterthwaite_1d(self._ctx, l)
+            return kenward_roger_f(self._ctx, c[None, :])[0]
+        return satterthwaite_1d(self._ctx, c)
 
     def _estimate_table(self, M: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
         """Estimate, SE, df, t, p and CI of each row of ``M`` (vectorised over rows)."""
@@ -154,11 +164,19 @@ class MMRMResults:
         p = 2 * stats.t.sf(np.abs(t), df)
         q = stats.t.ppf(1 - alpha / 2, df)
         return pd.DataFrame(
-            {"estimate": est, "se": se, "df": df, "t": t, "p": p, "lower": est - q * se, "upper": est + q * se}
+            {
+                "estimate": est,
+                "se": se,
+                "df": df,
+                "t": t,
+                "p": p,
+                "lower": est - q * se,
+                "upper": est + q * se,
+            }
         )
 
     def estimate(self, L: LMatrix, alpha: float = 0.05) -> pd.DataFrame:
-        """Estimate, SE, df, t, p and (1 - alpha) CI of each row of L (a general linear combination).
+        """Estimate, SE, df, t, p and (1 - alpha) CI of each row of L (general linear combinations).
 
         ``L``: a vector/matrix over the coefficients, or a dict / Series / DataFrame keyed by
         coefficient name (e.g. ``{"ARMCD[T.TRT]": 1, "ARMCD[T.TRT]:SUBGRP[T.B]": 1}``).
@@ -176,7 +194,9 @@ class MMRMResults:
         C = M @ self._V @ M.T
         rank = int(np.linalg.matrix_rank(C))
         if rank < M.shape[0]:
-            raise ModelSpecificationError(f"test: the {M.shape[0]} rows of L are linearly dependent (rank {rank})")
+            raise ModelSpecificationError(
+                f"test: the {M.shape[0]} rows of L are linearly dependent (rank {rank})"
+            )
         F = float(b @ np.linalg.solve(C, b)) / rank
         assert self._ctx is not None
         if self.df_method == "kenward-roger":
@@ -186,10 +206,12 @@ class MMRMResults:
         else:
             den, scale = float(self.nobs - len(self.params)), 1.0
         F *= scale
-        return pd.Series({"F": F, "num_df": float(rank), "den_df": den, "p": float(stats.f.sf(F, rank, den))})
+        return pd.Series(
+            {"F": F, "num_df": float(rank), "den_df": den, "p": float(stats.f.sf(F, rank, den))}
+        )
 
     def anova(self) -> pd.DataFrame:
-        """Type III F tests of each term (SAS type III: sum-to-zero coding, covariates as they are)."""
+        """Type III F tests of each term (as SAS: sum-to-zero coding, covariates as they are)."""
         mats = type3_matrices(self.model.design_info, self.model.data, self.model.X)
         rows = {name: self.test(L) for name, L in mats.items()}
         return pd.DataFrame(rows).T[["num_df", "den_df", "F", "p"]]
@@ -202,11 +224,14 @@ class MMRMResults:
         at: Mapping[str, object] | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Labels and L matrix (columns = coefficients) of the LS means, for custom contrasts."""
-        lab, L, sp, byl = self._lsm(specs, by, at)
+        lab, L, _, _ = self._lsm(specs, by, at)
         return lab, pd.DataFrame(L, columns=self.model.exog_names)
 
     def _lsm(
-        self, specs: str | Sequence[str], by: str | Sequence[str] | None, at: Mapping[str, object] | None
+        self,
+        specs: str | Sequence[str],
+        by: str | Sequence[str] | None,
+        at: Mapping[str, object] | None,
     ) -> tuple[pd.DataFrame, np.ndarray, list[str], list[str]]:
         sp = [specs] if isinstance(specs, str) else list(specs)
         byl = [] if by is None else ([by] if isinstance(by, str) else list(by))
@@ -239,18 +264,20 @@ class MMRMResults:
         at: Mapping[str, object] | None = None,
         alpha: float = 0.05,
     ) -> pd.DataFrame:
-        """Differences of LS means of ``specs`` versus ``reference`` (default: its first level), within ``by``."""
-        lab, L, sp, byl = self._lsm(specs, by, at)
+        """Differences of LS means of ``specs`` minus ``reference`` (default: first level)."""
+        lab, L, _, byl = self._lsm(specs, by, at)
         levels = list(dict.fromkeys(lab[specs]))
         ref = levels[0] if reference is None else str(reference)
         if ref not in levels:
-            raise ModelSpecificationError(f"contrasts: reference {ref!r} is not a level of {specs!r}")
+            raise ModelSpecificationError(
+                f"contrasts: reference {ref!r} is not a level of {specs!r}"
+            )
         labels: list[dict[str, str]] = []
         rows: list[np.ndarray] = []
         keys = [tuple(r) for r in lab[byl].itertuples(index=False)] if byl else [()] * len(lab)
         for bkey in dict.fromkeys(keys):
             sel = [i for i, k in enumerate(keys) if k == bkey]
-            iref = [i for i in sel if lab[specs].iloc[i] == ref][0]
+            iref = next(i for i in sel if lab[specs].iloc[i] == ref)
             for i in sel:
                 if i == iref:
                     continue
@@ -259,7 +286,7 @@ class MMRMResults:
                 labels.append(d)
                 rows.append(L[i] - L[iref])
         est = self.estimate(np.vstack(rows), alpha)
-        return pd.concat([pd.DataFrame(labels)[[specs] + byl], est], axis=1)
+        return pd.concat([pd.DataFrame(labels)[[specs, *byl]], est], axis=1)
 
     # ---- summary ----------------------------------------------------------------------
     def summary(self, alpha: float = 0.05) -> str:
@@ -267,19 +294,28 @@ class MMRMResults:
         m = self.model
         ci = self.conf_int(alpha)
         tab = pd.DataFrame(
-            {"Coef.": self.params, "Std.Err.": self.bse, "df": self.df, "t": self.tvalues,
-             "P>|t|": self.pvalues, f"[{alpha / 2:g}": ci["lower"], f"{1 - alpha / 2:g}]": ci["upper"]}
+            {
+                "Coef.": self.params,
+                "Std.Err.": self.bse,
+                "df": self.df,
+                "t": self.tvalues,
+                "P>|t|": self.pvalues,
+                f"[{alpha / 2:g}": ci["lower"],
+                f"{1 - alpha / 2:g}]": ci["upper"],
+            }
         )
         lines = [
             "MMRM results",
             f"Formula: {m.formula}",
-            f"Covariance: {m.covariance_name}" + (f" by {m.group_col}" if m.group_col else "")
-            + f" over {len(m.visit_levels)} visits ({', '.join(m.visit_levels)}) within {m.subject}",
+            f"Covariance: {m.covariance_name}"
+            + (f" by {m.group_col}" if m.group_col else "")
+            + f" over {len(m.visit_levels)} visits ({', '.join(m.visit_levels)})"
+            + f" within {m.subject}",
             f"Method: {self.method.upper()}   df: {self.df_method}",
             f"Observations: {self.nobs}   Subjects: {self.n_subjects}",
             f"-2 log-likelihood: {self.minus2ll:.4f}   AIC: {self.aic:.4f}   BIC: {self.bic:.4f}",
-            f"Converged: {self.converged} ({self.convergence.message}; {self.convergence.iterations} iterations,"
-            f" {self.convergence.method})",
+            f"Converged: {self.converged} ({self.convergence.message};"
+            f" {self.convergence.iterations} iterations, {self.convergence.method})",
             "",
             "Fixed effects:",
             tab.to_string(float_format=lambda x: f"{x:.4f}"),
