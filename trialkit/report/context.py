@@ -32,11 +32,15 @@ from trialkit.report.formatting import (
     fmt_text,
     humanize,
     short_hash,
+    visit_label,
 )
 from trialkit.report.results import AnalysisOutput
 from trialkit.report.tables import frame_table, make_table
 
 Kind = Literal["final", "interim"]
+
+#: Column header of p-values (a non-breaking hyphen keeps it on one line).
+P_VALUE = "p\u2011value"
 
 CONFIDENTIAL = "Confidential: for the data monitoring committee only"
 
@@ -137,7 +141,7 @@ class _Builder:
         }[variable]
         self.y_unit = "%" if variable == "PCHG" else self.unit
         self.visit_days = {v.code: v.day for v in definition.post_baseline_visits}
-        self.visit_labels = {v.code: v.label or v.code for v in definition.visits}
+        self.visit_labels = {v.code: v.label or visit_label(v.code) for v in definition.visits}
         self.primary_visit = definition.primary.visit
         self.confidence = 1 - definition.analysis.alpha
 
@@ -369,7 +373,7 @@ class _Builder:
         level = f"{self.confidence:.0%}"
         header = [
             "Arm", "N analysed", f"LS mean ({self.y_unit}) (SE)", f"{level} CI",
-            f"Difference vs reference ({level} CI)", "p-value", f"Adjusted p ({humanize(method)})",
+            f"Difference vs reference ({level} CI)", P_VALUE, f"Adjusted p ({humanize(method)})",
         ]  # fmt: skip
         main = make_table(
             header,
@@ -404,7 +408,7 @@ class _Builder:
                 ]
             )
         by_visit = make_table(
-            ["Arm", "Visit", f"Difference vs reference ({level} CI)", "p-value"],
+            ["Arm", "Visit", f"Difference vs reference ({level} CI)", P_VALUE],
             by_visit_rows,
             numeric=[False, False, True, True],
         )
@@ -493,6 +497,7 @@ class _Builder:
                 f"Difference from {self.arm_label[self.d.reference_arm.code]} ({self.y_unit})",
                 self.confidence,
                 overall,
+                [c for c, _ in self.arms],
             ),
             "interactions": make_table(["Subgroup", "Interaction p-value"], inter_rows),
         }
@@ -506,7 +511,7 @@ class _Builder:
         level = f"{self.confidence:.0%}"
         header = ["Analysis"]
         for _, label in active:
-            header += [f"{label}: difference ({level} CI)", "p-value"]
+            header += [f"{label}: difference ({level} CI)", P_VALUE]
         ct = self.out.rows("primary", "contrasts")
         rows = []
         if ct is not None:
@@ -682,7 +687,7 @@ class _Builder:
         }
 
 
-_LABELS = {"arm": "Arm", "visit": "Visit", "estimate": "Estimate", "se": "SE", "p": "p-value",
+_LABELS = {"arm": "Arm", "visit": "Visit", "estimate": "Estimate", "se": "SE", "p": P_VALUE,
            "lower": "Lower CI", "upper": "Upper CI", "n": "n"}  # fmt: skip
 
 

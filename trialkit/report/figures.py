@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -85,6 +85,14 @@ def to_svg(fig: Figure, name: str) -> str:
     return svg.strip()
 
 
+def _legend_columns(labels: Iterable[str]) -> int:
+    """Legend columns that fit the figure's width: long arm labels get two columns."""
+    items = list(labels)
+    longest = max((len(x) for x in items), default=0)
+    per_row = 4 if longest <= 18 else 3 if longest <= 26 else 2 if longest <= 48 else 1
+    return max(1, min(len(items), per_row))
+
+
 def _new_figure(width: float, height: float) -> Figure:
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width, height), layout="constrained")
@@ -129,7 +137,8 @@ def lsmeans_figure(
         ax.set_xlabel("Visit (weeks after randomisation)")
         ax.set_ylabel(plain(y_label))
         ax.set_title(f"LS mean with {confidence:.0%} confidence interval", fontsize=9, loc="left")
-        fig.legend(loc="outside lower center", ncols=min(len(codes), 3), frameon=False, fontsize=8)
+        fig.legend(loc="outside lower center", ncols=_legend_columns(arm_labels.values()),
+                   frameon=False, fontsize=8)  # fmt: skip
         return to_svg(fig, "lsmeans")
 
 
@@ -139,15 +148,18 @@ def forest_figure(
     x_label: str,
     confidence: float,
     overall: pd.DataFrame | None = None,
+    all_arms: Sequence[str] | None = None,
 ) -> str:
     """Forest plot: arm minus reference within each subgroup level (and overall), with CIs.
 
     ``rows`` has ``subgroup, level, arm, estimate, lower, upper``; ``overall`` has
-    ``arm, estimate, lower, upper`` for the whole population.
+    ``arm, estimate, lower, upper`` for the whole population. ``all_arms`` (every ARMCD in
+    trial.toml order) keeps each arm's colour the same as in the other figures.
     """
     with matplotlib.rc_context(_RC):
         codes = list(arm_labels)
-        colours, markers = arm_colours(codes), arm_markers(codes)
+        every = list(all_arms) if all_arms is not None else codes
+        colours, markers = arm_colours(every), arm_markers(every)
         active = [c for c in codes if c in set(rows["arm"])]
         lines: list[tuple[str, str | None]] = []  # (label, key) ; key None = header
         if overall is not None and not overall.empty:
@@ -180,7 +192,7 @@ def forest_figure(
                 if sel.empty:
                     continue
                 r = sel.iloc[0]
-                y = ypos + (j - (len(active) - 1) / 2) * offset
+                y = ypos - (j - (len(active) - 1) / 2) * offset  # first arm on top
                 est, lo, hi = float(r["estimate"]), float(r["lower"]), float(r["upper"])
                 if not np.isfinite(est):
                     continue
@@ -205,7 +217,7 @@ def forest_figure(
         unique = dict(zip(labels, handles, strict=False))
         fig.legend(
             unique.values(), unique.keys(), loc="outside lower center",
-            ncols=min(len(unique), 3), frameon=False, fontsize=8,
+            ncols=_legend_columns(unique.keys()), frameon=False, fontsize=8,
         )  # fmt: skip
         return to_svg(fig, "forest")
 

@@ -8,6 +8,7 @@ A value that does not exist (``None``, NaN) prints as an en dash, never as ``nan
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -149,10 +150,22 @@ def short_hash(digest: str, length: int = 12) -> str:
     return digest[:length]
 
 
+ACRONYMS = frozenset(
+    {"pp", "itt", "mitt", "ancova", "mmrm", "gee", "nb", "ci", "ae", "sae", "teae", "mi", "lsm"}
+)
+
+
 def humanize(name: str) -> str:
-    """``sensitivity_pp`` -> ``Sensitivity pp``: a readable title from a results key."""
-    text = name.replace("_", " ").strip()
+    """``sensitivity_pp`` -> ``Sensitivity PP``: a readable title from a results key."""
+    words = [w.upper() if w.lower() in ACRONYMS else w for w in name.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def visit_label(code: str) -> str:
+    """``WEEK24`` -> ``Week 24``; other codes unchanged."""
+    m = re.fullmatch(r"(WEEK|MONTH|DAY)_?(\d+)", code, flags=re.I)
+    return f"{m.group(1).capitalize()} {int(m.group(2))}" if m else code
 
 
 def join_labels(labels: Sequence[str]) -> str:
