@@ -198,7 +198,7 @@ def _factor_columns(
     values: pd.Series, levels: list[str], full: bool, name: str, coding: str = "treatment"
 ) -> np.ndarray:
     """Indicator columns of a factor: all levels (``full``) or contrasts (treatment or sum)."""
-    codes = pd.Categorical(values.astype(str), categories=levels).codes
+    codes = factor_codes(values, levels)
     if (codes < 0).any():
         bad = values[codes < 0].iloc[0]
         raise ModelSpecificationError(
@@ -211,6 +211,14 @@ def _factor_columns(
     if coding == "sum":
         return ind[:, :-1] - ind[:, -1:]
     return ind[:, 1:]
+
+
+def factor_codes(values: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """Index of each value's string form in ``levels`` (-1 if absent or missing); fast."""
+    raw, uniques = pd.factorize(values, use_na_sentinel=True)
+    where = {lev: i for i, lev in enumerate(levels)}
+    lookup = np.array([where.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[raw]  # raw == -1 (missing) picks the trailing -1
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -249,10 +257,12 @@ def make_design(
     data: pd.DataFrame,
     reference: Mapping[str, str] | None = None,
     extra_factors: Sequence[str] = (),
+    levels_of: Mapping[str, list[str]] | None = None,
 ) -> tuple[DesignInfo, np.ndarray, np.ndarray]:
     """Build ``(design_info, X, y)`` from a formula and a data frame (rows already filtered).
 
-    ``extra_factors`` are columns to treat as factors even if numeric (e.g. the visit column).
+    ``extra_factors`` are columns to treat as factors even if numeric (e.g. the visit column);
+    ``levels_of`` fixes the level order of some factors (e.g. the visit order).
     """
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     reference = dict(reference or {})
@@ -276,7 +286,15 @@ def make_design(
                     raise ModelSpecificationError(
                         f"column {v!r} has missing values in rows used by the model"
                     )
-                levels[v] = factor_levels(data[v], reference.get(v), v)
+                if levels_of and v in levels_of:
+                    levs = list(levels_of[v])
+                    ref_v = reference.get(v)
+                    if ref_v is not None and str(ref_v) in levs:
+                        levs.remove(str(ref_v))
+                        levs.insert(0, str(ref_v))
+                    levels[v] = levs
+                else:
+                    levels[v] = factor_levels(data[v], reference.get(v), v)
             else:
                 if not pd.api.types.is_numeric_dtype(data[v]):
                     raise ModelSpecificationError(

@@ -21,7 +21,13 @@ from trialkit.errors import ModelSpecificationError
 from trialkit.models.covariance import make_structure
 from trialkit.models.dof import kenward_roger_adjust, make_context
 from trialkit.models.fit import CovarianceModel, empirical_covariance, optimise
-from trialkit.models.formula import DesignInfo, factor_levels, make_design, parse_formula
+from trialkit.models.formula import (
+    DesignInfo,
+    factor_codes,
+    factor_levels,
+    make_design,
+    parse_formula,
+)
 from trialkit.models.likelihood import Likelihood, PaddedData
 from trialkit.models.results import MMRMResults
 
@@ -118,23 +124,26 @@ class MMRM:
                 if not pd.api.types.is_numeric_dtype(data[visit])
                 else [str(v) for v in sorted(data[visit].dropna().unique())]
             )
-        vstr = df[visit].astype(str)
-        present = {str(v) for v in pd.unique(vstr)}
-        unknown = sorted(present - set(vlevels))
-        if unknown:
+        vcode = factor_codes(df[visit], vlevels)
+        if (vcode < 0).any():
+            bad = df[visit].iloc[int(np.flatnonzero(vcode < 0)[0])]
             raise ModelSpecificationError(
-                f"visit {unknown[0]!r} of column {visit!r} is not in visit_order"
+                f"visit {str(bad)!r} of column {visit!r} is not in visit_order"
             )
-        for v in vlevels:
-            if v not in present:
+        seen = np.bincount(vcode, minlength=len(vlevels)) > 0
+        for v, ok in zip(vlevels, seen, strict=True):
+            if not ok:
                 raise ModelSpecificationError(
                     f"visit {v!r} has no non-missing {parsed.response!r}: "
                     "its covariance cannot be estimated"
                 )
         self.visit_levels = vlevels
-        dup = df.assign(_v=vstr).duplicated([subject, "_v"])
-        if dup.any():
-            row = df.loc[dup.to_numpy()].iloc[0]
+        subj_codes, subj_uniques = pd.factorize(df[subject], sort=False)
+        key = subj_codes.astype(np.int64) * len(vlevels) + vcode
+        order = np.argsort(key, kind="stable")
+        dup_pos = np.flatnonzero(np.diff(key[order]) == 0)
+        if dup_pos.size:
+            row = df.iloc[int(order[dup_pos[0] + 1])]
             raise ModelSpecificationError(
                 f"subject {row[subject]!r} has visit {row[visit]!r} more than once "
                 f"(column {visit!r})"
@@ -147,22 +156,24 @@ class MMRM:
                     f"reference= names column {k!r}, which is not in the data"
                 )
         design_ref = {k: v for k, v in ref.items() if k in used}
-        design_df = df.copy()
-        if visit in used and not isinstance(df[visit].dtype, pd.CategoricalDtype):
-            design_df[visit] = pd.Categorical(vstr, categories=vlevels)
-        info, X, y = make_design(parsed, design_df, reference=design_ref, extra_factors=[visit])
+        design_df = df
+        info, X, y = make_design(
+            parsed,
+            design_df,
+            reference=design_ref,
+            extra_factors=[visit],
+            levels_of={visit: vlevels},
+        )
         self.design_info: DesignInfo = info
         self.data = design_df
         self.exog_names = info.column_names
         _check_rank(X, info.column_names)
         # subjects and groups
-        subj_codes, subj_uniques = pd.factorize(df[subject], sort=False)
         self.subject_ids = list(subj_uniques)
         n, T, p = len(subj_uniques), len(vlevels), X.shape[1]
-        vcode = pd.Categorical(vstr, categories=vlevels).codes
         if group is not None:
-            glevels = factor_levels(df[group].astype(str), ref.get(group), group)
-            gcodes = pd.Categorical(df[group].astype(str), categories=glevels).codes
+            glevels = factor_levels(df[group], ref.get(group), group)
+            gcodes = factor_codes(df[group], glevels)
             per_subj = pd.Series(gcodes).groupby(subj_codes).nunique()
             if (per_subj > 1).any():
                 sid = subj_uniques[int(per_subj.index[per_subj.to_numpy() > 1][0])]
