@@ -77,17 +77,32 @@ def read_exposure(trial_dir: Path, cutoff: date | None) -> pd.DataFrame | None:
 
 
 def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOutput:
-    """Run ``trialkit analyze`` into ``dest`` through the analysis package's Python API."""
-    try:
-        module: Any = importlib.import_module("trialkit.analysis")
-    except ImportError as exc:
-        msg = f"the analysis is not available in this build ({exc}); give --results DIR"
-        raise InputError(msg) from None
-    runner = getattr(module, "run_analysis", None) or getattr(module, "run_analyze", None)
-    if runner is None:
-        raise InputError("the analysis has no Python entry point here; give --results DIR")
-    runner(trial_dir, out=dest, cutoff=cutoff, force=True)
+    """Run the analysis (``trialkit.analyze``, docs/results.md "Python") and write it to ``dest``.
+
+    ``dest`` is a temporary folder of the caller's, outside the report's output folder.
+    """
+    analyze = _analysis_entry_point()
+    results = analyze(trial_dir, cutoff=cutoff)
+    dest.mkdir(parents=True, exist_ok=True)
+    results.write(dest)
     return AnalysisOutput.load(dest)
+
+
+def _analysis_entry_point() -> Any:
+    """``trialkit.analyze`` (or ``trialkit.analysis.analyze``), or an input error saying so."""
+    import trialkit
+
+    analyze = getattr(trialkit, "analyze", None)
+    if analyze is None:
+        try:
+            module: Any = importlib.import_module("trialkit.analysis")
+        except ImportError as exc:
+            msg = f"the analysis is not available in this build ({exc}); give --results DIR"
+            raise InputError(msg) from None
+        analyze = getattr(module, "analyze", None)
+    if analyze is None:
+        raise InputError("the analysis has no Python entry point in this build; give --results DIR")
+    return analyze
 
 
 def _check_kind(kind: str, cutoff: date | None, blinded: bool | None) -> bool:
