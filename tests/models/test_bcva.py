@@ -1,0 +1,32 @@
+"""The BCVA benchmark model (1,000 subjects x 10 visits, 55 covariance parameters) fits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trialkit.models import MMRM
+
+BCVA = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "bcva_data.csv"
+
+
+@pytest.mark.skipif(not BCVA.exists(), reason=f"BCVA benchmark data not found at {BCVA}")
+def test_bcva_unstructured_reml() -> None:
+    df = pd.read_csv(BCVA, dtype={"USUBJID": str})
+    model = MMRM.from_formula(
+        "BCVA_CHG ~ BCVA_BL + RACE + ARMCD * AVISIT",
+        df,
+        subject="USUBJID",
+        visit="AVISIT",
+        covariance="us",
+    )
+    res = model.fit()
+    assert res.converged, res.convergence.message
+    assert len(res.theta) == 55 and len(res.params) == 23
+    assert abs(res.minus2ll - 32071.03) < 0.01  # figure of ../shared/benchmarks/README.md
+    assert np.all(np.isfinite(res.df)) and (res.df > 0).all()
+    lsm = res.contrasts("ARMCD", by="AVISIT")
+    assert len(lsm) == 10 and np.all(np.isfinite(lsm["se"]))
