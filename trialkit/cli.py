@@ -93,6 +93,35 @@ def validate(
 
 
 @app.command()
+def analyze(
+    trial_dir: TrialDir,
+    out: Annotated[Path, typer.Option("--out", help="Output folder (results.json, tables, adam).")],
+    cutoff: Cutoff = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
+    allow_errors: Annotated[
+        bool, typer.Option("--allow-errors", help="Analyse data with validation errors anyway.")
+    ] = False,
+    dummy_randomization: Annotated[
+        int | None,
+        typer.Option(
+            "--dummy-randomization",
+            metavar="SEED",
+            help="Permute arms with this seed (blinded dry run; every output marked DUMMY).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the primary MMRM, multiplicity, subgroups and supporting analyses; write OUT."""
+    from trialkit.analysis.run import run_analyze
+
+    code = run_analyze(
+        trial_dir, out, cutoff=parse_cutoff(cutoff), force=force,
+        allow_errors=allow_errors, dummy_seed=dummy_randomization,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command()
 def report(
     trial_dir: TrialDir,
     out: Annotated[Path, typer.Option("--out", help="Output folder (report.html, report.pdf).")],

@@ -1,0 +1,99 @@
+"""The primary analysis dataset: population, post-baseline visits, and who contributes.
+
+Pure functions: ADSL and the estimand-applied BDS in, new frames out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
+from trialkit.definition import TrialDefinition
+
+POPULATION_COLUMNS = (
+    "arm", "randomized", "in_population", "with_post_baseline", "without_post_baseline",
+    "analysed",
+)  # fmt: skip
+
+
+def _is_y(series: pd.Series) -> np.ndarray:
+    return series.astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)
+
+
+def primary_dataset(
+    definition: TrialDefinition, adsl: pd.DataFrame, bds: pd.DataFrame, plan: ModelPlan
+) -> pd.DataFrame:
+    """One row per population subject and post-baseline visit with a value of the primary variable.
+
+    Columns: USUBJID, ARMCD, AVISIT, AVISITN, BASE, the covariates and the response. Factors
+    (ARMCD, AVISIT, categorical covariates) are plain strings; rows sorted by subject and day.
+    """
+    primary = definition.primary
+    flag = POPULATION_FLAGS[definition.analysis.population]
+    pop_ids = adsl.loc[_is_y(adsl[flag]), "USUBJID"].astype(str)
+    visits = [v.code for v in definition.post_baseline_visits]
+    keep = (
+        bds["PARAMCD"].astype("string").eq(primary.parameter).fillna(False).to_numpy(dtype=bool)
+        & _is_y(bds["ANL01FL"])
+        & ~_is_y(bds["ABLFL"])
+        & bds["AVISIT"].astype("string").isin(visits).fillna(False).to_numpy(dtype=bool)
+        & bds["USUBJID"].astype(str).isin(set(pop_ids)).to_numpy(dtype=bool)
+    )
+    rec = bds.loc[keep, ["USUBJID", "AVISIT", "AVISITN", "BASE", plan.response]].copy()
+    subject_cols = ["ARMCD", *(c for c in plan.covariates if c not in rec.columns)]
+    subj = adsl[["USUBJID", *subject_cols]].copy()
+    subj["USUBJID"] = subj["USUBJID"].astype(str)
+    rec["USUBJID"] = rec["USUBJID"].astype(str)
+    rec = rec.merge(subj, on="USUBJID", how="left", validate="many_to_one")
+    rec = rec.loc[rec[plan.response].notna() & rec["BASE"].notna()]
+    for col in ["ARMCD", "AVISIT", *plan.covariates]:
+        if col in ("ARMCD", "AVISIT") or not pd.api.types.is_numeric_dtype(rec[col]):
+            rec[col] = rec[col].astype("string").astype(object)
+    rec["AVISITN"] = rec["AVISITN"].astype("int64")
+    rec[plan.response] = rec[plan.response].astype("float64")
+    rec["BASE"] = rec["BASE"].astype("float64")
+    rec = rec.dropna(subset=list(plan.covariates))
+    cols = ["USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", *plan.covariates, plan.response]
+    cols = list(dict.fromkeys(cols))
+    return rec.sort_values(["USUBJID", "AVISITN"], kind="stable")[cols].reset_index(drop=True)
+
+
+def population_table(
+    definition: TrialDefinition, adsl: pd.DataFrame, data: pd.DataFrame
+) -> pd.DataFrame:
+    """Per arm (and TOTAL): randomised, in population, with/without post-baseline value, analysed.
+
+    "with_post_baseline" counts population subjects with at least one post-baseline value of
+    the primary variable after the estimand (before covariate completeness); "analysed" those
+    in the fitted dataset.
+    """
+    flag = POPULATION_FLAGS[definition.analysis.population]
+    arm = adsl["ARMCD"].astype("string")
+    randomized = _is_y(adsl["ITTFL"])
+    in_pop = _is_y(adsl[flag])
+    analysed_ids = set(data["USUBJID"].astype(str))
+    analysed = adsl["USUBJID"].astype(str).isin(analysed_ids).to_numpy(dtype=bool)
+    rows = []
+    arms: Sequence[str] = [a.code for a in definition.arms]
+    for code in [*arms, "TOTAL"]:
+        sel = np.ones(len(adsl), dtype=bool) if code == "TOTAL" else arm.eq(code).fillna(False)
+        sel = np.asarray(sel, dtype=bool)
+        n_pop = int((sel & in_pop).sum())
+        n_an = int((sel & in_pop & analysed).sum())
+        rows.append(
+            {
+                "arm": code,
+                "randomized": int((sel & randomized).sum()),
+                "in_population": n_pop,
+                "with_post_baseline": n_an,
+                "without_post_baseline": n_pop - n_an,
+                "analysed": n_an,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(POPULATION_COLUMNS))
+
+
+__all__ = ["POPULATION_COLUMNS", "population_table", "primary_dataset"]

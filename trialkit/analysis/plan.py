@@ -1,0 +1,105 @@
+"""The analysis plan as code: check ``[analysis]`` / ``[[subgroups]]`` names and build model terms.
+
+Everything here runs before any model is fitted. Column names from ``trial.toml`` are only
+ever compared with the columns the derived datasets have; the model formula is assembled
+from those checked names by code, so no user text is evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from trialkit.analysis.multiplicity import check_supported
+from trialkit.definition import TrialDefinition
+from trialkit.errors import DefinitionError
+
+#: Population in trial.toml -> ADSL flag.
+POPULATION_FLAGS = {"ITT": "ITTFL", "MITT": "MITTFL", "PP": "PPROTFL", "SAFETY": "SAFFL"}
+
+#: Columns the model builds itself; a covariate may not name them.
+RESERVED = ("USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", "CHG", "PCHG", "AVAL", "SUBGROUP")
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Covariates replaced by a derived column (sites pooled by ``analysis.pool_sites_min_size``).
+SUBSTITUTES = {"SITEID": "SITEGR1"}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """The checked terms of the primary model."""
+
+    response: str
+    covariates: tuple[str, ...]  # as used (SITEID -> SITEGR1), strata included, no duplicates
+    strata: tuple[str, ...]
+    subgroup_variables: tuple[str, ...]
+
+    def terms(self, extra: Sequence[str] = ()) -> list[str]:
+        """Fixed-effect terms: arm, visit, arm by visit, baseline, baseline by visit, covariates."""
+        base = ["ARMCD", "AVISIT", "ARMCD:AVISIT", "BASE", "BASE:AVISIT"]
+        return base + list(self.covariates) + list(extra)
+
+    def formula(self, extra: Sequence[str] = (), drop: Sequence[str] = ()) -> str:
+        """The formula text built from checked names (``drop``: covariates to leave out)."""
+        terms = [t for t in self.terms(extra) if t not in drop]
+        return f"{self.response} ~ " + " + ".join(terms)
+
+
+def _check_name(key: str, name: str, known: set[str], where: str) -> None:
+    if not _NAME.match(name):
+        raise DefinitionError(f"{key}: {name!r} is not a column name")
+    if name in RESERVED:
+        raise DefinitionError(f"{key}: {name!r} is already part of the model")
+    if name not in known:
+        raise DefinitionError(f"{key}: unknown column {name!r} (not in {where})")
+
+
+def check_plan(
+    definition: TrialDefinition, adsl_columns: Sequence[str], bds_columns: Sequence[str]
+) -> ModelPlan:
+    """Check covariates, strata, subgroups and the multiplicity plan against the data columns.
+
+    Raises :class:`DefinitionError` naming the key (``analysis.covariates[1]: ...``).
+    """
+    a = definition.analysis
+    known = set(adsl_columns) | set(bds_columns)
+    where = "ADSL or BDS"
+    used: list[str] = []
+    for i, name in enumerate(a.covariates):
+        _check_name(f"analysis.covariates[{i}]", name, known, where)
+        used.append(SUBSTITUTES.get(name, name) if SUBSTITUTES.get(name) in known else name)
+    strata: list[str] = []
+    for i, name in enumerate(a.strata):
+        _check_name(f"analysis.strata[{i}]", name, set(adsl_columns), "ADSL")
+        strata.append(name)
+    subgroups: list[str] = []
+    for i, sg in enumerate(definition.subgroups):
+        _check_name(f"subgroups[{i}].variable", sg.variable, set(adsl_columns), "ADSL")
+        subgroups.append(sg.variable)
+    if a.population not in POPULATION_FLAGS:
+        raise DefinitionError(f"analysis.population: {a.population!r} is not supported")
+    flag = POPULATION_FLAGS[a.population]
+    if flag not in adsl_columns:
+        raise DefinitionError(f"analysis.population: ADSL has no {flag} flag")
+    check_supported(a.multiplicity, sum(1 for arm in definition.arms if not arm.reference))
+    if a.model != "mmrm":
+        raise DefinitionError(f"analysis.model: {a.model!r} is not supported (only mmrm)")
+    covariates = tuple(dict.fromkeys([*used, *strata]))
+    return ModelPlan(
+        response=definition.primary.variable,
+        covariates=covariates,
+        strata=tuple(strata),
+        subgroup_variables=tuple(subgroups),
+    )
+
+
+def categorical_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """Those of ``columns`` that are not numeric (they enter the model as factors)."""
+    return [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
+
+
+__all__ = ["POPULATION_FLAGS", "RESERVED", "ModelPlan", "categorical_columns", "check_plan"]

@@ -1,0 +1,248 @@
+"""The primary analysis: MMRM of the primary variable, with pre-specified covariance fallbacks.
+
+Input is the analysis dataset (one row per subject and post-baseline visit, population and
+estimand already applied); output is a :class:`PrimaryResult` with the model facts, LS means
+per arm and visit, and every active arm minus the reference at every visit, plus the
+covariance matrix of the contrasts at the primary visit (for Dunnett).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from trialkit.analysis.plan import ModelPlan
+from trialkit.errors import ConvergenceError, ModelSpecificationError
+from trialkit.models import MMRM, MMRMResults
+
+SUBJECT = "USUBJID"
+VISIT = "AVISIT"
+ARM = "ARMCD"
+
+LSMEANS_COLUMNS = ("arm", "visit", "visitn", "estimate", "se", "df", "lower", "upper")
+CONTRAST_COLUMNS = (
+    "arm", "reference", "visit", "visitn", "estimate", "se", "df", "t", "p", "lower", "upper",
+)  # fmt: skip
+FIXED_COLUMNS = ("term", "estimate", "se", "df", "t", "p", "lower", "upper")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One covariance structure tried: did it converge, and if not why."""
+
+    covariance: str
+    converged: bool
+    message: str | None
+
+
+@dataclass
+class FittedModel:
+    """An MMRM fit that converged, with the structures tried on the way."""
+
+    results: MMRMResults
+    covariance: str
+    attempts: list[Attempt]
+    formula: str
+    visits: list[str]
+
+
+@dataclass
+class PrimaryResult:
+    """What the primary analysis reports (tables as DataFrames, the rest as plain values)."""
+
+    fit: FittedModel
+    lsmeans: pd.DataFrame
+    contrasts: pd.DataFrame
+    fixed_effects: pd.DataFrame
+    type3: pd.DataFrame
+    primary_cov: np.ndarray  # covariance of the primary-visit contrasts, active-arm order
+    model: dict[str, object] = field(default_factory=dict)
+
+
+def fit_with_fallback(
+    data: pd.DataFrame,
+    formula: str,
+    covariances: Sequence[str],
+    visits: Sequence[str],
+    reference_arm: str,
+    df_method: str,
+    what: str = "primary MMRM",
+) -> FittedModel:
+    """Fit with each structure in ``covariances`` in turn until one converges.
+
+    A structure the data cannot identify (ModelSpecificationError while setting up) counts as
+    a failure like non-convergence. If none converges: :class:`ConvergenceError` naming each.
+    """
+    attempts: list[Attempt] = []
+    reference = {ARM: reference_arm, VISIT: visits[0]}
+    for cov in dict.fromkeys(covariances):
+        try:
+            model = MMRM.from_formula(
+                formula, data, subject=SUBJECT, visit=VISIT, covariance=cov,
+                visit_order=list(visits), reference=reference,
+            )  # fmt: skip
+            res = model.fit(method="reml", df=df_method)
+        except ModelSpecificationError as exc:
+            attempts.append(Attempt(cov, False, f"cannot be estimated: {exc}"))
+            continue
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            attempts.append(Attempt(cov, False, f"fit failed: {type(exc).__name__}: {exc}"))
+            continue
+        if res.converged:
+            attempts.append(Attempt(cov, True, None))
+            return FittedModel(res, cov, attempts, formula, list(visits))
+        attempts.append(Attempt(cov, False, f"did not converge: {res.convergence.message}"))
+    detail = "; ".join(f"{a.covariance}: {a.message}" for a in attempts)
+    raise ConvergenceError(f"{what}: no covariance structure converged ({detail})")
+
+
+def fallback_reason(attempts: Sequence[Attempt]) -> str | None:
+    """One line saying why the reported structure is not the first one tried."""
+    failed = [a for a in attempts if not a.converged]
+    if not failed:
+        return None
+    return "; ".join(f"{a.covariance} {a.message}" for a in failed)
+
+
+def analysis_visits(data: pd.DataFrame, planned: Sequence[str]) -> list[str]:
+    """Planned post-baseline visits (by target day) that have at least one analysed value."""
+    present = set(data[VISIT].astype(str))
+    return [v for v in planned if v in present]
+
+
+def _contrast_rows(
+    res: MMRMResults, arms: Sequence[str], reference: str, visits: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Labels and L matrix of each active arm minus the reference, within each visit."""
+    lab, L = res.lsmeans_matrix(ARM, by=VISIT)
+    lab = lab.reset_index(drop=True)
+    Lm = L.to_numpy()
+    index = {(str(a), str(v)): i for i, (a, v) in enumerate(zip(lab[ARM], lab[VISIT], strict=True))}
+    labels: list[dict[str, str]] = []
+    rows: list[np.ndarray] = []
+    for v in visits:
+        for a in arms:
+            if a == reference:
+                continue
+            labels.append({"arm": a, "reference": reference, "visit": v})
+            rows.append(Lm[index[(a, v)]] - Lm[index[(reference, v)]])
+    return pd.DataFrame(labels), np.vstack(rows)
+
+
+def lsmeans_table(
+    res: MMRMResults, arms: Sequence[str], visits: Sequence[str], days: dict[str, int], alpha: float
+) -> pd.DataFrame:
+    """LS means per arm and visit (arm order, then visit order)."""
+    lab, L = res.lsmeans_matrix(ARM, by=VISIT)
+    est = res.estimate(L.to_numpy(), alpha=alpha).reset_index(drop=True)
+    tab = pd.concat([lab.reset_index(drop=True), est], axis=1)
+    tab = tab.rename(columns={ARM: "arm", VISIT: "visit"})
+    tab["arm"] = tab["arm"].astype(str)
+    tab["visit"] = tab["visit"].astype(str)
+    order = {a: i for i, a in enumerate(arms)}
+    vorder = {v: i for i, v in enumerate(visits)}
+    tab = tab.assign(_a=tab["arm"].map(order), _v=tab["visit"].map(vorder))
+    tab = tab.sort_values(["_a", "_v"], kind="stable").reset_index(drop=True)
+    tab["visitn"] = tab["visit"].map(days).astype("int64")
+    return tab[list(LSMEANS_COLUMNS)]
+
+
+def contrasts_table(
+    res: MMRMResults,
+    arms: Sequence[str],
+    reference: str,
+    visits: Sequence[str],
+    days: dict[str, int],
+    alpha: float,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Active minus reference at every visit (visit order, then arm order) and the L matrix."""
+    lab, Lc = _contrast_rows(res, arms, reference, visits)
+    est = res.estimate(Lc, alpha=alpha).reset_index(drop=True)
+    tab = pd.concat([lab, est], axis=1)
+    tab["visitn"] = tab["visit"].map(days).astype("int64")
+    return tab[list(CONTRAST_COLUMNS)], Lc
+
+
+def fixed_effects_table(res: MMRMResults, alpha: float) -> pd.DataFrame:
+    """Coefficients with SE, df, t, p and CI."""
+    ci = res.conf_int(alpha)
+    tab = pd.DataFrame(
+        {
+            "term": res.params.index.astype(str),
+            "estimate": res.params.to_numpy(),
+            "se": res.bse.to_numpy(),
+            "df": res.df.to_numpy(),
+            "t": res.tvalues.to_numpy(),
+            "p": res.pvalues.to_numpy(),
+            "lower": ci["lower"].to_numpy(),
+            "upper": ci["upper"].to_numpy(),
+        }
+    )
+    return tab
+
+
+def type3_table(res: MMRMResults) -> pd.DataFrame:
+    """Type III F tests of each term."""
+    tab = res.anova().reset_index(names="term")
+    tab = tab.rename(columns={"F": "f"})
+    return tab[["term", "num_df", "den_df", "f", "p"]].astype({"term": str})
+
+
+def run_primary(
+    data: pd.DataFrame,
+    plan: ModelPlan,
+    arms: Sequence[str],
+    reference: str,
+    planned_visits: Sequence[str],
+    days: dict[str, int],
+    primary_visit: str,
+    covariances: Sequence[str],
+    df_method: str,
+    alpha: float,
+) -> PrimaryResult:
+    """Fit the primary MMRM (with fallbacks) and tabulate LS means and contrasts."""
+    visits = analysis_visits(data, planned_visits)
+    if primary_visit not in visits:
+        raise ModelSpecificationError(
+            f"primary MMRM: no analysed value at the primary visit {primary_visit!r}"
+        )
+    formula = plan.formula()
+    fit = fit_with_fallback(data, formula, covariances, visits, reference, df_method)
+    res = fit.results
+    lsm = lsmeans_table(res, arms, visits, days, alpha)
+    con, Lc = contrasts_table(res, arms, reference, visits, days, alpha)
+    at_primary = (con["visit"] == primary_visit).to_numpy()
+    Lp = Lc[at_primary]
+    V = res.cov_params().to_numpy()
+    primary_cov = Lp @ V @ Lp.T
+    fixed = fixed_effects_table(res, alpha)
+    t3 = type3_table(res)
+    return PrimaryResult(
+        fit=fit,
+        lsmeans=lsm,
+        contrasts=con,
+        fixed_effects=fixed,
+        type3=t3,
+        primary_cov=primary_cov,
+    )
+
+
+__all__ = [
+    "CONTRAST_COLUMNS",
+    "FIXED_COLUMNS",
+    "LSMEANS_COLUMNS",
+    "Attempt",
+    "FittedModel",
+    "PrimaryResult",
+    "analysis_visits",
+    "contrasts_table",
+    "fallback_reason",
+    "fit_with_fallback",
+    "fixed_effects_table",
+    "lsmeans_table",
+    "run_primary",
+    "type3_table",
+]

@@ -1,0 +1,278 @@
+"""``trialkit analyze``: validate, derive, check the plan, fit, adjust, and write the folder.
+
+Order (each step raises before the next starts): read and validate the trial (refuse error
+findings unless ``allow_errors``); check the analysis plan against the data columns
+(DefinitionError, exit 2, before any model runs); optional dummy randomisation; derive
+ADSL/BDS/ADAE and apply the estimand; fit the primary MMRM (with fallbacks; ConvergenceError,
+exit 1, if none converges); multiplicity at the primary visit; subgroups; supporting analyses.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trialkit.analysis.dataset import population_table, primary_dataset
+from trialkit.analysis.dummy import DUMMY_VALUE, dummy_randomize
+from trialkit.analysis.multiplicity import adjust
+from trialkit.analysis.plan import POPULATION_FLAGS, check_plan
+from trialkit.analysis.primary import fallback_reason, run_primary
+from trialkit.analysis.results import AnalysisResults
+from trialkit.analysis.subgroups import run_subgroup
+from trialkit.definition import INTERCURRENT_EVENTS, TrialDefinition
+from trialkit.derive import (
+    apply_estimand,
+    derive_adae,
+    derive_adsl,
+    derive_bds,
+    describe_estimand,
+)
+from trialkit.derive.adsl import ADSL_ORDER
+from trialkit.derive.bds import BDS_ORDER
+from trialkit.errors import FindingsError
+from trialkit.output import check_output_dir, staged_output_dir
+
+
+def _refuse_errors(trial_dir: Path, findings: pd.DataFrame) -> None:
+    n = int((findings["severity"] == "error").sum())
+    raise FindingsError(
+        f"{trial_dir}: {n} validation error finding(s); the data are refused "
+        f"(see the query listing: trialkit validate {trial_dir} --out QUERIES; "
+        "or analyse anyway with --allow-errors)"
+    )
+
+
+def _early_plan_check(definition: TrialDefinition, subjects: pd.DataFrame) -> None:
+    """Check names against the columns ADSL/BDS will have, before any derivation or model."""
+    adsl_cols = [*subjects.columns, *ADSL_ORDER]
+    check_plan(definition, adsl_cols, [*BDS_ORDER, "DISCFL", "RESCFL", "ICEFL"])
+
+
+def analyze(
+    trial_dir: Path | str,
+    cutoff: date | str | None = None,
+    allow_errors: bool = False,
+    dummy_seed: int | None = None,
+) -> AnalysisResults:
+    """Run the whole analysis of a trial folder and return its results (nothing is written)."""
+    from trialkit import __version__
+    from trialkit.validation import validate_trial
+
+    trial_dir = Path(trial_dir)
+    cutoff = date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
+    report = validate_trial(trial_dir, cutoff)
+    definition = report.definition
+    assert definition is not None
+    frames = {name: ds.frame for name, ds in report.datasets.items()}
+    _early_plan_check(definition, frames["subjects"])
+    if report.has_errors and not allow_errors:
+        _refuse_errors(trial_dir, report.findings)
+
+    subjects, exposure = frames["subjects"], frames["exposure"]
+    if dummy_seed is not None:
+        subjects, exposure = dummy_randomize(subjects, exposure, dummy_seed)
+    cm = frames.get("concomitant_medications")
+    adsl = derive_adsl(definition, subjects, exposure, frames["assessments"], cm, cutoff)
+    bds = derive_bds(definition, frames["assessments"], adsl, cutoff)
+    bds = apply_estimand(bds, adsl, definition.estimand)
+    adae = derive_adae(frames["adverse_events"], adsl, definition.analysis.ae_lag_days, cutoff)
+    plan = check_plan(definition, list(adsl.columns), list(bds.columns))
+
+    a = definition.analysis
+    arms = [arm.code for arm in definition.arms]
+    reference = definition.reference_arm.code
+    post = definition.post_baseline_visits
+    days = {v.code: v.day for v in post}
+    primary_visit = definition.primary.visit
+    covariances = [a.covariance, *a.covariance_fallback]
+    data = primary_dataset(definition, adsl, bds, plan)
+    population = population_table(definition, adsl, data)
+
+    primary = run_primary(
+        data, plan, arms, reference, [v.code for v in post], days, primary_visit,
+        covariances, a.df, a.alpha,
+    )  # fmt: skip
+    con = primary.contrasts
+    fam = con.loc[con["visit"] == primary_visit]
+    actives = [c for c in arms if c != reference]
+    fam = fam.set_index("arm").loc[actives]
+    mult = adjust(
+        a.multiplicity, actives, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
+        primary.primary_cov, a.alpha, a.multiplicity_order,
+    )  # fmt: skip
+
+    fit = primary.fit
+    res = fit.results
+    cov = res.covariance
+    assert isinstance(cov, pd.DataFrame)
+    total = population.loc[population["arm"] == "TOTAL"].iloc[0]
+    pooled = _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
+    model_info: dict[str, Any] = {
+        "formula": fit.formula,
+        "terms": plan.terms(),
+        "covariates": [c for c in plan.covariates if c not in plan.strata],
+        "strata": list(plan.strata),
+        "site_pooling": pooled,
+        "covariance_requested": a.covariance,
+        "covariance": fit.covariance,
+        "fallback_used": fit.covariance != a.covariance,
+        "fallback_reason": fallback_reason(fit.attempts),
+        "attempts": [
+            {"covariance": t.covariance, "converged": t.converged, "message": t.message}
+            for t in fit.attempts
+        ],
+        "df_method": a.df,
+        "method": "reml",
+        "converged": bool(res.converged),
+        "minus2_log_likelihood": float(res.minus2ll),
+        "aic": float(res.aic),
+        "bic": float(res.bic),
+        "subjects": int(res.n_subjects),
+        "observations": int(res.nobs),
+        "subjects_without_post_baseline": int(total["without_post_baseline"]),
+        "visits": fit.visits,
+        "covariance_matrix": {"visits": list(cov.index), "matrix": cov.to_numpy().tolist()},
+        "fixed_effects": primary.fixed_effects.to_dict(orient="records"),
+        "type3": primary.type3.to_dict(orient="records"),
+    }
+
+    subgroup_results = [
+        run_subgroup(
+            sg,
+            data,
+            adsl,
+            plan,
+            arms,
+            reference,
+            fit.visits,
+            primary_visit,
+            [fit.covariance, *[c for c in covariances if c != fit.covariance]],
+            a.df,
+            a.alpha,
+        )
+        for sg in definition.subgroups
+    ]
+
+    findings = report.findings.rename(columns=str.lower)
+    param = definition.primary
+    from trialkit.analysis.supporting import run_supporting
+
+    supporting, supporting_tables = run_supporting(definition, adsl, bds, adae, plan)
+    return AnalysisResults(
+        trial={
+            "id": definition.trial.id,
+            "title": definition.trial.title,
+            "indication": definition.trial.indication,
+        },
+        cutoff=cutoff,
+        dummy_seed=dummy_seed,
+        alpha=a.alpha,
+        arms=[
+            {"code": x.code, "label": x.label, "reference": x.reference} for x in definition.arms
+        ],
+        visits=[{"code": v.code, "day": v.day, "label": v.label} for v in post],
+        population_name=a.population,
+        population_flag=POPULATION_FLAGS[a.population],
+        population=population,
+        estimand={
+            "description": describe_estimand(definition),
+            "intercurrent_events": [
+                {"event": e, "strategy": definition.estimand.strategy(e)}
+                for e in INTERCURRENT_EVENTS
+            ],
+        },
+        findings=findings,
+        allowed_errors=bool(allow_errors and report.has_errors),
+        endpoint={
+            "parameter": param.parameter,
+            "visit": param.visit,
+            "variable": param.variable,
+            "name": param.name,
+        },
+        primary=primary,
+        multiplicity=mult,
+        primary_visit=primary_visit,
+        model_info=model_info,
+        subgroup_results=subgroup_results,
+        adam={"adsl": adsl, "adbds": bds, "adae": adae, "analysis_primary": data},
+        supporting=supporting,
+        supporting_tables=supporting_tables,
+        trialkit_version=__version__,
+    )
+
+
+def _site_pooling(adsl: pd.DataFrame, min_size: int | None) -> dict[str, Any] | None:
+    if min_size is None:
+        return None
+    pairs = adsl[["SITEID", "SITEGR1"]].dropna().astype(str).drop_duplicates()
+    pooled = pairs.loc[pairs["SITEID"] != pairs["SITEGR1"]].sort_values("SITEID")
+    return {
+        "min_size": int(min_size),
+        "pooled_sites": [
+            {"site": s, "pooled_into": g}
+            for s, g in zip(pooled["SITEID"], pooled["SITEGR1"], strict=True)
+        ],
+    }
+
+
+def summary_text(results: AnalysisResults) -> str:
+    """The short summary ``trialkit analyze`` prints."""
+    lines = []
+    if results.dummy:
+        lines.append(f"{DUMMY_VALUE} (seed {results.dummy_seed}): arms are permuted")
+    m = results.model_info
+    lines.append(f"Trial {results.trial['id']}: primary MMRM of {results.endpoint['variable']} "
+                 f"{results.endpoint['parameter']} at {results.primary_visit}, "
+                 f"{results.population_name} population")  # fmt: skip
+    lines.append(
+        f"  covariance {m['covariance']}"
+        + (f" (fallback from {m['covariance_requested']})" if m["fallback_used"] else "")
+        + f", df {m['df_method']}, -2 REML log-likelihood {m['minus2_log_likelihood']:.3f}"
+    )
+    lines.append(
+        f"  {m['subjects']} subjects, {m['observations']} observations; "
+        f"{m['subjects_without_post_baseline']} without a post-baseline value"
+    )
+    con = results.contrasts
+    con = con.loc[con["primary_visit"]]
+    lines.append(f"  vs {results.multiplicity.arms and con['reference'].iloc[0]}, "
+                 f"{results.multiplicity.method} adjusted:")  # fmt: skip
+    for r in con.itertuples(index=False):
+        lines.append(
+            f"    {r.arm}: {r.estimate:.2f} ({r.lower:.2f}, {r.upper:.2f}), "
+            f"p = {r.p:.4g}, adjusted p = {r.p_adjusted:.4g}"
+        )
+    if results.allowed_errors:
+        n = int((results.findings["severity"] == "error").sum())
+        lines.append(f"  WARNING: {n} validation error finding(s) allowed (--allow-errors)")
+    return "\n".join(lines)
+
+
+def run_analyze(
+    trial_dir: Path,
+    out: Path,
+    cutoff: date | None = None,
+    force: bool = False,
+    allow_errors: bool = False,
+    dummy_seed: int | None = None,
+) -> int:
+    """``trialkit analyze``: analyse, write OUT through a staged folder, print the summary."""
+    out = Path(out)
+    check_output_dir(out, force)
+    if out.resolve().is_relative_to(Path(trial_dir).resolve()):
+        from trialkit.errors import InputError
+
+        raise InputError(f"{out}: the output folder must not be inside the trial folder")
+    results = analyze(trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed)
+    with staged_output_dir(out, force=force) as staging:
+        results.write(staging)
+    print(summary_text(results), file=sys.stdout)
+    print(f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/")
+    return 0
+
+
+__all__ = ["analyze", "run_analyze", "summary_text"]
