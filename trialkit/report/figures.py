@@ -33,6 +33,8 @@ OKABE_ITO: tuple[str, ...] = (
 POOLED_COLOUR = "#000000"
 #: Site lines (recruitment): Okabe-Ito without yellow, which is too pale on white.
 SITE_COLOURS: tuple[str, ...] = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2")
+#: Scatter plots with more points than this draw the points as an embedded bitmap (speed).
+RASTER_POINTS = 300
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
 
 _RC: Any = {
@@ -64,7 +66,7 @@ def plain(text: Any) -> str:
     return str(text).replace("$", r"\$")
 
 
-def to_svg(fig: Figure, name: str) -> str:
+def to_svg(fig: Figure, name: str, dpi: float = 100) -> str:
     """The figure as an inline ``<svg>`` element: no XML prologue, no date, stable ids.
 
     ``name`` salts the element ids so two figures on one page never share an id.
@@ -72,7 +74,7 @@ def to_svg(fig: Figure, name: str) -> str:
     buffer = io.StringIO()
     rc: Any = {**_RC, "svg.hashsalt": f"trialkit-{name}"}
     with matplotlib.rc_context(rc):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        fig.savefig(buffer, format="svg", dpi=dpi, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     start = text.find("<svg")
     svg = text[start:]
@@ -231,17 +233,19 @@ def diagnostics_figure(fitted: np.ndarray, residuals: np.ndarray, unit: str) -> 
         ok = np.isfinite(resid) & np.isfinite(np.asarray(fitted, dtype=float))
         resid, fit = resid[ok], np.asarray(fitted, dtype=float)[ok]
         (osm, osr), (slope, intercept, _r) = stats.probplot(resid, dist="norm")
-        ax_qq.plot(osm, osr, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7)
+        # hundreds of points: drawn as one embedded bitmap layer, axes and text stay vector
+        many = len(resid) > RASTER_POINTS
+        ax_qq.plot(osm, osr, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7, rasterized=many)
         ax_qq.plot(osm, slope * np.asarray(osm) + intercept, color=OKABE_ITO[3], linewidth=1)
         ax_qq.set_xlabel("Theoretical normal quantile")
         ax_qq.set_ylabel(plain(f"Residual ({unit})"))
         ax_qq.set_title("Normal QQ plot of residuals", fontsize=9)
-        ax_rf.plot(fit, resid, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7)
+        ax_rf.plot(fit, resid, "o", color=OKABE_ITO[0], markersize=2.5, alpha=0.7, rasterized=many)
         ax_rf.axhline(0.0, color=OKABE_ITO[3], linewidth=1)
         ax_rf.set_xlabel(plain(f"Fitted value ({unit})"))
         ax_rf.set_ylabel(plain(f"Residual ({unit})"))
         ax_rf.set_title("Residuals against fitted values", fontsize=9)
-        return to_svg(fig, "diagnostics")
+        return to_svg(fig, "diagnostics", dpi=200)
 
 
 def recruitment_figure(
