@@ -20,7 +20,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 MAX_DIMENSION = 3
 _CLIP = 9.0  # |bounds| are clipped here: Phi(-9) ~ 1e-19
@@ -196,13 +196,18 @@ def two_sided_mvt(c: float, corr: np.ndarray, df: float) -> float:
 
 
 def two_sided_mvt_quantile(level: float, corr: np.ndarray, df: float) -> float:
-    """The c with P(max |T_i| <= c) = ``level`` (equicoordinate quantile, as ``qmvt``)."""
-    hi = 2.0
-    while two_sided_mvt(hi, corr, df) < level:
-        hi *= 2.0
-        if hi > 1e4:
-            raise ValueError("two_sided_mvt_quantile: no finite critical value")
-    return float(optimize.brentq(lambda c: two_sided_mvt(c, corr, df) - level, 0.0, hi, xtol=1e-12))
+    """The c with P(max |T_i| <= c) = ``level`` (equicoordinate quantile, as ``qmvt``).
+
+    Bracketed by the one-comparison t quantile and the Bonferroni one, then solved by Brent's
+    method to 1e-12.
+    """
+    k = corr.shape[0]
+    dist = stats.norm if math.isinf(df) else stats.t(df)
+    lo = float(dist.ppf(0.5 + level / 2.0)) - 1e-9
+    hi = float(dist.ppf(1.0 - (1.0 - level) / (2.0 * k))) + 1e-9
+    if k == 1:
+        return float(dist.ppf(0.5 + level / 2.0))
+    return float(optimize.brentq(lambda c: two_sided_mvt(c, corr, df) - level, lo, hi, xtol=1e-12))
 
 
 __all__ = [

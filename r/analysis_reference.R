@@ -1,0 +1,77 @@
+#!/usr/bin/env Rscript
+# Reference figures for trialkit's analysis module (issue 4), written as fixtures so CI needs no R.
+#
+#   Rscript r/analysis_reference.R dunnett  # -> tests/fixtures/analysis/dunnett_mvtnorm.csv
+#   Rscript r/analysis_reference.R mmrm     # reads tests/fixtures/analysis/primary_dataset.csv
+#                                           # -> tests/fixtures/analysis/r_*.csv
+#
+# Packages: mvtnorm, nlme, emmeans, lme4, lmerTest (Debian r-cran-*). Run from the repo root.
+
+suppressPackageStartupMessages({
+  library(mvtnorm)
+})
+
+fixtures <- file.path("tests", "fixtures", "analysis")
+args <- commandArgs(trailingOnly = TRUE)
+what <- if (length(args)) args[[1]] else "all"
+
+write_fixture <- function(df, name) {
+  path <- file.path(fixtures, name)
+  write.csv(df, path, row.names = FALSE)
+  cat("wrote", path, "\n")
+}
+
+nz <- function(x) if (is.null(x)) 0 else as.numeric(x)
+
+# ---- Dunnett: two-sided multivariate t probabilities and equicoordinate quantiles ----------
+# TVPACK (Genz 2004; deterministic, integer df, dimension <= 3) evaluates P(T < upper); the
+# rectangle P(-b < T_i < b) follows by inclusion-exclusion over the 2^k corners. The
+# quantile solves P(max |T_i| <= q) = 0.95 with uniroot to 1e-12. A GenzBretz qmvt value is
+# kept alongside as a cross-check of the route (its own error is ~1e-4).
+rect_tvpack <- function(b, corr, df) {
+  k <- nrow(corr)
+  algo <- TVPACK(abseps = 1e-14)
+  total <- 0
+  for (m in 0:(2^k - 1)) {
+    signs <- bitwAnd(m, 2^(0:(k - 1))) > 0
+    up <- ifelse(signs, -b, b)
+    p <- if (k == 1) pt(up, df) else pmvt(upper = up, corr = corr, df = df, algorithm = algo)
+    total <- total + (-1)^sum(signs) * as.numeric(p)
+  }
+  total
+}
+
+dunnett <- function() {
+  cases <- list(
+    list(id = "k1", corr = matrix(1, 1)),
+    list(id = "k2_r05", corr = matrix(c(1, .5, .5, 1), 2)),
+    list(id = "k2_r03", corr = matrix(c(1, .3, .3, 1), 2)),
+    list(id = "k2_rm04", corr = matrix(c(1, -.4, -.4, 1), 2)),
+    list(id = "k2_r095", corr = matrix(c(1, .95, .95, 1), 2)),
+    list(id = "k3_eq", corr = matrix(c(1, .5, .5, .5, 1, .5, .5, .5, 1), 3)),
+    list(id = "k3_uneq", corr = matrix(c(1, .45, .52, .45, 1, .38, .52, .38, 1), 3))
+  )
+  dfs <- c(5, 12, 40, 150, 1000)
+  bounds <- c(1.2, 2.0, 2.4, 3.1)
+  rows <- list()
+  for (cs in cases) {
+    k <- nrow(cs$corr)
+    corr_txt <- paste(cs$corr[upper.tri(cs$corr)], collapse = ";")
+    for (df in dfs) {
+      for (b in bounds) {
+        rows[[length(rows) + 1]] <- data.frame(
+          case = cs$id, k = k, corr = corr_txt, df = df, kind = "pmvt", x = b,
+          value = rect_tvpack(b, cs$corr, df), check = NA_real_)
+      }
+      q <- uniroot(function(c) rect_tvpack(c, cs$corr, df) - 0.95, c(0.5, 8), tol = 1e-13)$root
+      set.seed(20240401)
+      gb <- qmvt(0.95, tail = "both.tails", corr = cs$corr, df = df)$quantile
+      rows[[length(rows) + 1]] <- data.frame(
+        case = cs$id, k = k, corr = corr_txt, df = df, kind = "qmvt", x = 0.95,
+        value = q, check = gb)
+    }
+  }
+  write_fixture(do.call(rbind, rows), "dunnett_mvtnorm.csv")
+}
+
+if (what %in% c("dunnett", "all")) dunnett()
