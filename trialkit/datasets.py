@@ -90,6 +90,15 @@ def _read_raw(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _parse_iso(raw: pd.Series) -> pd.Series:
+    """Parse ISO dates leniently: unparseable text becomes NaT, numbers are text (not epochs)."""
+    text = raw.astype("str")
+    try:
+        return pd.to_datetime(text, errors="coerce", format="ISO8601")
+    except ValueError:  # mixed UTC offsets: compare in UTC
+        return pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+
+
 def _parse_dates(
     frame: pd.DataFrame, columns: tuple[str, ...]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,18 +107,19 @@ def _parse_dates(
     bad: list[pd.DataFrame] = []
     for col in columns:
         raw = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            frame[col] = raw.astype("datetime64[ns]")
-            continue
-        parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
-        invalid = parsed.isna() & raw.notna()
+        parsed = raw if pd.api.types.is_datetime64_any_dtype(raw) else _parse_iso(raw)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        # A date outside datetime64[ns] (year 3024, 0001) is not a valid date, not a crash.
+        in_range = parsed.isna() | ((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
+        invalid = (parsed.isna() & raw.notna()) | ~in_range
         if invalid.any():
             bad.append(
                 pd.DataFrame(
                     {"row": frame.index[invalid], "column": col, "value": raw[invalid].astype(str)}
                 )
             )
-        frame[col] = parsed.astype("datetime64[ns]")
+        frame[col] = parsed.where(in_range).astype("datetime64[ns]")
     bad_dates = (
         pd.concat(bad, ignore_index=True)
         if bad
