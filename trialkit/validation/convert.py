@@ -72,17 +72,20 @@ def _to_number(raw: pd.Series) -> tuple[pd.Series, pd.Series | None]:
 
 def _to_date(raw: pd.Series) -> tuple[pd.Series, pd.Series | None]:
     if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw.dt.tz_localize(None) if getattr(raw.dt, "tz", None) is not None else raw
-        if parsed.dtype == "datetime64[ns]":
-            return parsed, None
-        bad = None
+        parsed, bad = raw, None
     else:
         text = raw.astype("str").str.strip()
         text = text.mask(text == "")
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        except ValueError:  # mixed UTC offsets: compare in UTC
+            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
         bad = parsed.isna() & text.notna()
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    if parsed.dtype == "datetime64[ns]" and bad is None:
+        return parsed, None
+    # A date outside datetime64[ns] (year 3024, 0001) is reported as not a valid date.
     in_range = parsed.isna() | ((parsed >= _MIN) & (parsed <= _MAX))
     bad = ~in_range if bad is None else bad | ~in_range
     return parsed.where(in_range).astype("datetime64[ns]"), bad
