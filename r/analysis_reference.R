@@ -75,3 +75,61 @@ dunnett <- function() {
 }
 
 if (what %in% c("dunnett", "all")) dunnett()
+
+# ---- MMRM: the primary model of tk_aga_301 by independent routes ---------------------------
+# US: nlme::gls with corSymm + varIdent (REML) + emmeans (model-based SEs: no df adjustment).
+# CS: lme4/lmerTest random intercept (REML) + emmeans with Kenward-Roger (pbkrtest) df and SEs.
+mmrm_ref <- function() {
+  suppressPackageStartupMessages({
+    library(nlme); library(emmeans); library(lme4); library(lmerTest)
+  })
+  d <- read.csv(file.path(fixtures, "primary_dataset.csv"),
+                colClasses = c(SITEGR1 = "character", USUBJID = "character"))
+  visits <- unique(d$AVISIT[order(d$AVISITN)])
+  d$AVISIT <- factor(d$AVISIT, levels = visits)
+  d$ARMCD <- relevel(factor(d$ARMCD), ref = "MINOX")
+  d$SITEGR1 <- factor(d$SITEGR1)
+  d$SEVERITY <- factor(d$SEVERITY)
+  d$USUBJID <- factor(d$USUBJID)
+  d$VIS <- as.integer(d$AVISIT)
+  f <- CHG ~ ARMCD + AVISIT + ARMCD:AVISIT + BASE + BASE:AVISIT + SITEGR1 + SEVERITY
+  tidy <- function(df, est_col) {
+    out <- data.frame(arm = as.character(df$ARMCD), visit = as.character(df$AVISIT),
+                      estimate = df[[est_col]], se = df$SE)
+    if ("df" %in% names(df)) out$df <- df$df
+    out
+  }
+  contrasts_of <- function(em) {
+    con <- as.data.frame(contrast(em, "trt.vs.ctrl", ref = 1, adjust = "none"))
+    data.frame(arm = sub(" - MINOX$", "", as.character(con$contrast)),
+               visit = as.character(con$AVISIT), estimate = con$estimate, se = con$SE,
+               df = con$df, p = con$p.value)
+  }
+
+  ctl <- glsControl(maxIter = 500, msMaxIter = 500, tolerance = 1e-12, msTol = 1e-12)
+  us <- gls(f, data = d, correlation = corSymm(form = ~ VIS | USUBJID),
+            weights = varIdent(form = ~ 1 | AVISIT), method = "REML", control = ctl)
+  em_us <- emmeans(us, ~ ARMCD | AVISIT, data = d, mode = "asymptotic")
+  write_fixture(tidy(as.data.frame(em_us), "emmean"), "r_gls_us_lsmeans.csv")
+  con_us <- contrasts_of(em_us)
+  write_fixture(con_us[, c("arm", "visit", "estimate", "se")], "r_gls_us_contrasts.csv")
+  V <- getVarCov(us, individual = levels(d$USUBJID)[which.max(table(d$USUBJID))])
+  cov_df <- data.frame(row = rep(visits, each = length(visits)),
+                       col = rep(visits, times = length(visits)), value = as.vector(V))
+  write_fixture(cov_df, "r_gls_us_covariance.csv")
+
+  ri <- lmer(update(f, . ~ . + (1 | USUBJID)), data = d, REML = TRUE)
+  em_ri <- emmeans(ri, ~ ARMCD | AVISIT, lmer.df = "kenward-roger")
+  write_fixture(tidy(as.data.frame(em_ri), "emmean"), "r_lmer_cs_lsmeans.csv")
+  write_fixture(contrasts_of(em_ri), "r_lmer_cs_contrasts.csv")
+  vc <- as.data.frame(VarCorr(ri))
+  fit <- data.frame(
+    key = c("gls_us_m2ll", "gls_us_nobs", "lmer_cs_m2ll", "lmer_cs_subject_var",
+            "lmer_cs_residual_var", "lmer_cs_base_coef"),
+    value = c(-2 * as.numeric(logLik(us)), nrow(d), as.numeric(REMLcrit(ri)),
+              vc$vcov[vc$grp == "USUBJID"], vc$vcov[vc$grp == "Residual"],
+              unname(fixef(ri)["BASE"])))
+  write_fixture(fit, "r_fit.csv")
+}
+
+if (what %in% c("mmrm", "all")) mmrm_ref()
