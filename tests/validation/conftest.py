@@ -47,20 +47,16 @@ def clean_frames() -> dict[str, pd.DataFrame]:
                 continue  # discontinued before week 24
             rows.append((s, visit, rand + pd.Timedelta(days=day - 1), "HAIRCNT", 150.0 + day))
     assessments = pd.DataFrame(rows, columns=["USUBJID", "VISIT", "ADT", "PARAMCD", "AVAL"])
-    ex = [
+    ex: list[tuple[object, ...]] = [
         ("S1", "minoxidil", rand, _d("2024-06-30"), 1.0, "mL", None, "home", None, None),
         ("S2", "minoxidil", rand, _d("2024-06-19"), 1.0, "mL", None, "home", None, None),
     ]
     for k in range(4):
-        day = rand + pd.Timedelta(days=7 * k)
-        ex.append(
-            ("S2", "microneedling", day, day, 1.0, "session", "dermapen", "clinic", 1.0, None)
-        )
-        day = rand + pd.Timedelta(days=28 * k)
-        ex.append(
-            ("S3", "microneedling", day, day, 1.0, "session", "dermapen", "clinic", 1.5, None)
-        )
-        ex.append(("S3", "prp", day, day, 4.0, "mL", None, "clinic", None, 4.0))
+        wk = rand + pd.Timedelta(days=7 * k)
+        ex.append(("S2", "microneedling", wk, wk, 1.0, "session", "dermapen", "clinic", 1.0, None))
+        mo = rand + pd.Timedelta(days=28 * k)
+        ex.append(("S3", "microneedling", mo, mo, 1.0, "session", "dermapen", "clinic", 1.5, None))
+        ex.append(("S3", "prp", mo, mo, 4.0, "mL", None, "clinic", None, 4.0))
     exposure = pd.DataFrame(
         ex,
         columns=[

@@ -72,7 +72,7 @@ def test_unusable_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_cutoff_sets_records_aside(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trial = _example("tk_aga_301_dirty", tmp_path)
     full = validate_trial(trial)
-    cutoff = full.datasets["subjects"].frame["RANDDT"].median().date()
+    cutoff = pd.Timestamp(full.datasets["subjects"].frame["RANDDT"].median()).date()
     report = validate_trial(trial, cutoff=cutoff)
     assert report.set_aside["subjects"] > 0 and report.set_aside["assessments"] > 0
     kept = report.datasets["assessments"].frame

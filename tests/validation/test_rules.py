@@ -17,7 +17,7 @@ D = pd.Timestamp
 def _set(name: str, row: int, column: str, value: object) -> Callable[[Frames], None]:
     def mutate(f: Frames) -> None:
         frame = f[name].astype({column: "object"}) if isinstance(value, str) else f[name]
-        frame.loc[row, column] = value
+        frame.loc[row, column] = value  # type: ignore[call-overload]
         f[name] = frame
 
     return mutate
