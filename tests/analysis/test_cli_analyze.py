@@ -1,0 +1,218 @@
+"""``trialkit analyze`` end to end on small generated trials: outputs, refusals and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialkit.cli import main
+from trialkit.examples.bundled import write_small_trial
+from trialkit.resources import schemas_dir
+
+
+def _trial(tmp_path: Path, name: str = "trial", seed: int = 11) -> Path:
+    return write_small_trial(tmp_path / name, seed=seed, n_per_arm=10)
+
+
+def _edit_toml(trial: Path, old: str, new: str) -> None:
+    path = trial / "trial.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, str]:
+    tmp = tmp_path_factory.mktemp("analyze")
+    trial = _trial(tmp)
+    out = tmp / "out"
+    return trial, out, main(["analyze", str(trial), "--out", str(out)]), ""
+
+
+def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -> None:
+    trial, out, code, _ = analysed
+    assert code == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    model = doc["primary"]["model"]
+    assert model["covariance"] == "us" and model["converged"] is True
+    assert model["df_method"] == "kenward-roger"
+    assert {"subjects", "observations", "minus2_log_likelihood"} <= set(model)
+    assert doc["dummy"] is False
+    for row in doc["primary"]["lsmeans"]:
+        assert {"arm", "visit", "estimate", "se", "df", "lower", "upper"} <= set(row)
+    primary = [r for r in doc["primary"]["contrasts"] if r["primary_visit"]]
+    assert len(primary) == 3
+    assert all(r["p_adjusted"] is not None and r["simultaneous_lower"] is not None for r in primary)
+    for name in ("primary_lsmeans", "primary_contrasts", "subgroups", "population"):
+        assert (out / "tables" / f"{name}.csv").exists()
+    for name in ("adsl", "adbds", "adae", "analysis_primary"):
+        assert (out / "adam" / f"{name}.csv").exists()
+    assert not (out / "DUMMY.txt").exists()
+    assert sorted(p.name for p in trial.iterdir()) == sorted(
+        ["trial.toml", *[p.name for p in trial.glob("*.csv")]]
+    )
+
+
+def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    _, out, _, _ = analysed
+    schema = json.loads((schemas_dir() / "results.schema.json").read_text(encoding="utf-8"))
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+def test_existing_output_needs_force(
+    analysed: tuple[Path, Path, int, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial, out, _, _ = analysed
+    capsys.readouterr()
+    assert main(["analyze", str(trial), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--force" in err[0]
+
+
+def test_unknown_covariate_fails_before_any_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial = _trial(tmp_path)
+    _edit_toml(trial, 'covariates = ["SITEID"]', 'covariates = ["SITEID", "WEIGHT"]')
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was set up")
+
+    monkeypatch.setattr("trialkit.analysis.primary.MMRM.from_formula", no_model)
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "analysis.covariates[1]: unknown column 'WEIGHT'" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_subgroup_variable_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial = _trial(tmp_path)
+    _edit_toml(trial, 'variable = "SEVERITY"', 'variable = "HAIR_TYPE"')
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 2
+    assert "subgroups[1].variable: unknown column 'HAIR_TYPE'" in capsys.readouterr().err
+
+
+def test_formula_text_in_a_covariate_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial = _trial(tmp_path)
+    _edit_toml(trial, 'covariates = ["SITEID"]', 'covariates = ["AGE + __import__(\\"os\\")"]')
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 2
+    assert "analysis.covariates[0]: " in capsys.readouterr().err
+
+
+def _break_us(trial: Path) -> None:
+    """Hardly any subject keeps both WEEK4 and WEEK8: the unstructured fit fails."""
+    path = trial / "assessments.csv"
+    a = pd.read_csv(path, dtype=str, keep_default_na=False)
+    ids = sorted(set(a["USUBJID"]))
+    even = {s for i, s in enumerate(ids) if i % 2 == 0}
+    drop = ((a["VISIT"] == "WEEK8") & a["USUBJID"].isin(even)) | (
+        (a["VISIT"] == "WEEK4") & ~a["USUBJID"].isin(even)
+    )
+    a.loc[~drop].to_csv(path, index=False)
+
+
+def test_fallback_structure_is_used_and_reported(tmp_path: Path) -> None:
+    trial = _trial(tmp_path)
+    _break_us(trial)
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out)]) == 0
+    model = json.loads((out / "results.json").read_text(encoding="utf-8"))["primary"]["model"]
+    assert model["covariance_requested"] == "us"
+    assert model["covariance"] == "toeph"
+    assert model["fallback_used"] is True
+    reason = model["fallback_reason"]
+    assert reason.startswith("us ")
+    assert "cannot be estimated" in reason or "did not converge" in reason
+    assert [a["covariance"] for a in model["attempts"]] == ["us", "toeph"]
+
+
+class _NotConverged:
+    """Stands in for an MMRM whose fit never converges."""
+
+    def __init__(self, covariance: str) -> None:
+        self.covariance = covariance
+
+    def fit(self, method: str = "reml", df: str = "kenward-roger") -> object:
+        class _Conv:
+            message = "iteration limit reached"
+
+        class _Res:
+            converged = False
+            convergence = _Conv()
+
+        return _Res()
+
+
+def test_all_structures_fail_exit_1_naming_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial = _trial(tmp_path)
+
+    def fake(formula: str, data: pd.DataFrame, **kwargs: object) -> _NotConverged:
+        return _NotConverged(str(kwargs["covariance"]))
+
+    monkeypatch.setattr("trialkit.analysis.primary.MMRM.from_formula", fake)
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    for cov in ("us", "toeph", "ar1h", "cs"):
+        assert f"{cov}: did not converge" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def _plant_error(trial: Path) -> None:
+    path = trial / "subjects.csv"
+    s = pd.read_csv(path, dtype=str, keep_default_na=False)
+    s.loc[0, "AGE"] = "150"  # TK004: out of range
+    s.to_csv(path, index=False)
+
+
+def test_data_with_errors_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trial = _trial(tmp_path)
+    _plant_error(trial)
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "validation error finding" in err[0] and "query listing" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_allow_errors_analyses_and_lists_them(tmp_path: Path) -> None:
+    trial = _trial(tmp_path)
+    _plant_error(trial)
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out), "--allow-errors"]) == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["validation"]["allowed_errors"] is True
+    assert doc["validation"]["errors"] >= 1
+    assert any(f["rule"] == "TK004" for f in doc["validation"]["findings"])
+    listing = pd.read_csv(out / "tables" / "validation_findings.csv")
+    assert "TK004" in set(listing["rule"])
+
+
+def test_dummy_randomization_marks_every_output(tmp_path: Path) -> None:
+    trial = _trial(tmp_path)
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out), "--dummy-randomization", "7"]) == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["dummy"] is True and doc["dummy_seed"] == 7
+    assert (out / "DUMMY.txt").exists()
+    for csv in [*(out / "tables").glob("*.csv"), *(out / "adam").glob("*.csv")]:
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        assert frame.columns[0] == "DUMMY", csv.name
+        assert (frame["DUMMY"] == "DUMMY RANDOMIZATION").all(), csv.name
+    adsl = pd.read_csv(out / "adam" / "adsl.csv", dtype=str, keep_default_na=False)
+    subjects = pd.read_csv(trial / "subjects.csv", dtype=str, keep_default_na=False)
+    merged = adsl.merge(subjects, on="USUBJID", suffixes=("", "_true"))
+    assert (merged["ARMCD"] != merged["ARMCD_true"]).any()
+    # exposure followed the new arm: nobody is flagged as treated outside the arm
+    assert (merged["ACTARMCD"] == merged["ARMCD"]).all()
