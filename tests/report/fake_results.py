@@ -118,8 +118,11 @@ def write_fake_results(
         subgroups.append({"variable": sg.variable, "label": sg.label, "cuts": list(sg.cuts),
                           "visit": d.primary.visit, "interaction_p": 0.4567, "converged": True,
                           "covariance": "us", "levels": levels, "estimates": est_rows})  # fmt: skip
-    sens_rows = [{"arm": c["arm"], "visit": c["visit"], "estimate": c["estimate"] + 0.5,
-                  "lower": c["lower"], "upper": c["upper"], "p": 0.0021} for c in contrasts]  # fmt: skip
+    sens_rows = [
+        {"arm": c["arm"], "visit": c["visit"], "estimate": c["estimate"] + 0.5,
+         "lower": c["lower"], "upper": c["upper"], "p": 0.0021}
+        for c in contrasts
+    ]  # fmt: skip
     pd.DataFrame(sens_rows).to_csv(out / "tables" / "sensitivity_pp.csv", index=False)
     resp = [{"arm": a, "n": 10, "responders": 4, "percent": 40.0} for a in arms]
     pd.DataFrame(resp).to_csv(out / "tables" / "responders.csv", index=False)
@@ -139,20 +142,34 @@ def write_fake_results(
         "alpha": d.analysis.alpha,
         "confidence_level": 1 - d.analysis.alpha,
         "arms": [{"code": a.code, "label": a.label, "reference": a.reference} for a in d.arms],
-        "visits": [{"code": v.code, "day": v.day, "label": v.label} for v in d.post_baseline_visits],
+        "visits": [
+            {"code": v.code, "day": v.day, "label": v.label} for v in d.post_baseline_visits
+        ],
         "population": {"name": "ITT", "flag": "ITTFL", "by_arm": pop},
-        "estimand": {"description": "Treatment policy estimand: difference in mean change.",
-                     "intercurrent_events": [{"event": "discontinuation",
-                                              "strategy": "treatment_policy"}]},  # fmt: skip
+        "estimand": {
+            "description": "Treatment policy estimand: difference in mean change.",
+            "intercurrent_events": [{"event": "discontinuation", "strategy": "treatment_policy"}],
+        },
         "validation": {"errors": 0, "warnings": 1, "allowed_errors": False, "findings": []},
         "primary": {
-            "endpoint": {"parameter": d.primary.parameter, "visit": d.primary.visit,
-                         "variable": d.primary.variable, "name": None},  # fmt: skip
-            "model": {"formula": "CHG ~ ARMCD * AVISIT + BASE * AVISIT", "covariance": "us",
-                      "covariance_requested": "us", "fallback_used": False,
-                      "fallback_reason": None, "df_method": "kenward-roger", "method": "reml",
-                      "converged": True, "subjects": len(subjects),
-                      "observations": len(primary)},  # fmt: skip
+            "endpoint": {
+                "parameter": d.primary.parameter,
+                "visit": d.primary.visit,
+                "variable": d.primary.variable,
+                "name": None,
+            },
+            "model": {
+                "formula": "CHG ~ ARMCD * AVISIT + BASE * AVISIT",
+                "covariance": "us",
+                "covariance_requested": "us",
+                "fallback_used": False,
+                "fallback_reason": None,
+                "df_method": "kenward-roger",
+                "method": "reml",
+                "converged": True,
+                "subjects": len(subjects),
+                "observations": len(primary),
+            },
             "lsmeans": lsmeans,
             "contrasts": contrasts,
             "multiplicity": {"method": d.analysis.multiplicity},

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from trialkit.report.blinding import SUBJECT_COLUMNS, pool
 from trialkit.report.results import AnalysisOutput
@@ -23,13 +24,17 @@ def text_of(html: str) -> str:
 
 
 def arm_level_numbers(html: str) -> set[str]:
-    """Cells of the closed report's arm-level tables (primary, LS means, sensitivity...)."""
+    """Estimates, CIs and p-values of the closed report's arm-level tables.
+
+    Counts with percentages (``10 (25.0%)``) are left out: the same count can occur in a pooled
+    table by coincidence; estimates with decimals and intervals cannot.
+    """
     found: set[str] = set()
     for sec in ("primary", "sensitivity", "forest", "responders", "consort", "exposure"):
         m = re.search(rf'<section id="{sec}".*?</section>', html, re.S)
         assert m, sec
         found |= set(re.findall(r"<td[^>]*>([^<]*\d\.\d[^<]*)</td>", m.group(0)))
-    return {c for c in found if len(c) >= 4}
+    return {c for c in found if len(c) >= 4 and "%" not in c}
 
 
 def test_open_report_has_no_arm_level_results(html_reports: dict[str, str]) -> None:
@@ -42,7 +47,7 @@ def test_open_report_has_no_arm_level_results(html_reports: dict[str, str]) -> N
     for word in ("LS mean", "Difference vs reference", "Dunnett", "MINOX", "Adjusted p"):
         assert word not in open_
     # and no arm label or code at all
-    for code, label in (("MINOX_MN", "microneedling"), ("MN_PRP", "PRP")):
+    for code, _label in (("MINOX_MN", "microneedling"), ("MN_PRP", "PRP")):
         assert code not in open_
 
 
@@ -89,7 +94,10 @@ def permute_assignments(trial: Path, dest: Path, seed: int) -> Path:
     return dest
 
 
-def test_open_report_is_invariant_to_permuted_assignments(small_trial: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_open_report_is_invariant_to_permuted_assignments(
+    small_trial: Path, tmp_path: Path
+) -> None:
     base = render(small_trial, write_fake_results(small_trial, tmp_path / "r0"), "interim", True)
     for seed in (1, 2):
         trial = permute_assignments(small_trial, tmp_path / f"t{seed}", seed)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from trialkit.report.formatting import fmt_ci, fmt_cell, fmt_n_pct, fmt_num, fmt_p
+from trialkit.report.formatting import fmt_cell, fmt_ci, fmt_n_pct, fmt_num, fmt_p
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from trialkit.cli import main
 from trialkit.report.render import safe_svg
 
-from .conftest import EVIL, render
+from .conftest import render
 from .fake_results import write_fake_results
 
 
@@ -112,8 +112,21 @@ def test_cli_report_html_only(small_trial: Path, fake_results: Path, tmp_path: P
     assert code == 0
     assert (out / "report.html").is_file() and not (out / "report.pdf").exists()
     assert (out / "manifest.json").is_file()
-    assert main(["report", str(small_trial), "--out", str(out), "--format", "html",
-                 "--results", str(fake_results)]) == 2  # fmt: skip  (exists, no --force)
+    assert (
+        main(
+            [
+                "report",
+                str(small_trial),
+                "--out",
+                str(out),
+                "--format",
+                "html",
+                "--results",
+                str(fake_results),
+            ]
+        )
+        == 2
+    )  # fmt: skip  (exists, no --force)
 
 
 @pytest.mark.parametrize(

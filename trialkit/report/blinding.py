@@ -3,8 +3,10 @@
 The open report is built from a :class:`PooledData`, never from the analysis output itself.
 ``pool`` keeps an allow-list of columns (no ARMCD, no exposure, no post-baseline efficacy
 values, no validation messages, which can name a subject's arm), so no arm-level number can
-reach the open report's template context even by mistake. The analysis itself runs in a
-temporary folder outside the report's output folder and is deleted afterwards.
+reach the open report's template context even by mistake. Nothing derived from exposure is
+kept either (the safety population flag, treatment-emergence), since dosing differs by arm.
+The analysis itself runs in a temporary folder outside the report's output folder and is
+deleted afterwards.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from trialkit.report.results import AnalysisOutput
 #: Subject-level columns the open report may use (none identifies or depends on the arm).
 SUBJECT_COLUMNS = (
     "USUBJID", "SITEID", "RANDDT", "AGE", "SEX", "SEVERITY", "EOSSTT", "EOSDT", "DCSREAS",
-    "ITTFL", "SAFFL",
+    "ITTFL",
 )  # fmt: skip
 #: Visit-level columns: which subject attended which visit (post-baseline values are dropped).
 VISIT_COLUMNS = ("USUBJID", "PARAMCD", "AVISIT", "AVISITN", "ABLFL", "AVAL")
-#: Adverse-event columns.
+#: Adverse-event columns. Not TRTEMFL: treatment emergence depends on each subject's dosing
+#: dates, which differ by arm (weekly or monthly sessions, daily drug), so the open report
+#: counts every adverse event reported instead.
 AE_COLUMNS = (
     "USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESTDT", "AEENDT", "AESEV", "AEREL", "AESER",
-    "TRTEMFL",
 )  # fmt: skip
 #: Validation findings are reduced to counts by rule, severity and dataset.
 FINDING_COLUMNS = ("rule", "severity", "dataset")

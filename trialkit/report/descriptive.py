@@ -172,7 +172,12 @@ def ae_overview(aes: pd.DataFrame, subjects: pd.DataFrame, arms: Arms) -> dict[s
         for _, ids in groups:
             cells.append(fmt_n_pct(_ae_subjects(te, mask, ids), len(ids)))
         rows.append(cells)
-    te_note = "Treatment-emergent adverse events" if "TRTEMFL" in aes.columns else "Adverse events"
+    te_note = (
+        "Treatment-emergent adverse events"
+        if "TRTEMFL" in aes.columns
+        else "All adverse events reported (treatment emergence depends on each arm's dosing "
+        "and is shown in the closed report)"
+    )
     return make_table(
         ["Subjects with", *[g for g, _ in groups]],
         rows,

@@ -1,0 +1,74 @@
+"""End to end with the real analysis: reports from a generated trial, blinding under permutation.
+
+The analysis runs inside ``run_report`` (in a temporary folder outside OUT); treatment
+assignments are permuted with the analysis' own ``dummy_randomize`` (ARMCD and, consistently,
+each subject's exposure records), written back as a trial folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from trialkit.datasets import read_trial_datasets
+from trialkit.examples import write_small_trial, write_trial
+from trialkit.report import run_report
+
+from .test_blinding import arm_level_numbers, text_of
+
+pytestmark = pytest.mark.slow
+
+CUTOFF = date(2030, 1, 1)
+
+
+def _permuted(trial: Path, dest: Path, seed: int) -> Path:
+    from trialkit.analysis.dummy import dummy_randomize
+
+    frames = {name: ds.frame for name, ds in read_trial_datasets(trial).items()}
+    frames["subjects"], frames["exposure"] = dummy_randomize(
+        frames["subjects"], frames["exposure"], seed
+    )
+    subjects = frames["subjects"].drop(columns=["ARM"], errors="ignore")
+    frames["subjects"] = subjects
+    # the moved records must fit the receiving subject's time on study (no finding created)
+    ex = frames["exposure"].merge(subjects[["USUBJID", "EOSDT"]], on="USUBJID", how="left")
+    ex = ex[ex["EOSDT"].isna() | (ex["EXSTDT"] <= ex["EOSDT"])].copy()
+    ex["EXENDT"] = ex["EXENDT"].where(ex["EOSDT"].isna(), ex[["EXENDT", "EOSDT"]].min(axis=1))
+    frames["exposure"] = ex.drop(columns=["EOSDT"]).reset_index(drop=True)
+    write_trial(frames, dest)
+    (dest / "trial.toml").write_bytes((trial / "trial.toml").read_bytes())
+    return dest
+
+
+def _report(trial: Path, out: Path, blinded: bool) -> str:
+    run_report(trial, out, kind="interim", cutoff=CUTOFF, blinded=blinded, formats=["html"])
+    return (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_open_report_blind_with_real_analysis(tmp_path: Path) -> None:
+    trial = write_small_trial(tmp_path / "trial", seed=5)
+    frames = read_trial_datasets(trial)
+    base = frames["subjects"].frame.drop(columns=["ARM"], errors="ignore")
+    write_trial({**{n: d.frame for n, d in frames.items()}, "subjects": base}, trial)
+    open_ = _report(trial, tmp_path / "open", blinded=True)
+    closed = _report(trial, tmp_path / "closed", blinded=False)
+    # nothing but the report and a results-free manifest in the open report's folder
+    assert sorted(p.name for p in (tmp_path / "open").iterdir()) == ["manifest.json",
+                                                                     "report.html"]  # fmt: skip
+    manifest = json.loads((tmp_path / "open" / "manifest.json").read_text())
+    assert not {"lsmeans", "contrasts", "primary", "results"} & set(manifest)
+    numbers = arm_level_numbers(closed)
+    assert numbers and not {n for n in numbers if n in text_of(open_)}
+    for seed in (3, 4):
+        shuffled = _permuted(trial, tmp_path / f"perm{seed}", seed)
+        again = _report(shuffled, tmp_path / f"open{seed}", blinded=True)
+        assert text_of(again) == text_of(open_)
+        # figures too: strip only the provenance block before comparing the markup
+        strip = re.compile(r'<dd data-provenance="[^"]*">.*?</dd>', re.S)
+        assert strip.sub("", again) == strip.sub("", open_)
+        closed_again = _report(shuffled, tmp_path / f"closed{seed}", blinded=False)
+        assert text_of(closed_again) != text_of(closed)
