@@ -137,6 +137,40 @@ def build_manifest(
     }
 
 
+def trial_inputs(trial_dir: Path) -> list[Path]:
+    """The files of a trial folder that a run reads: ``trial.toml`` and every dataset file."""
+    from trialkit.datasets import REQUIRED_COLUMNS, find_dataset
+
+    found = [find_dataset(trial_dir, name) for name in REQUIRED_COLUMNS]
+    return [trial_dir / "trial.toml", *(p for p in found if p is not None)]
+
+
+def support_files(*folders: Path) -> dict[str, Path]:
+    """Schema and template files used, keyed ``folder/name``, so their hashes are recorded."""
+    return {
+        f"{folder.name}/{p.relative_to(folder).as_posix()}": p
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def record_run(
+    out_dir: Path, run: RunInfo, started_at: datetime, extra_support: Iterable[Path] = ()
+) -> Path:
+    """Write the manifest of a finished run into ``out_dir`` (before it is moved into place)."""
+    from trialkit.resources import schemas_dir
+
+    manifest = build_manifest(
+        run,
+        out_dir,
+        inputs=trial_inputs(run.trial_dir),
+        support_files=support_files(schemas_dir(), *extra_support),
+        started_at=started_at,
+    )
+    return write_manifest(out_dir, manifest)
+
+
 def write_manifest(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``manifest.json`` (sorted keys, indented) into ``out_dir``."""
     path = out_dir / MANIFEST_NAME

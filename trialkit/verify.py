@@ -1,0 +1,109 @@
+"""``trialkit verify``: check that an analysis output still reproduces from its manifest.
+
+Three checks, in order: the inputs hash as recorded (else each changed file is named); the
+output files are as written (no hand edits); a rerun of the analysis, with the recorded
+options into a temporary folder, gives every number of ``results.json`` and every table
+within tolerance. Exit 0 reproduced, 1 differences or changed inputs, 2 unusable.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from trialkit.compare import Tolerance, compare_outputs
+from trialkit.errors import InputError
+from trialkit.manifest import MANIFEST_NAME, changed_inputs, read_manifest, sha256_file
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What verification found; ``reproduced`` when every list is empty."""
+
+    out: Path
+    changed_inputs: list[str] = field(default_factory=list)
+    changed_outputs: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def reproduced(self) -> bool:
+        """True when inputs, outputs and the rerun all agree with the record."""
+        return not (self.changed_inputs or self.changed_outputs or self.differences)
+
+    def text(self) -> str:
+        """A readable account, one problem a line."""
+        if self.reproduced:
+            return f"{self.out}: reproduced (inputs unchanged, every number within tolerance)"
+        lines = [f"{self.out}: NOT reproduced"]
+        for title, items in (
+            ("changed inputs", self.changed_inputs),
+            ("changed outputs", self.changed_outputs),
+            ("differences in the rerun", self.differences),
+        ):
+            if items:
+                lines.append(f"  {title} ({len(items)}):")
+                lines.extend(f"    {item}" for item in items)
+        return "\n".join(lines)
+
+
+def changed_outputs(out: Path, manifest: dict[str, Any]) -> list[str]:
+    """Output files that are missing or no longer hash as recorded."""
+    problems = []
+    for rel, digest in sorted(manifest.get("outputs", {}).items()):
+        path = out / rel
+        if not path.is_file():
+            problems.append(f"{path}: output is missing")
+        elif sha256_file(path) != digest:
+            problems.append(f"{path}: output changed since the run (SHA-256 differs)")
+    return problems
+
+
+def _rerun(manifest: dict[str, Any], trial_dir: Path, target: Path) -> None:
+    """Run the analysis again with the recorded options, writing into ``target``."""
+    from trialkit.analysis.run import analyze
+
+    options = manifest["options"]
+    cutoff = manifest.get("cutoff")
+    results = analyze(
+        trial_dir,
+        cutoff=date.fromisoformat(cutoff) if cutoff else None,
+        allow_errors=bool(options.get("allow_errors", False)),
+        dummy_seed=options.get("dummy_seed"),
+    )
+    results.write(target)
+
+
+def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None) -> VerifyReport:
+    """Verify ``out`` (see the module docstring); ``trial_dir`` overrides the recorded folder."""
+    out = Path(out)
+    if not out.is_dir():
+        raise InputError(f"{out}: output folder not found")
+    manifest = read_manifest(out)
+    if not (out / "results.json").is_file():
+        raise InputError(f"{out}: no results.json next to {MANIFEST_NAME}; nothing to verify")
+    trial = Path(trial_dir or manifest["trial_dir"])
+    if not trial.is_dir():
+        raise InputError(f"{trial}: recorded trial folder not found (give it with --trial)")
+    report = VerifyReport(
+        out=out,
+        changed_inputs=changed_inputs(manifest, trial),
+        changed_outputs=changed_outputs(out, manifest),
+    )
+    if report.changed_inputs:
+        return report  # a rerun on other inputs proves nothing about this output
+    with tempfile.TemporaryDirectory(prefix="trialkit-verify-") as tmp:
+        _rerun(manifest, trial, Path(tmp))
+        report.differences.extend(compare_outputs(out, Path(tmp), tolerance))
+    return report
+
+
+def run_verify(out: Path, rtol: float, atol: float, trial_dir: Path | None = None) -> int:
+    """``trialkit verify``: print the account and return the exit code (0 or 1)."""
+    if rtol < 0 or atol < 0:
+        raise InputError("--rtol/--atol: tolerances must not be negative")
+    report = verify_output(out, Tolerance(rtol=rtol, atol=atol), trial_dir)
+    print(report.text())
+    return 0 if report.reproduced else 1
