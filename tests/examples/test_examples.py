@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 from pathlib import Path
 
@@ -27,8 +26,8 @@ from trialkit.examples import (
 )
 from trialkit.examples.__main__ import main
 from trialkit.resources import example_trials_dir
+from trialkit.validation.rules import RULES
 
-ROOT = Path(__file__).resolve().parents[2]
 CLEAN = ("dhurat2013", "tk_aga_301")
 Frames = dict[str, pd.DataFrame]
 
@@ -242,8 +241,7 @@ def test_tk_aga_301_week24_effects_near_calibration() -> None:
 
 
 def _rule_ids() -> set[str]:
-    text = (ROOT / "docs" / "conventions.md").read_text()
-    return set(re.findall(r"^\| (TK\d{3}) \|", text, flags=re.M))
+    return set(RULES)
 
 
 def test_dirty_plants_every_rule() -> None:
