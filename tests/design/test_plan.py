@@ -47,6 +47,23 @@ def test_defaults_and_sharing() -> None:
     assert with_subjects.information_fraction(50) == 0.25
 
 
+def test_derived_max_subjects_counts_every_arm() -> None:
+    """Closed form: n per arm = 2 sd^2 (z_{1-alpha_arm} + z_{1-beta})^2 / effect^2, 1:1:1:1."""
+    from scipy.stats import norm
+
+    one_look = {"information_fractions": [1.0], "effect": 13.0, "sd": 20.0, "beta": 0.2}
+    for arms in (1, 3):
+        plan = InterimPlan.from_mapping({**one_look, "active_arms": arms})
+        z = norm.ppf(1 - 0.025 / arms) + norm.ppf(0.8)
+        per_arm = 2 * 20.0**2 * z**2 / 13.0**2
+        assert plan.planned_max_subjects() == pytest.approx((arms + 1) * per_arm, rel=1e-9)
+    shared = InterimPlan.from_mapping(
+        {**one_look, "active_arms": 2, "alpha_sharing": [0.02, 0.005]}
+    )
+    z = norm.ppf(1 - 0.005) + norm.ppf(0.8)
+    assert shared.planned_max_subjects() == pytest.approx(3 * 2 * 20.0**2 * z**2 / 13.0**2)
+
+
 BAD = [
     (
         {"information_fractions": [0.5, 0.4, 1.0]},

@@ -14,7 +14,7 @@ Keys (all optional except ``information_fractions``)::
     effect = 0.5                 # assumed effect (difference of means), > 0
     sd = 1.0                     # assumed standard deviation, > 0
     information = "subjects"     # subjects | variance (information = 1 / var)
-    max_subjects = 200           # optional; default 4 sd^2 I_max (two arms 1:1)
+    max_subjects = 200           # optional; default 2 sd^2 I_max per arm, all arms 1:1
     active_arms = 1              # arms compared with control
     alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm] (sum = alpha)
 """
@@ -109,12 +109,21 @@ class InterimPlan:
         return power.max_information(self.design(), self.effect)
 
     def planned_max_subjects(self) -> float:
-        """Subjects at the last look: ``max_subjects``, else 4 sd^2 I_max (two arms 1:1)."""
+        """Subjects at the last look, over all arms: ``max_subjects``, else derived.
+
+        Derived for equal allocation: each of the ``active_arms + 1`` arms needs 2 sd^2 I_max
+        subjects (I_max of the arm with the smallest alpha share), as the subject count of a
+        look (:func:`trialkit.analysis.interim.primary_subjects`) is taken over every arm.
+        """
         if self.max_subjects is not None:
             return float(self.max_subjects)
         if self.effect is None or self.sd is None:
             raise DefinitionError("interim.max_subjects: give it, or effect and sd to derive it")
-        return power.max_subjects(self.design(), self.effect, self.sd)
+        two_arms = max(
+            power.max_subjects(self.design(alpha=a), self.effect, self.sd)
+            for a in set(self.arm_alphas())
+        )
+        return two_arms * (self.active_arms + 1) / 2.0
 
     def information_fraction(self, observed: float) -> float:
         """Fraction reached: subjects with the endpoint / planned, or (1 / variance) / I_max."""
