@@ -32,11 +32,16 @@ def main() -> None:
             total = time.perf_counter() - start
             files = sum(len(v) for v in result["files"].values())
             rows.append((i + 1, total, files))
+            phases = result["timings"]
     print(f"trialkit demo on {os.cpu_count()} CPU(s); import {import_s:.2f} s")
     print(f"{'run':>4} {'seconds':>9} {'files':>6} {'budget':>8}")
     for run, total, files in rows:
         verdict = "ok" if total + import_s <= BUDGET_S else "OVER"
         print(f"{run:>4} {total:>9.2f} {files:>6} {verdict:>8}")
+    print()
+    print(f"{'phase (last run)':<42} {'seconds':>8}")
+    for name, seconds in phases.items():
+        print(f"{name:<42} {seconds:>8.2f}")
     best = min(r[1] for r in rows)
     print(f"best {best + import_s:.2f} s including import (budget {BUDGET_S:.0f} s)")
 
