@@ -33,8 +33,9 @@ def test_integer_boundary_is_a_responder() -> None:
 
 
 def test_decimal_values_compared_exactly() -> None:
-    # 1.2 / 1.0 is exactly +20% as a decimal although 1.2 * 100 < 120 in binary floats
-    assert 1.0 * (100 + 20) > 1.2 * 100 or 1.2 * 100 >= 120  # the float trap exists either way
+    # 1.15 / 1.0 is exactly +15% as a decimal, but in binary floats 1.15 * 100 < 115
+    assert not 1.15 * 100 >= 1.0 * (100 + 15)  # the float trap the exact rule avoids
+    assert is_responder(1.15, 1.0, 15, "higher")
     assert is_responder(1.2, 1.0, 20, "higher")
     assert not is_responder(1.19, 1.0, 20, "higher")
     assert is_responder(0.7, 1.0, 30, "lower")
@@ -149,6 +150,19 @@ def test_flags_missing_and_intercurrent_events() -> None:
         responder_flags(
             bds, subjects, param="HC", visit="W12", threshold=20, intercurrent={"DISCDT": "ignore"}
         )
+
+
+def test_event_on_the_assessment_day_is_not_before_it() -> None:
+    """Same convention as apply_estimand: a value taken on the event's day precedes the event."""
+    bds, subjects = _frames()
+    same_day = bds.assign(DISCDT=bds["DISCDT"].where(bds["USUBJID"] != "D", "2024-03-01"))
+    day_after = bds.assign(DISCDT=bds["DISCDT"].where(bds["USUBJID"] != "D", "2024-02-29"))
+    for frame, expected in ((same_day, ("Y", "met")), (day_after, ("N", "intercurrent event"))):
+        f = responder_flags(
+            frame, subjects, param="HC", visit="W12", threshold=20,
+            intercurrent={"DISCDT": "hypothetical"},
+        ).set_index("USUBJID")  # fmt: skip
+        assert (f.at["D", "RESPFL"], f.at["D", "REASON"]) == expected
 
 
 def test_analysis_matches_r() -> None:

@@ -15,7 +15,8 @@ reduction is possible). A negative BASE is refused.
 Missing data and intercurrent events: every subject of ``subjects`` (the analysis population)
 is in the denominator. No analysis record at the visit -> ``missing`` (non-responder by
 default, or left out with ``missing="exclude"``). An intercurrent event before the assessment
-is handled by its strategy: ``treatment_policy`` uses the observed value, ``hypothetical``
+(dated strictly before the assessment, as ``apply_estimand`` has it) is handled by its
+strategy: ``treatment_policy`` uses the observed value, ``hypothetical``
 treats the value as missing (then the missing rule applies), ``non_response`` (composite)
 makes the subject a non-responder.
 """
@@ -74,15 +75,17 @@ def is_responder(aval: Any, base: Any, threshold: int | Fraction, direction: Dir
 
 
 def _ice_before(rows: pd.DataFrame, column: str) -> pd.Series:
-    """True where the intercurrent event in ``column`` happened on or before the record.
+    """True where the intercurrent event in ``column`` happened before the record.
 
-    ``column`` is a date (DISCDT, RESCDT: event on or before ADT) or a Y/N flag on the record.
+    ``column`` is a date (DISCDT, RESCDT: event strictly before ADT; a value taken on the day
+    of the event precedes it, as in :func:`trialkit.derive.estimands.apply_estimand`) or a Y/N
+    flag on the record (DISCFL, RESCFL).
     """
     s = rows[column]
     if pd.api.types.is_datetime64_any_dtype(s) or column.endswith("DT"):
         dates = pd.to_datetime(s, errors="coerce")
         adt = pd.to_datetime(rows["ADT"], errors="coerce")
-        return (dates.notna() & (dates <= adt)).fillna(False).astype(bool)
+        return (dates.notna() & (dates < adt)).fillna(False).astype(bool)
     return (s.astype("string").fillna("") == "Y").astype(bool)
 
 
