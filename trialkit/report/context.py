@@ -147,10 +147,14 @@ class _Builder:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _generic(self, frame: pd.DataFrame | None, max_rows: int) -> dict[str, Any] | None:
+    def _generic(
+        self, frame: pd.DataFrame | None, max_rows: int, caption: str | None = None
+    ) -> dict[str, Any] | None:
         if frame is None:
             return None
-        return frame_table(frame, labels=_LABELS, max_rows=max_rows, values=self.code_labels())
+        return frame_table(
+            frame, labels=_LABELS, max_rows=max_rows, values=self.code_labels(), caption=caption
+        )
 
     def code_labels(self) -> dict[str, dict[str, str]]:
         """Arm and visit codes in generic tables shown by their labels."""
@@ -448,17 +452,15 @@ class _Builder:
     def _supporting_tables(self, group: str) -> list[dict[str, Any]]:
         assert self.out is not None
         items = []
-        for name, (entry, frame) in self.out.supporting(group).items():
-            title = str(entry.get("title") or humanize(name))
+        for name, (entry, frames) in self.out.supporting(group).items():
             items.append(
                 {
-                    "title": title,
+                    "title": str(entry.get("title") or humanize(name)),
                     "description": entry.get("description"),
-                    "table": frame_table(
-                        frame, labels=_LABELS, max_rows=60, values=self.code_labels()
-                    )
-                    if frame is not None
-                    else None,
+                    "status": entry.get("status"),
+                    "tables": [
+                        self._generic(frame, 60, _table_caption(t, name)) for t, frame in frames
+                    ],
                 }
             )
         return items
@@ -517,16 +519,24 @@ class _Builder:
         if ct is not None:
             rows.append(["Primary (MMRM)", *_effect_cells(ct, active, self.primary_visit)])
         other = []
-        for name, (entry, frame) in entries.items():
+        for name, (entry, frames) in entries.items():
             title = str(entry.get("title") or humanize(name))
-            if frame is not None and {"arm", "estimate"} <= set(frame.columns):
-                rows.append([title, *_effect_cells(frame, active, self.primary_visit)])
+            same_scale = [
+                f for _, f in frames
+                if {"arm", "estimate", "lower", "upper"} <= set(f.columns)
+                and "reference" in f.columns
+                and not {"rate_ratio", "odds_ratio"} & set(f.columns)
+            ]  # fmt: skip
+            if same_scale:
+                rows.append([title, *_effect_cells(same_scale[0], active, self.primary_visit)])
             else:
                 other.append(
                     {
                         "title": title,
                         "description": entry.get("description"),
-                        "table": self._generic(frame, 40),
+                        "tables": [
+                            self._generic(f, 40, _table_caption(t, name)) for t, f in frames
+                        ],
                     }
                 )
         notes = [
@@ -687,8 +697,27 @@ class _Builder:
         }
 
 
+_CAPTIONS = (
+    ("lsmeans", "LS means by arm"),
+    ("diffs", "Differences from the reference arm"),
+    ("differences", "Differences from the reference arm"),
+    ("proportions", "Responders by arm"),
+    ("odds_ratios", "Odds ratios against the reference arm"),
+    ("distribution", "Distribution by arm"),
+)
+
+
+def _table_caption(table: str, analysis: str) -> str:
+    """A caption from a table's name: ``sensitivity_ancova_diffs`` -> differences."""
+    for suffix, caption in _CAPTIONS:
+        if table.endswith(suffix):
+            return caption
+    return humanize(table.removeprefix(analysis).strip("_")) or humanize(table)
+
+
 _LABELS = {"arm": "Arm", "visit": "Visit", "estimate": "Estimate", "se": "SE", "p": P_VALUE,
-           "lower": "Lower CI", "upper": "Upper CI", "n": "n"}  # fmt: skip
+           "lower": "Lower CI", "upper": "Upper CI", "n": "n", "p_value": P_VALUE,
+           "statistic": "Test statistic", "reference": "Reference"}  # fmt: skip
 
 
 def _effect_cells(frame: pd.DataFrame, active: list[tuple[str, str]], visit: str) -> list[str]:
@@ -705,7 +734,7 @@ def _effect_cells(frame: pd.DataFrame, active: list[tuple[str, str]], visit: str
         r = row.iloc[0]
         cells += [
             fmt_est_ci(r.get("estimate"), r.get("lower"), r.get("upper")),
-            fmt_p(r.get("p")),
+            fmt_p(r.get("p", r.get("p_value"))),
         ]
     return cells
 

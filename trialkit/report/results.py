@@ -90,16 +90,22 @@ class AnalysisOutput:
             return None
         return pd.DataFrame(value)
 
-    def supporting(self, group: str) -> dict[str, tuple[dict[str, Any], pd.DataFrame | None]]:
-        """Analyses of a supporting group (``sensitivity``...): name -> (entry, its table)."""
+    def supporting(
+        self, group: str
+    ) -> dict[str, tuple[dict[str, Any], list[tuple[str, pd.DataFrame]]]]:
+        """Analyses of a supporting group (``sensitivity``...): name -> (entry, its tables).
+
+        An entry names its tables with ``tables`` (a list) or ``table`` (one name); tables that
+        are not in the folder are left out.
+        """
         entries = self.get(group)
-        out: dict[str, tuple[dict[str, Any], pd.DataFrame | None]] = {}
+        out: dict[str, tuple[dict[str, Any], list[tuple[str, pd.DataFrame]]]] = {}
         if not isinstance(entries, Mapping):
             return out
         for name, entry in entries.items():
             if not isinstance(entry, Mapping):
                 continue
-            table_name = entry.get("table")
-            frame = self.table(str(table_name)) if table_name else None
-            out[str(name)] = (dict(entry), frame)
+            names = entry.get("tables") or ([entry["table"]] if entry.get("table") else [])
+            frames = [(str(t), self.table(str(t))) for t in names]
+            out[str(name)] = (dict(entry), [(t, f) for t, f in frames if f is not None])
         return out

@@ -47,7 +47,7 @@ def frame_table(
     caption: str | None = None,
     note: str | None = None,
     labels: dict[str, str] | None = None,
-    drop: Sequence[str] = ("DUMMY",),
+    drop: Sequence[str] = ("DUMMY", "reference"),
     max_rows: int | None = None,
     values: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
