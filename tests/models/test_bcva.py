@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import pytest
 
+from tests.shared_data import shared_file
 from trialkit.models import MMRM
 
-BCVA = Path(__file__).resolve().parents[2].parent / "shared" / "benchmarks" / "bcva_data.csv"
 
-
-@pytest.mark.skipif(not BCVA.exists(), reason=f"BCVA benchmark data not found at {BCVA}")
 def test_bcva_unstructured_reml() -> None:
-    df = pd.read_csv(BCVA, dtype={"USUBJID": str})
+    df = pd.read_csv(shared_file("benchmarks", "bcva_data.csv"), dtype={"USUBJID": str})
     model = MMRM.from_formula(
         "BCVA_CHG ~ BCVA_BL + RACE + ARMCD * AVISIT",
         df,

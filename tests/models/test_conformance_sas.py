@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tests.shared_data import SHARED, shared_file
 from trialkit.models import MMRM, MMRMResults
 
-CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"
 
-pytestmark = pytest.mark.skipif(
-    not (CONFORMANCE / "sas_fev.json").exists(),
-    reason=f"SAS conformance figures not found at {CONFORMANCE} (../shared/conformance)",
-)
+@pytest.fixture(autouse=True)
+def _conformance_data() -> None:
+    """Skip locally, fail in CI, when the SAS figures are absent."""
+    shared_file("conformance", "sas_fev.json")
+    shared_file("conformance", "fev_data.csv")
+
+
+CONFORMANCE = SHARED / "conformance"
 
 
 @cache
