@@ -31,6 +31,9 @@ STEPS = {
     "primary MMRM + LS means": (run_mod, "run_primary"),
     "multiplicity": (run_mod, "adjust"),
     "subgroups": (run_mod, "run_subgroup"),
+    "supporting: descriptive (main process)": ("trialkit.analysis.supporting", "_descriptive"),
+    "supporting: safety (main process)": ("trialkit.analysis.supporting", "_safety"),
+    "waiting for the supporting worker": (run_mod._Background, "result"),
 }
 
 
@@ -41,7 +44,7 @@ def timed(timings: dict[str, float]) -> Iterator[None]:
 
     originals: list[tuple[Any, str, Callable[..., Any]]] = []
     for label, (where, name) in STEPS.items():
-        module = importlib.import_module(where) if isinstance(where, str) else where
+        module: Any = importlib.import_module(where) if isinstance(where, str) else where
         fn = getattr(module, name)
 
         def wrapper(*a: Any, _fn: Callable[..., Any] = fn, _label: str = label, **k: Any) -> Any:
@@ -71,7 +74,7 @@ def one_run(trial: Path) -> dict[str, float]:
     if code != 0:
         raise SystemExit(f"trialkit analyze exited with {code}")
     steps = sum(v for k, v in timings.items() if not k.startswith("total"))
-    timings["other (reading, supporting, writing)"] = timings["total (trialkit analyze)"] - steps
+    timings["other (reading, results, writing)"] = timings["total (trialkit analyze)"] - steps
     return timings
 
 
@@ -97,7 +100,7 @@ def main_bench() -> None:
     args = parser.parse_args()
     trial = example_trials_dir() / args.trial
     runs = [one_run(trial) for _ in range(args.repeat)]
-    labels = [*STEPS, "other (reading, supporting, writing)", "total (trialkit analyze)"]
+    labels = [*STEPS, "other (reading, results, writing)", "total (trialkit analyze)"]
     print(f"trialkit analyze {args.trial}: best and median of {args.repeat} runs "
           f"(cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.2f})")  # fmt: skip
     print(f"{'step':<40} {'best s':>8} {'median s':>9}")

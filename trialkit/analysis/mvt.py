@@ -130,7 +130,7 @@ def mvn_rectangle(lower: np.ndarray, upper: np.ndarray, corr: np.ndarray) -> np.
     cond = corr[1:, 1:] - np.outer(rho, rho)
     sd = np.sqrt(np.diag(cond))
     pcorr = cond / np.outer(sd, sd)
-    t, wt = _composite(6, 16)
+    t, wt = _composite(4, 16)
     a1, b1 = lower[:, 0], upper[:, 0]
     width = np.maximum(b1 - a1, 0.0)
     z = a1[:, None] + width[:, None] * t[None, :]  # (m, nodes)
@@ -165,7 +165,7 @@ def _log_chi_nodes(df: float) -> tuple[np.ndarray, np.ndarray]:
         hi_bracket *= 2.0
     v_lo = optimize.brentq(drop, lo_bracket, 0.0, xtol=1e-12)
     v_hi = optimize.brentq(drop, 0.0, hi_bracket, xtol=1e-12)
-    t, w = _composite(16, 16)
+    t, w = _composite(10, 16)
     v = v_lo + (v_hi - v_lo) * t
     weights = (v_hi - v_lo) * w * np.exp(log_density(v))
     return np.exp(v), weights

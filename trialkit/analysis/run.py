@@ -9,10 +9,14 @@ exit 1, if none converges); multiplicity at the primary visit; subgroups; suppor
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
@@ -23,6 +27,7 @@ from trialkit.analysis.plan import POPULATION_FLAGS, check_plan
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
+from trialkit.analysis.supporting import merge, run_supporting
 from trialkit.definition import INTERCURRENT_EVENTS, TrialDefinition
 from trialkit.derive import (
     apply_estimand,
@@ -35,6 +40,45 @@ from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
 from trialkit.errors import FindingsError
 from trialkit.output import check_output_dir, staged_output_dir
+
+T = TypeVar("T")
+
+
+#: Supporting sections computed in a forked worker process while the main process fits the
+#: primary and subgroup models (the machine has two cores); the rest run in the main process.
+WORKER_SECTIONS = ("sensitivity", "responders", "secondary")
+MAIN_SECTIONS = ("descriptive", "safety")
+
+
+class _Background(Generic[T]):
+    """Run a function in a forked child process (or inline when forking is not possible).
+
+    Set ``TRIALKIT_WORKERS=1`` to run everything in one process. The result is the same either
+    way; only the wall time differs.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
+        self._future: Future[T] | None = None
+        self._call = (fn, args, kwargs)
+        methods = multiprocessing.get_all_start_methods()
+        if os.environ.get("TRIALKIT_WORKERS", "2") != "1" and "fork" in methods:
+            self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork")
+            )
+            self._future = self._pool.submit(fn, *args, **kwargs)
+        else:
+            self._pool = None
+
+    def result(self) -> T:
+        """The function's value (re-raising its exception)."""
+        if self._future is None:
+            fn, args, kwargs = self._call
+            return fn(*args, **kwargs)
+        try:
+            return self._future.result()
+        finally:
+            assert self._pool is not None
+            self._pool.shutdown()
 
 
 def _refuse_errors(trial_dir: Path, findings: pd.DataFrame) -> None:
@@ -91,6 +135,8 @@ def analyze(
     covariances = [a.covariance, *a.covariance_fallback]
     data = primary_dataset(definition, adsl, bds, plan)
     population = population_table(definition, adsl, data)
+    support_args = (definition, adsl, bds, adae, plan, report.findings)
+    worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
     primary = run_primary(
         data, plan, arms, reference, [v.code for v in post], days, primary_visit,
@@ -159,9 +205,8 @@ def analyze(
 
     findings = report.findings.rename(columns=str.lower)
     param = definition.primary
-    from trialkit.analysis.supporting import run_supporting
-
-    supporting, supporting_tables = run_supporting(definition, adsl, bds, adae, plan)
+    local = run_supporting(*support_args, sections=MAIN_SECTIONS)
+    supporting, supporting_tables = merge([local, worker.result()])
     return AnalysisResults(
         trial={
             "id": definition.trial.id,

@@ -1,21 +1,62 @@
 """Supporting analyses wired into ``trialkit analyze``: baseline, sensitivity, secondary, safety.
 
 The statistics live in the pure-function modules of this package (``descriptive``,
-``sensitivity``, ``secondary``, ``responders``, ``safety``); this module only calls them
-with the run's frames and names their tables. It returns the results.json sections
-(``{section: {name: {table, description}}}``) and the tables by file stem.
+``sensitivity``, ``secondary``, ``responders``, ``safety``); this module only calls them with
+the run's frames and names their tables. It returns the results.json sections
+``{section: {name: {table(s), description, status[, message]}}}`` and the tables by file stem
+(``tables/<stem>.csv``). A supporting analysis that fails is reported (``status: "failed"``
+with its one-line message) and does not stop the run; the primary analysis always does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from trialkit.analysis.plan import ModelPlan
+from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
 from trialkit.definition import TrialDefinition
+from trialkit.errors import TrialkitError
 
 Sections = dict[str, dict[str, Any]]
+
+#: The sections, in the order they appear in results.json and tables/.
+SECTIONS = ("descriptive", "sensitivity", "responders", "secondary", "safety")
+
+
+@dataclass
+class _Collector:
+    sections: Sections = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def run(
+        self,
+        section: str,
+        name: str,
+        description: str,
+        compute: Callable[[], dict[str, pd.DataFrame]],
+    ) -> None:
+        """Run one analysis; its frames become tables ``<stem>``; failures are recorded."""
+        entry: dict[str, Any] = {"description": description}
+        try:
+            frames = compute()
+        except (TrialkitError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+            entry.update(status="failed", message=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        else:
+            stems = []
+            for stem, frame in frames.items():
+                self.tables[stem] = frame.reset_index(drop=True)
+                stems.append(stem)
+            entry.update(status="ok", tables=stems)
+            if len(stems) == 1:
+                entry["table"] = stems[0]
+        self.sections.setdefault(section, {})[name] = entry
+
+
+def _population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
+    return adsl.loc[adsl[flag].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)]
 
 
 def run_supporting(
@@ -24,9 +65,206 @@ def run_supporting(
     bds: pd.DataFrame,
     adae: pd.DataFrame,
     plan: ModelPlan,
+    findings: pd.DataFrame | None = None,
+    sections: tuple[str, ...] = SECTIONS,
 ) -> tuple[Sections, dict[str, pd.DataFrame]]:
-    """Sections for results.json and tables for ``tables/`` (none yet)."""
-    return {}, {}
+    """Sections for results.json and tables for ``tables/`` (only those in ``sections``)."""
+    a = definition.analysis
+    arms = [arm.code for arm in definition.arms]
+    ref = definition.reference_arm.code
+    flag = POPULATION_FLAGS[a.population]
+    pop = _population(adsl, flag)
+    pop_ids = set(pop["USUBJID"].astype(str))
+    bds_pop = bds.loc[bds["USUBJID"].astype(str).isin(pop_ids).to_numpy(dtype=bool)]
+    c = _Collector()
+
+    if "descriptive" in sections:
+        _descriptive(c, definition, adsl, bds, arms, flag, findings)
+    if "sensitivity" in sections:
+        _sensitivity(c, definition, bds_pop, plan, arms, ref)
+    if "responders" in sections:
+        _responders(c, definition, bds_pop, pop, arms, ref)
+    if "secondary" in sections:
+        _secondary(c, definition, bds_pop, plan, arms, ref)
+    if "safety" in sections:
+        _safety(c, adae, adsl, arms)
+    return c.sections, c.tables
 
 
-__all__ = ["run_supporting"]
+def merge(
+    parts: list[tuple[Sections, dict[str, pd.DataFrame]]],
+) -> tuple[Sections, dict[str, pd.DataFrame]]:
+    """Combine results of :func:`run_supporting` run on disjoint ``sections``, in SECTIONS order."""
+    sections: Sections = {}
+    tables: dict[str, pd.DataFrame] = {}
+    for name in SECTIONS:
+        for secs, tabs in parts:
+            if name in secs:
+                sections[name] = secs[name]
+                for entry in secs[name].values():
+                    for stem in entry.get("tables", []):
+                        tables[stem] = tabs[stem]
+    return sections, tables
+
+
+def _descriptive(
+    c: _Collector,
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    arms: list[str],
+    flag: str,
+    findings: pd.DataFrame | None,
+) -> None:
+    from trialkit.analysis import descriptive
+
+    c.run("descriptive", "baseline_characteristics", f"Baseline characteristics ({flag})",
+          lambda: {"baseline_characteristics": descriptive.baseline_characteristics(
+              adsl, bds, arms=arms, population=flag)})  # fmt: skip
+    c.run("descriptive", "disposition", "Subject disposition",
+          lambda: {"disposition": descriptive.disposition(adsl, arms=arms)})  # fmt: skip
+    c.run("descriptive", "exposure", "Exposure to study treatments (SAFFL)",
+          lambda: {"exposure": descriptive.exposure_summary(adsl, arms=arms)})  # fmt: skip
+    c.run("descriptive", "discontinuations", "Subjects who discontinued",
+          lambda: {"discontinuation_listing": descriptive.discontinuation_listing(
+              adsl)})  # fmt: skip
+    if findings is not None:
+        c.run("descriptive", "protocol_deviations", "Protocol deviations (validation warnings)",
+              lambda: {"protocol_deviation_listing": descriptive.protocol_deviation_listing(
+                  findings, adsl)})  # fmt: skip
+
+
+def _sensitivity(
+    c: _Collector,
+    definition: TrialDefinition,
+    bds_pop: pd.DataFrame,
+    plan: ModelPlan,
+    arms: list[str],
+    ref: str,
+) -> None:
+    from trialkit.analysis import sensitivity
+
+    a = definition.analysis
+    primary = definition.primary
+    param = definition.parameter(primary.parameter)
+
+    def _ancova() -> dict[str, pd.DataFrame]:
+        r = sensitivity.ancova(
+            bds_pop, param=primary.parameter, visit=primary.visit, reference=ref,
+            covariates=list(plan.covariates), variable=primary.variable, arms=arms, alpha=a.alpha,
+        )  # fmt: skip
+        return {"sensitivity_ancova_lsmeans": r.lsmeans, "sensitivity_ancova_diffs": r.diffs}
+
+    c.run("sensitivity", "ancova",
+          f"ANCOVA of {primary.variable} at {primary.visit}, observed cases", _ancova)  # fmt: skip
+
+    def _slope() -> dict[str, pd.DataFrame]:
+        r = sensitivity.random_slope(
+            bds_pop, param=primary.parameter, reference=ref, visit=primary.visit,
+            variable=primary.variable, arms=arms, alpha=a.alpha,
+        )  # fmt: skip
+        return {"sensitivity_random_slope": r.diffs}
+
+    c.run("sensitivity", "random_slope",
+          "Random intercept and slope mixed model (statsmodels MixedLM)", _slope)  # fmt: skip
+    if param.integer:
+
+        def _gee() -> dict[str, pd.DataFrame]:
+            post = [v.code for v in definition.post_baseline_visits]
+            r = sensitivity.nb_gee(
+                bds_pop, param=primary.parameter, reference=ref, visits=post, arms=arms,
+                alpha=a.alpha,
+            )  # fmt: skip
+            return {"sensitivity_nb_gee": r.rate_ratios}
+
+        c.run("sensitivity", "nb_gee", "Negative binomial GEE of counts: rate ratios", _gee)
+
+
+def _responders(
+    c: _Collector,
+    definition: TrialDefinition,
+    bds_pop: pd.DataFrame,
+    pop: pd.DataFrame,
+    arms: list[str],
+    ref: str,
+) -> None:
+    from trialkit.analysis import responders
+
+    a = definition.analysis
+    primary = definition.primary
+    param = definition.parameter(primary.parameter)
+
+    def _run() -> dict[str, pd.DataFrame]:
+        flags = responders.responder_flags(
+            bds_pop, pop, param=primary.parameter, visit=primary.visit,
+            threshold=a.responder_pct_change, direction=param.direction,
+        )  # fmt: skip
+        r = responders.responder_analysis(flags, reference=ref, arms=arms, alpha=a.alpha)
+        return {
+            "responders_proportions": r.proportions,
+            "responders_differences": r.differences,
+            "responders_odds_ratios": r.odds_ratios,
+        }
+
+    c.run("responders", "primary_parameter",
+          f"Responders: {param.label} at {primary.visit}, change >= "
+          f"{a.responder_pct_change}%", _run)  # fmt: skip
+
+
+def _secondary(
+    c: _Collector,
+    definition: TrialDefinition,
+    bds_pop: pd.DataFrame,
+    plan: ModelPlan,
+    arms: list[str],
+    ref: str,
+) -> None:
+    from trialkit.analysis import secondary, sensitivity
+
+    a = definition.analysis
+    for i, ep in enumerate(definition.secondary):
+        p = definition.parameter(ep.parameter)
+        name = ep.name or f"{ep.parameter}_{ep.visit}"
+        stem = f"secondary_{i + 1}_{ep.parameter.lower()}_{ep.visit.lower()}"
+        if p.scale == "ordinal":
+
+            def _ordinal(ep: Any = ep, p: Any = p, stem: str = stem) -> dict[str, pd.DataFrame]:
+                r = secondary.proportional_odds(
+                    bds_pop, param=ep.parameter, visit=ep.visit, reference=ref,
+                    levels=list(p.levels or ()), arms=arms, alpha=a.alpha,
+                )  # fmt: skip
+                return {
+                    f"{stem}_odds_ratios": r.odds_ratios,
+                    f"{stem}_distribution": r.distribution,
+                }
+
+            c.run("secondary", name, f"{p.label} at {ep.visit}: proportional odds", _ordinal)
+        else:
+
+            def _cont(ep: Any = ep, stem: str = stem) -> dict[str, pd.DataFrame]:
+                r = sensitivity.ancova(
+                    bds_pop, param=ep.parameter, visit=ep.visit, reference=ref,
+                    covariates=list(plan.covariates), variable=ep.variable, arms=arms,
+                    alpha=a.alpha,
+                )  # fmt: skip
+                return {f"{stem}_lsmeans": r.lsmeans, f"{stem}_diffs": r.diffs}
+
+            c.run("secondary", name, f"{p.label} ({ep.variable}) at {ep.visit}: ANCOVA", _cont)
+
+
+def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[str]) -> None:
+    from trialkit.analysis import safety
+
+    c.run("safety", "teae_overview", "Treatment-emergent adverse events: overview",
+          lambda: {"safety_teae_overview": safety.teae_overview(
+              adae, adsl, arms=arms)})  # fmt: skip
+    c.run("safety", "teae_by_term", "TEAEs by body system and preferred term",
+          lambda: {"safety_teae_by_term": safety.teae_by_term(adae, adsl, arms=arms)})  # fmt: skip
+    c.run("safety", "teae_by_severity", "Subjects by worst TEAE severity",
+          lambda: {"safety_teae_by_severity": safety.teae_by_worst_severity(
+              adae, adsl, arms=arms)})  # fmt: skip
+    c.run("safety", "serious_ae_listing", "Serious adverse events",
+          lambda: {"safety_serious_ae_listing": safety.serious_ae_listing(adae)})  # fmt: skip
+
+
+__all__ = ["SECTIONS", "merge", "run_supporting"]
