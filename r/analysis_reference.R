@@ -122,6 +122,18 @@ mmrm_ref <- function() {
   em_ri <- emmeans(ri, ~ ARMCD | AVISIT, lmer.df = "kenward-roger")
   write_fixture(tidy(as.data.frame(em_ri), "emmean"), "r_lmer_cs_lsmeans.csv")
   write_fixture(contrasts_of(em_ri), "r_lmer_cs_contrasts.csv")
+  # subgroup model (SEVERITY): the factor and its interactions with AVISIT, ARMCD, ARMCD:AVISIT
+  d$SUBGROUP <- d$SEVERITY
+  fsg <- CHG ~ ARMCD + AVISIT + ARMCD:AVISIT + BASE + BASE:AVISIT + SITEGR1 + SUBGROUP +
+    AVISIT:SUBGROUP + ARMCD:SUBGROUP + ARMCD:AVISIT:SUBGROUP + (1 | USUBJID)
+  sg <- lmer(fsg, data = d, REML = TRUE)
+  em_sg <- emmeans(sg, ~ ARMCD | SUBGROUP * AVISIT, at = list(AVISIT = "WEEK24"),
+                   lmer.df = "kenward-roger")
+  con_sg <- as.data.frame(contrast(em_sg, "trt.vs.ctrl", ref = 1, adjust = "none"))
+  write_fixture(data.frame(level = as.character(con_sg$SUBGROUP),
+                           arm = sub(" - MINOX$", "", as.character(con_sg$contrast)),
+                           estimate = con_sg$estimate, se = con_sg$SE, df = con_sg$df,
+                           p = con_sg$p.value), "r_lmer_cs_subgroup_severity.csv")
   vc <- as.data.frame(VarCorr(ri))
   fit <- data.frame(
     key = c("gls_us_m2ll", "gls_us_nobs", "lmer_cs_m2ll", "lmer_cs_subject_var",
