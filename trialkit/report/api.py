@@ -155,9 +155,10 @@ def run_report(
         if results is not None:
             output = AnalysisOutput.load(Path(results))
             analysed_cutoff = output.get("cutoff")
-            if cutoff is not None and analysed_cutoff not in (None, cutoff.isoformat()):
+            if cutoff is not None and analysed_cutoff != cutoff.isoformat():
                 raise InputError(
-                    f"{results}: results are at cutoff {analysed_cutoff}, not --cutoff {cutoff}"
+                    f"{results}: the results are at cutoff {analysed_cutoff or 'none (all data)'}"
+                    f", not --cutoff {cutoff}"
                 )
             if cutoff is None and analysed_cutoff:
                 cutoff = date.fromisoformat(str(analysed_cutoff))

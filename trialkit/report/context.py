@@ -88,6 +88,14 @@ TITLES = {
     "retention": "Retention and disposition (pooled over arms)",
 }
 
+#: Names of the alpha-spending functions of ``[interim]``.
+SPENDING_NAMES = {
+    "of": "Lan-DeMets O'Brien-Fleming type",
+    "pocock": "Lan-DeMets Pocock type",
+    "hsd": "Hwang-Shih-DeCani",
+    "kd": "Kim-DeMets power",
+}
+
 #: Validation rules whose findings are protocol deviations (listed under safety).
 DEVIATION_RULES = ("TK013", "TK014", "TK015", "TK016", "TK019", "TK030", "TK031")
 
@@ -626,11 +634,9 @@ class _Builder:
         if self.opt.kind != "interim" or self.opt.blinded or plan is None:
             return None
         assert self.out is not None
-        from trialkit.design.plot import plot_boundaries
-        from trialkit.design.update import t_to_z
+        from trialkit.design.update import t_to_z, update_design
 
         design = plan.design()
-        table = design.table()
         observed: dict[str, tuple[float, float]] = {}
         data = self.out.adam("analysis_primary")
         ct = self.out.rows("primary", "contrasts")
@@ -640,29 +646,28 @@ class _Builder:
             fraction = plan.information_fraction(float(at["USUBJID"].nunique()))
             sign = 1.0 if self.param.direction == "higher" else -1.0
             for _, r in ct[ct["visit"] == self.primary_visit].iterrows():
-                z = t_to_z(sign * float(r["t"]), float(r["df"]))
-                observed[self.arm_label.get(str(r["arm"]), str(r["arm"]))] = (fraction, z)
-        fig = plot_boundaries(table, observed)
+                observed[str(r["arm"])] = (fraction, t_to_z(sign * float(r["t"]), float(r["df"])))
+        if fraction is not None and 0 < fraction < 1:
+            design = update_design(design, [fraction])  # boundaries at the information reached
+        table = design.table()
         rows = [
             [fmt_int(r["look"]), fmt_num(r["information_fraction"], 2), fmt_num(r["efficacy_z"], 3),
              fmt_p(r["nominal_p"]), fmt_num(r["cumulative_alpha"], 4)]
             for _, r in table.iterrows()
         ]  # fmt: skip
+        header = ["Look", "Information fraction", "Efficacy boundary (z)",
+                  "Nominal p (one-sided)", "Cumulative alpha"]  # fmt: skip
         return {
-            "figure": figures.figure_to_svg(fig, "boundaries"),
-            "table": make_table(
-                [
-                    "Look",
-                    "Information fraction",
-                    "Efficacy boundary (z)",
-                    "Nominal p (one-sided)",
-                    "Cumulative alpha",
-                ],
-                rows,
+            "figure": figures.boundaries_figure(
+                table, observed, self.arm_label, [c for c, _ in self.arms]
             ),
+            "table": make_table(header, rows),
             "fraction": fmt_num(fraction, 2) if fraction is not None else MISSING,
-            "observed": [[k, fmt_num(z, 2)] for k, (_f, z) in observed.items()],
-            "spending": humanize(plan.efficacy_spending),
+            "observed": [
+                [self.arm_label.get(k, k), fmt_num(z, 2)] for k, (_f, z) in observed.items()
+            ],
+            "spending": SPENDING_NAMES.get(plan.efficacy_spending, plan.efficacy_spending),
+            "alpha": fmt_num(design.alpha, 4),
         }
 
     def appendix(self) -> dict[str, Any]:

@@ -300,6 +300,34 @@ def recruitment_figure(
         return to_svg(fig, "recruitment")
 
 
-def figure_to_svg(fig: Figure, name: str) -> str:
-    """Any matplotlib figure built elsewhere (e.g. group sequential boundaries) as inline SVG."""
-    return to_svg(fig, name)
+def boundaries_figure(
+    table: pd.DataFrame,
+    observed: Mapping[str, tuple[float, float]],
+    arm_labels: Mapping[str, str],
+    all_arms: Sequence[str],
+) -> str:
+    """Group sequential efficacy (and futility) boundaries on the z scale by information
+    fraction, with each arm's observed z at this look in the arm's colour."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(6.8, 3.4)
+        ax = fig.add_subplot()
+        colours, markers = arm_colours(all_arms), arm_markers(all_arms)
+        t = table["information_fraction"].to_numpy(dtype=float)
+        eff = np.clip(table["efficacy_z"].to_numpy(dtype=float), None, 8.0)
+        ax.plot(t, eff, "-", color="#555555", linewidth=1.6, marker="o", markersize=4,
+                label="Efficacy boundary")  # fmt: skip
+        if "futility_z" in table:
+            fut = np.clip(table["futility_z"].to_numpy(dtype=float), -8.0, None)
+            ax.plot(t, fut, "--", color="#999999", linewidth=1.2, label="Futility boundary")
+        for code, (frac, z) in observed.items():
+            ax.plot([frac], [z], linestyle="none", marker=markers.get(code, "o"), markersize=7,
+                    color=colours.get(code, POOLED_COLOUR),
+                    label=plain(f"{arm_labels.get(code, code)} (observed)"))  # fmt: skip
+        ax.axhline(0.0, color="#555555", linewidth=0.6)
+        ax.set_xlim(0.0, 1.05)
+        ax.set_xlabel("Information fraction")
+        ax.set_ylabel("z (positive favours active arm)")
+        handles, labels = ax.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", frameon=False, fontsize=8,
+                   ncols=_legend_columns(labels))  # fmt: skip
+        return to_svg(fig, "boundaries")
