@@ -72,3 +72,35 @@ def test_open_report_blind_with_real_analysis(tmp_path: Path) -> None:
         assert strip.sub("", again) == strip.sub("", open_)
         closed_again = _report(shuffled, tmp_path / f"closed{seed}", blinded=False)
         assert text_of(closed_again) != text_of(closed)
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    from trialkit.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    for name in ("final", "interim_open", "interim_closed"):
+        assert (out / name / "report.html").is_file()
+        assert (out / name / "report.pdf").stat().st_size > 10_000
+    assert (out / "analysis" / "results.json").is_file()
+    assert (out / "validation" / "query_listing.csv").is_file()
+    # the interim analysis itself is not kept next to the open report
+    assert sorted(p.name for p in out.iterdir()) == [
+        "analysis", "final", "interim_closed", "interim_open", "validation",
+    ]  # fmt: skip
+    open_html = (out / "interim_open" / "report.html").read_text(encoding="utf-8")
+    closed_html = (out / "interim_closed" / "report.html").read_text(encoding="utf-8")
+    assert not {n for n in arm_level_numbers(closed_html) if n in text_of(open_html)}
+
+
+def test_results_at_another_cutoff_are_refused(tmp_path: Path) -> None:
+    from trialkit.cli import main
+
+    trial = write_small_trial(tmp_path / "trial", seed=9)
+    results = tmp_path / "results"
+    from trialkit.report.api import run_analysis
+
+    run_analysis(trial, results, None)
+    code = main(["report", str(trial), "--out", str(tmp_path / "o"), "--kind", "interim",
+                 "--unblinded", "--cutoff", "2030-01-01", "--results", str(results)])  # fmt: skip
+    assert code == 2
