@@ -88,6 +88,15 @@ TITLES = {
     "retention": "Retention and disposition (pooled over arms)",
 }
 
+#: Readable names of covariance structures and degrees-of-freedom methods.
+COVARIANCE_NAMES = {
+    "us": "unstructured", "cs": "compound symmetry", "csh": "heterogeneous compound symmetry",
+    "ar1": "first-order autoregressive", "ar1h": "heterogeneous first-order autoregressive",
+    "toep": "Toeplitz", "toeph": "heterogeneous Toeplitz", "adh": "ante-dependence",
+}  # fmt: skip
+DF_NAMES = {"kenward-roger": "Kenward-Roger", "satterthwaite": "Satterthwaite",
+            "residual": "residual"}  # fmt: skip
+
 #: Names of the alpha-spending functions of ``[interim]``.
 SPENDING_NAMES = {
     "of": "Lan-DeMets O'Brien-Fleming type",
@@ -430,10 +439,12 @@ class _Builder:
             "simultaneous": simult,
             "by_visit": by_visit,
             "reference": self.arm_label[ref],
-            "covariance": model.get("covariance"),
+            "covariance": COVARIANCE_NAMES.get(
+                str(model.get("covariance")), model.get("covariance")
+            ),
             "fallback_used": bool(model.get("fallback_used")),
             "fallback_reason": model.get("fallback_reason"),
-            "df_method": model.get("df_method"),
+            "df_method": DF_NAMES.get(str(model.get("df_method")), model.get("df_method")),
             "subjects": fmt_int(model.get("subjects")),
             "observations": fmt_int(model.get("observations")),
             "multiplicity": humanize(method),
