@@ -32,6 +32,7 @@ STEPS = {
     "multiplicity": (run_mod, "adjust"),
     "subgroups": (run_mod, "run_subgroup"),
     "supporting: descriptive (main process)": ("trialkit.analysis.supporting", "_descriptive"),
+    "supporting: responders (main process)": ("trialkit.analysis.supporting", "_responders"),
     "supporting: safety (main process)": ("trialkit.analysis.supporting", "_safety"),
     "waiting for the supporting worker": (run_mod._Background, "result"),
 }

@@ -27,7 +27,7 @@ from trialkit.analysis.plan import POPULATION_FLAGS, check_plan
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
-from trialkit.analysis.supporting import merge, run_supporting
+from trialkit.analysis.supporting import merge, preload, run_supporting
 from trialkit.definition import INTERCURRENT_EVENTS, TrialDefinition
 from trialkit.derive import (
     apply_estimand,
@@ -46,8 +46,8 @@ T = TypeVar("T")
 
 #: Supporting sections computed in a forked worker process while the main process fits the
 #: primary and subgroup models (the machine has two cores); the rest run in the main process.
-WORKER_SECTIONS = ("sensitivity", "responders", "secondary")
-MAIN_SECTIONS = ("descriptive", "safety")
+WORKER_SECTIONS = ("sensitivity", "secondary")
+MAIN_SECTIONS = ("descriptive", "responders", "safety")
 
 
 class _Background(Generic[T]):
@@ -136,6 +136,7 @@ def analyze(
     data = primary_dataset(definition, adsl, bds, plan)
     population = population_table(definition, adsl, data)
     support_args = (definition, adsl, bds, adae, plan, report.findings)
+    preload()
     worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
     primary = run_primary(

@@ -55,6 +55,15 @@ class _Collector:
         self.sections.setdefault(section, {})[name] = entry
 
 
+def preload() -> None:
+    """Import the analysis modules (and statsmodels) now, e.g. before forking a worker, so
+    each process does not import them again."""
+    import importlib
+
+    for name in ("descriptive", "sensitivity", "responders", "secondary", "safety"):
+        importlib.import_module(f"trialkit.analysis.{name}")
+
+
 def _population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
     return adsl.loc[adsl[flag].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)]
 
@@ -267,4 +276,4 @@ def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[st
           lambda: {"safety_serious_ae_listing": safety.serious_ae_listing(adae)})  # fmt: skip
 
 
-__all__ = ["SECTIONS", "merge", "run_supporting"]
+__all__ = ["SECTIONS", "merge", "preload", "run_supporting"]
