@@ -43,6 +43,14 @@ def test_html_renders_in_chromium(html_reports: dict[str, str], tmp_path: Path) 
     _chromium(["--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
               tmp_path / "profile2")  # fmt: skip
     assert shot.is_file() and shot.stat().st_size > 20_000
+    if shutil.which("pdftotext"):  # printed from the browser: the mark on every page too
+        printed = tmp_path / "printed.pdf"
+        _chromium(["--no-pdf-header-footer", f"--print-to-pdf={printed}", page.as_uri()],
+                  tmp_path / "profile3")  # fmt: skip
+        text = subprocess.run(["pdftotext", str(printed), "-"], capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+        pages = [t for t in text.split("\f") if t.strip()]
+        assert len(pages) >= 5 and all(CONFIDENTIAL in t for t in pages)
 
 
 def _pdf_tools() -> str | None:
