@@ -62,9 +62,19 @@ def _validate(trial: Path, out: Path) -> int:
         return run_validate(trial, out=out, force=True)
 
 
+def _preload() -> None:
+    """Import the heavy modules once, before the worker processes fork from this one."""
+    import importlib
+
+    for name in ("trialkit.validation", "trialkit.analysis.run", "weasyprint"):
+        with contextlib.suppress(ImportError, OSError):
+            importlib.import_module(name)
+
+
 def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict[str, Any]:
     """Run the whole demo into ``out``; return the exit code of validation and the files."""
     start = time.perf_counter()
+    _preload()
     timings: dict[str, float] = {}
     trial = demo_trial()
     cutoff = demo_cutoff(trial)
