@@ -106,6 +106,7 @@ def _analysis_entry_point() -> Any:
 
 
 def _check_kind(kind: str, cutoff: date | None, blinded: bool | None) -> bool:
+    """Check the kind/cutoff/blinding combination; return whether the report is blinded."""
     if kind not in ("final", "interim"):
         raise InputError(f"--kind: {kind!r} is not one of final, interim")
     if kind == "interim":
@@ -177,6 +178,7 @@ def run_report(
 
 
 def _kind(kind: str) -> Kind:
+    """The report kind as its literal type."""
     return "interim" if kind == "interim" else "final"
 
 
@@ -191,6 +193,7 @@ def _write(
     started: datetime,
     results: Path | None,
 ) -> list[Path]:
+    """Write the report files and the manifest into ``out`` all at once."""
     written = []
     with staged_output_dir(out, force) as stage:
         if "html" in formats:

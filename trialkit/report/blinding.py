@@ -108,6 +108,7 @@ def pool(output: AnalysisOutput) -> PooledData:
 
 
 def _findings(output: AnalysisOutput) -> pd.DataFrame | None:
+    """Validation findings: the full table, else those listed in results.json."""
     table = output.table("validation_findings")
     if table is not None:
         return table

@@ -139,6 +139,7 @@ class _Builder:
         options: ReportOptions,
         exposure: pd.DataFrame | None,
     ) -> None:
+        """Keep the inputs; ``output`` is ``None`` for the open report (pooled data only)."""
         self.d = definition
         self.out = output  # None in the open report: it must never see arm-level results
         self.pooled = pooled
@@ -167,6 +168,7 @@ class _Builder:
     def _generic(
         self, frame: pd.DataFrame | None, max_rows: int, caption: str | None = None
     ) -> dict[str, Any] | None:
+        """A results table rendered generically, codes shown by their labels."""
         if frame is None:
             return None
         return frame_table(
@@ -180,15 +182,18 @@ class _Builder:
         return {"arm": arms, "reference": arms, "ARMCD": arms, "visit": visits, "AVISIT": visits}
 
     def subjects(self) -> pd.DataFrame | None:
+        """Subject-level data: pooled allow-list (open report) or ADSL."""
         if self.pooled is not None:
             return self.pooled.subjects
         assert self.out is not None
         return self.out.adam("adsl")
 
     def arms_for_tables(self) -> desc.Arms:
+        """Arms for descriptive tables: none (pooled) in the open report."""
         return [] if self.opt.blinded else self.arms
 
     def arm_of(self) -> dict[str, str] | None:
+        """Arm label by subject, or ``None`` in the open report."""
         subjects = self.subjects()
         if self.opt.blinded or subjects is None or "ARMCD" not in subjects.columns:
             return None
@@ -198,6 +203,7 @@ class _Builder:
         }
 
     def baseline_values(self) -> pd.Series | None:
+        """Baseline value of the primary parameter by subject."""
         if self.pooled is not None:
             bds = self.pooled.visits
         else:
@@ -213,6 +219,7 @@ class _Builder:
     # -- sections common to every report ----------------------------------------------------
 
     def title_page(self) -> dict[str, Any]:
+        """Trial, kind of report, cutoff, generation time and short input hashes."""
         kind = {
             "final": "Final analysis report",
             "interim-open": "Interim report: open (blinded, pooled over arms)",
@@ -243,6 +250,7 @@ class _Builder:
         }
 
     def data_quality(self) -> dict[str, Any] | None:
+        """Validation findings counted by rule (and, unblinded, the error listing)."""
         from trialkit.report.blinding import FINDING_COLUMNS
 
         if self.pooled is not None:
@@ -276,6 +284,7 @@ class _Builder:
         return result
 
     def baseline(self) -> dict[str, Any] | None:
+        """Demographics and baseline characteristics (by arm, or pooled)."""
         subjects = self.subjects()
         if subjects is None:
             return None
@@ -285,11 +294,13 @@ class _Builder:
         return {"table": table}
 
     def signoff(self) -> dict[str, Any]:
+        """Roles of the sign-off block."""
         return {"roles": ["Prepared by (statistician)", "Reviewed by", "Approved by (sponsor)"]}
 
     # -- open report ------------------------------------------------------------------------
 
     def recruitment(self) -> dict[str, Any] | None:
+        """Cumulative randomisation over time and by month and site (pooled)."""
         subjects = self.subjects()
         if subjects is None or "RANDDT" not in subjects.columns:
             return None
@@ -306,6 +317,7 @@ class _Builder:
         }
 
     def retention(self) -> dict[str, Any] | None:
+        """Disposition and visit attendance, pooled over arms."""
         subjects = self.subjects()
         if subjects is None:
             return None
@@ -317,11 +329,13 @@ class _Builder:
         }
 
     def safety_pooled(self) -> dict[str, Any] | None:
+        """Safety tables and listings pooled over arms (open report)."""
         return self.safety()
 
     # -- full reports -----------------------------------------------------------------------
 
     def estimand(self) -> dict[str, Any] | None:
+        """The estimand in words and its intercurrent-event strategies."""
         est = self.out.get("estimand") if self.out is not None else None
         if not est:
             return None
@@ -338,6 +352,7 @@ class _Builder:
         }
 
     def consort(self) -> dict[str, Any] | None:
+        """Subject flow per arm: allocated, discontinued with reasons, completed, analysed."""
         subjects = self.subjects()
         if subjects is None:
             return None
@@ -355,6 +370,7 @@ class _Builder:
         return {"total": flow[-1], "arms": arm_boxes, "population": name or "analysis"}
 
     def primary(self) -> dict[str, Any] | None:
+        """LS means, differences, CIs, p-values and adjusted p-values at the primary visit."""
         assert self.out is not None
         ls = self.out.rows("primary", "lsmeans")
         ct = self.out.rows("primary", "contrasts")
@@ -451,6 +467,7 @@ class _Builder:
         }
 
     def lsmeans(self) -> dict[str, Any] | None:
+        """Figure of LS means over visits by arm."""
         assert self.out is not None
         ls = self.out.rows("primary", "lsmeans")
         if ls is None:
@@ -469,6 +486,7 @@ class _Builder:
         }
 
     def _supporting_tables(self, group: str) -> list[dict[str, Any]]:
+        """Entries of a supporting-analysis group with their tables."""
         assert self.out is not None
         items = []
         for name, (entry, frames) in self.out.supporting(group).items():
@@ -485,14 +503,17 @@ class _Builder:
         return items
 
     def responders(self) -> dict[str, Any] | None:
+        """Responder analyses."""
         items = self._supporting_tables("responders")
         return {"items": items} if items else None
 
     def secondary(self) -> dict[str, Any] | None:
+        """Secondary endpoints."""
         items = self._supporting_tables("secondary")
         return {"items": items} if items else None
 
     def forest(self) -> dict[str, Any] | None:
+        """Forest plot of subgroup effects and interaction tests."""
         assert self.out is not None
         groups = self.out.get("subgroups")
         if not groups:
@@ -524,6 +545,7 @@ class _Builder:
         }
 
     def sensitivity(self) -> dict[str, Any] | None:
+        """Sensitivity analyses side by side with the primary (same scale), others below."""
         assert self.out is not None
         entries = self.out.supporting("sensitivity")
         if not entries:
@@ -566,6 +588,7 @@ class _Builder:
         return {"table": make_table(header, rows), "notes": notes, "other": other}
 
     def safety(self) -> dict[str, Any] | None:
+        """AE overview, AEs by term, serious AEs, discontinuations and protocol deviations."""
         subjects = self.subjects()
         if self.pooled is not None:
             aes = self.pooled.adverse_events
@@ -585,6 +608,7 @@ class _Builder:
         return result
 
     def _deviations(self) -> dict[str, Any] | None:
+        """Protocol deviations: validation findings of protocol-related rules."""
         assert self.out is not None
         findings = self.out.table("validation_findings")
         if findings is None:
@@ -605,6 +629,7 @@ class _Builder:
         )
 
     def exposure_section(self) -> dict[str, Any] | None:
+        """Exposure: sessions, needle depth and PRP volume by arm."""
         subjects = self.subjects()
         if self.exposure is None or subjects is None or self.exposure.empty:
             return None
@@ -614,6 +639,7 @@ class _Builder:
         return {"table": desc.exposure_table(ex, subjects, self.arms)}
 
     def diagnostics(self) -> dict[str, Any] | None:
+        """Residual QQ plot and residuals against fitted values of the primary MMRM."""
         assert self.out is not None
         data = self.out.adam("analysis_primary")
         if data is None:
@@ -641,6 +667,7 @@ class _Builder:
         }
 
     def boundaries(self) -> dict[str, Any] | None:
+        """Group sequential boundaries at the information reached, observed z by arm."""
         plan = self.d.interim
         if self.opt.kind != "interim" or self.opt.blinded or plan is None:
             return None
@@ -682,6 +709,7 @@ class _Builder:
         }
 
     def appendix(self) -> dict[str, Any]:
+        """Analysis settings, model as fitted, software versions and input hashes."""
         settings = dataclasses.asdict(self.d.analysis)
         rows = [[k, fmt_text(", ".join(map(str, v)) if isinstance(v, list | tuple) else v)]
                 for k, v in settings.items()]  # fmt: skip
@@ -801,6 +829,7 @@ def _marginal_residuals(
 
 
 def _rule_titles() -> dict[str, str]:
+    """Titles of the validation rules by ID (empty if validation is not installed)."""
     try:
         from trialkit.validation.rules import RULES
     except ImportError:  # validation module not installed in this build

@@ -43,12 +43,14 @@ def demo_cutoff(trial: Path) -> date:
 
 
 def _analyse(trial: Path, dest: Path, cutoff: date | None) -> str:
+    """Worker: run the analysis into ``dest``."""
     run_analysis(trial, dest, cutoff)
     return str(dest)
 
 
 def _report(trial: Path, out: Path, results: Path, kind: str, blinded: bool | None,
             cutoff: date | None) -> list[str]:  # fmt: skip
+    """Worker: render one report from an analysis output."""
     files = run_report(
         trial, out, kind=kind, blinded=blinded, cutoff=cutoff, results=results, force=True
     )
@@ -56,6 +58,7 @@ def _report(trial: Path, out: Path, results: Path, kind: str, blinded: bool | No
 
 
 def _validate(trial: Path, out: Path) -> int:
+    """Worker: validate the trial and write the query listing (quietly)."""
     from trialkit.validation import run_validate
 
     with contextlib.redirect_stdout(io.StringIO()):

@@ -44,6 +44,7 @@ def _groups(subjects: pd.DataFrame, arms: Arms) -> list[tuple[str, pd.Index]]:
 def _counts_rows(
     values: pd.Series, groups: list[tuple[str, pd.Index]], levels: Sequence[Any]
 ) -> list[list[str]]:
+    """Rows of ``n (%)`` per level and group."""
     rows = []
     for level in levels:
         cells = [f"  {fmt_text(level)}"]
@@ -57,6 +58,7 @@ def _counts_rows(
 def _continuous_rows(
     values: pd.Series, groups: list[tuple[str, pd.Index]], digits: int = 1
 ) -> list[list[str]]:
+    """Rows of n, mean (SD), median and range per group."""
     stats = [("  n", "n"), ("  Mean (SD)", "mean"), ("  Median", "median"), ("  Min, max", "mm")]
     rows = []
     for label, kind in stats:
@@ -136,11 +138,13 @@ def disposition(subjects: pd.DataFrame, arms: Arms) -> list[dict[str, Any]]:
 
 
 def _ae_subjects(aes: pd.DataFrame, mask: pd.Series, ids: pd.Index) -> int:
+    """Subjects among ``ids`` with an AE selected by ``mask``."""
     subj = aes.loc[mask, "USUBJID"].astype(str)
     return int(subj[subj.isin(ids)].nunique())
 
 
 def _flag(aes: pd.DataFrame, column: str, yes: Sequence[str]) -> pd.Series:
+    """Rows whose ``column`` is one of ``yes`` (case-insensitive)."""
     if column not in aes.columns:
         return pd.Series(False, index=aes.index)
     return aes[column].astype("string").str.upper().isin([y.upper() for y in yes]).fillna(False)

@@ -95,6 +95,7 @@ def _legend_columns(labels: Iterable[str]) -> int:
 
 
 def _new_figure(width: float, height: float) -> Figure:
+    """A figure with constrained layout and the report's style."""
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(width, height), layout="constrained")
     return fig

@@ -29,6 +29,7 @@ def is_missing(value: Any) -> bool:
 
 
 def _as_float(value: Any) -> float | None:
+    """A finite float, or ``None``."""
     if is_missing(value) or isinstance(value, bool):
         return None
     try:

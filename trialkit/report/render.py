@@ -28,6 +28,7 @@ class _UserLoader(jinja2.FileSystemLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
+        """The template from the user's folder, a section also at its top level."""
         try:
             return super().get_source(environment, template)
         except jinja2.TemplateNotFound:

@@ -59,6 +59,7 @@ class AnalysisOutput:
         return cls(root=Path(root), results=dict(data))
 
     def _frame(self, sub: str, name: str) -> pd.DataFrame | None:
+        """A CSV of ``sub/`` read once and cached (``None`` when absent)."""
         key = f"{sub}/{name}"
         if key not in self._cache:
             path = self.root / sub / f"{name}.csv"
