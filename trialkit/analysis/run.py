@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -54,31 +53,33 @@ class _Background(Generic[T]):
     """Run a function in a forked child process (or inline when forking is not possible).
 
     Set ``TRIALKIT_WORKERS=1`` to run everything in one process. The result is the same either
-    way; only the wall time differs.
+    way; only the wall time differs. :meth:`close` stops the child (e.g. when the main process
+    fails first), so an error is reported without waiting for the child's work.
     """
 
     def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
-        self._future: Future[T] | None = None
         self._call = (fn, args, kwargs)
+        self._pool: Any = None
+        self._async: Any = None
         methods = multiprocessing.get_all_start_methods()
         if os.environ.get("TRIALKIT_WORKERS", "2") != "1" and "fork" in methods:
-            self._pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("fork")
-            )
-            self._future = self._pool.submit(fn, *args, **kwargs)
-        else:
-            self._pool = None
+            self._pool = multiprocessing.get_context("fork").Pool(processes=1)
+            self._async = self._pool.apply_async(fn, args, kwargs)
 
     def result(self) -> T:
         """The function's value (re-raising its exception)."""
-        if self._future is None:
+        if self._async is None:
             fn, args, kwargs = self._call
             return fn(*args, **kwargs)
-        try:
-            return self._future.result()
-        finally:
-            assert self._pool is not None
-            self._pool.shutdown()
+        value: T = self._async.get()
+        return value
+
+    def close(self) -> None:
+        """Stop the child process, if any."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
 
 def _refuse_errors(trial_dir: Path, findings: pd.DataFrame) -> None:
@@ -139,75 +140,80 @@ def analyze(
     preload()
     worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
-    primary = run_primary(
-        data, plan, arms, reference, [v.code for v in post], days, primary_visit,
-        covariances, a.df, a.alpha,
-    )  # fmt: skip
-    con = primary.contrasts
-    fam = con.loc[con["visit"] == primary_visit]
-    actives = [c for c in arms if c != reference]
-    fam = fam.set_index("arm").loc[actives]
-    mult = adjust(
-        a.multiplicity, actives, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
-        primary.primary_cov, a.alpha, a.multiplicity_order,
-    )  # fmt: skip
+    try:
+        primary = run_primary(
+            data, plan, arms, reference, [v.code for v in post], days, primary_visit,
+            covariances, a.df, a.alpha,
+        )  # fmt: skip
+        con = primary.contrasts
+        fam = con.loc[con["visit"] == primary_visit]
+        actives = [c for c in arms if c != reference]
+        fam = fam.set_index("arm").loc[actives]
+        mult = adjust(
+            a.multiplicity, actives, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
+            primary.primary_cov, a.alpha, a.multiplicity_order,
+        )  # fmt: skip
 
-    fit = primary.fit
-    res = fit.results
-    cov = res.covariance
-    assert isinstance(cov, pd.DataFrame)
-    total = population.loc[population["arm"] == "TOTAL"].iloc[0]
-    pooled = _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
-    model_info: dict[str, Any] = {
-        "formula": fit.formula,
-        "terms": plan.terms(),
-        "covariates": [c for c in plan.covariates if c not in plan.strata],
-        "strata": list(plan.strata),
-        "site_pooling": pooled,
-        "covariance_requested": a.covariance,
-        "covariance": fit.covariance,
-        "fallback_used": fit.covariance != a.covariance,
-        "fallback_reason": fallback_reason(fit.attempts),
-        "attempts": [
-            {"covariance": t.covariance, "converged": t.converged, "message": t.message}
-            for t in fit.attempts
-        ],
-        "df_method": a.df,
-        "method": "reml",
-        "converged": bool(res.converged),
-        "minus2_log_likelihood": float(res.minus2ll),
-        "aic": float(res.aic),
-        "bic": float(res.bic),
-        "subjects": int(res.n_subjects),
-        "observations": int(res.nobs),
-        "subjects_without_post_baseline": int(total["without_post_baseline"]),
-        "visits": fit.visits,
-        "covariance_matrix": {"visits": list(cov.index), "matrix": cov.to_numpy().tolist()},
-        "fixed_effects": primary.fixed_effects.to_dict(orient="records"),
-        "type3": primary.type3.to_dict(orient="records"),
-    }
-
-    subgroup_results = [
-        run_subgroup(
-            sg,
-            data,
-            adsl,
-            plan,
-            arms,
-            reference,
-            fit.visits,
-            primary_visit,
-            [fit.covariance, *[c for c in covariances if c != fit.covariance]],
-            a.df,
-            a.alpha,
+        fit = primary.fit
+        res = fit.results
+        cov = res.covariance
+        assert isinstance(cov, pd.DataFrame)
+        total = population.loc[population["arm"] == "TOTAL"].iloc[0]
+        pooled = (
+            _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
         )
-        for sg in definition.subgroups
-    ]
+        model_info: dict[str, Any] = {
+            "formula": fit.formula,
+            "terms": plan.terms(),
+            "covariates": [c for c in plan.covariates if c not in plan.strata],
+            "strata": list(plan.strata),
+            "site_pooling": pooled,
+            "covariance_requested": a.covariance,
+            "covariance": fit.covariance,
+            "fallback_used": fit.covariance != a.covariance,
+            "fallback_reason": fallback_reason(fit.attempts),
+            "attempts": [
+                {"covariance": t.covariance, "converged": t.converged, "message": t.message}
+                for t in fit.attempts
+            ],
+            "df_method": a.df,
+            "method": "reml",
+            "converged": bool(res.converged),
+            "minus2_log_likelihood": float(res.minus2ll),
+            "aic": float(res.aic),
+            "bic": float(res.bic),
+            "subjects": int(res.n_subjects),
+            "observations": int(res.nobs),
+            "subjects_without_post_baseline": int(total["without_post_baseline"]),
+            "visits": fit.visits,
+            "covariance_matrix": {"visits": list(cov.index), "matrix": cov.to_numpy().tolist()},
+            "fixed_effects": primary.fixed_effects.to_dict(orient="records"),
+            "type3": primary.type3.to_dict(orient="records"),
+        }
 
-    findings = report.findings.rename(columns=str.lower)
-    param = definition.primary
-    local = run_supporting(*support_args, sections=MAIN_SECTIONS)
-    supporting, supporting_tables = merge([local, worker.result()])
+        subgroup_results = [
+            run_subgroup(
+                sg,
+                data,
+                adsl,
+                plan,
+                arms,
+                reference,
+                fit.visits,
+                primary_visit,
+                [fit.covariance, *[c for c in covariances if c != fit.covariance]],
+                a.df,
+                a.alpha,
+            )
+            for sg in definition.subgroups
+        ]
+
+        findings = report.findings.rename(columns=str.lower)
+        param = definition.primary
+        local = run_supporting(*support_args, sections=MAIN_SECTIONS)
+        supporting, supporting_tables = merge([local, worker.result()])
+    finally:
+        worker.close()
     return AnalysisResults(
         trial={
             "id": definition.trial.id,
