@@ -32,6 +32,7 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int,
     return trial, out, main(["analyze", str(trial), "--out", str(out)]), ""
 
 
+@pytest.mark.slow
 def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -> None:
     trial, out, code, _ = analysed
     assert code == 0
@@ -56,6 +57,7 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
     )
 
 
+@pytest.mark.slow
 def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     _, out, _, _ = analysed
@@ -64,6 +66,7 @@ def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) 
     jsonschema.Draft202012Validator(schema).validate(doc)
 
 
+@pytest.mark.slow
 def test_existing_output_needs_force(
     analysed: tuple[Path, Path, int, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,6 +124,7 @@ def _break_us(trial: Path) -> None:
     a.loc[~drop].to_csv(path, index=False)
 
 
+@pytest.mark.slow
 def test_fallback_structure_is_used_and_reported(tmp_path: Path) -> None:
     trial = _trial(tmp_path)
     _break_us(trial)
@@ -186,6 +190,7 @@ def test_data_with_errors_are_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_allow_errors_analyses_and_lists_them(tmp_path: Path) -> None:
     trial = _trial(tmp_path)
     _plant_error(trial)
@@ -199,6 +204,7 @@ def test_allow_errors_analyses_and_lists_them(tmp_path: Path) -> None:
     assert "TK004" in set(listing["rule"])
 
 
+@pytest.mark.slow
 def test_dummy_randomization_marks_every_output(tmp_path: Path) -> None:
     trial = _trial(tmp_path)
     out = tmp_path / "out"

@@ -26,6 +26,7 @@ def results(trial: Path) -> AnalysisResults:
     return trialkit.analyze(trial)
 
 
+@pytest.mark.slow
 def test_frames_have_the_documented_columns(results: AnalysisResults) -> None:
     assert list(results.lsmeans.columns[:2]) == ["arm", "visit"]
     assert {"estimate", "se", "df", "lower", "upper"} <= set(results.lsmeans.columns)
@@ -49,12 +50,14 @@ def test_frames_have_the_documented_columns(results: AnalysisResults) -> None:
     assert set(results.subgroups["variable"]) <= {"AGE", "SEVERITY"}
 
 
+@pytest.mark.slow
 def test_lsmean_differences_equal_the_contrasts(results: AnalysisResults) -> None:
     lsm = results.lsmeans.set_index(["arm", "visit"])["estimate"]
     for r in results.contrasts.itertuples(index=False):
         assert r.estimate == pytest.approx(lsm[(r.arm, r.visit)] - lsm[(r.reference, r.visit)])
 
 
+@pytest.mark.slow
 def test_population_counts_add_up(results: AnalysisResults) -> None:
     pop = results.population.set_index("arm")
     total = pop.loc["TOTAL"]
@@ -64,6 +67,7 @@ def test_population_counts_add_up(results: AnalysisResults) -> None:
     assert results.model["subjects_without_post_baseline"] == total["without_post_baseline"]
 
 
+@pytest.mark.slow
 def test_estimand_is_stated_in_words(results: AnalysisResults) -> None:
     text = results.estimand["description"]
     assert "hypothetical" in text and "Population:" in text
@@ -71,6 +75,7 @@ def test_estimand_is_stated_in_words(results: AnalysisResults) -> None:
     assert events == {"discontinuation": "hypothetical", "rescue_medication": "hypothetical"}
 
 
+@pytest.mark.slow
 def test_outputs_are_deterministic_and_the_trial_untouched(
     trial: Path, results: AnalysisResults, tmp_path: Path
 ) -> None:
@@ -90,6 +95,7 @@ def test_outputs_are_deterministic_and_the_trial_untouched(
     assert list(doc) == sorted(doc)
 
 
+@pytest.mark.slow
 def test_full_float_precision_in_json(results: AnalysisResults) -> None:
     doc = json.loads(results.to_json())
     est = results.contrasts["estimate"].iloc[0]
