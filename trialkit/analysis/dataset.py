@@ -42,15 +42,20 @@ def primary_dataset(
         & bds["AVISIT"].astype("string").isin(visits).fillna(False).to_numpy(dtype=bool)
         & bds["USUBJID"].astype(str).isin(set(pop_ids)).to_numpy(dtype=bool)
     )
-    rec = bds.loc[keep, ["USUBJID", "AVISIT", "AVISITN", "BASE", plan.response]].copy()
-    subject_cols = ["ARMCD", *(c for c in plan.covariates if c not in rec.columns)]
+    from_adsl = [c for c in plan.covariates if c in adsl.columns]
+    from_bds = [c for c in plan.covariates if c not in adsl.columns]
+    base_cols = ["USUBJID", "AVISIT", "AVISITN", "BASE", plan.response, *from_bds]
+    rec = bds.loc[keep, list(dict.fromkeys(base_cols))].copy()
+    subject_cols = ["ARMCD", *from_adsl]
     subj = adsl[["USUBJID", *subject_cols]].copy()
     subj["USUBJID"] = subj["USUBJID"].astype(str)
     rec["USUBJID"] = rec["USUBJID"].astype(str)
     rec = rec.merge(subj, on="USUBJID", how="left", validate="many_to_one")
     rec = rec.loc[rec[plan.response].notna() & rec["BASE"].notna()]
+    factors = {"ARMCD", "AVISIT", *plan.strata, "SITEGR1", "SITEID"}
     for col in ["ARMCD", "AVISIT", *plan.covariates]:
-        if col in ("ARMCD", "AVISIT") or not pd.api.types.is_numeric_dtype(rec[col]):
+        if col in factors or not pd.api.types.is_numeric_dtype(rec[col]):
+            # strata and sites are factors even when coded as numbers
             rec[col] = rec[col].astype("string").astype(object)
     rec["AVISITN"] = rec["AVISITN"].astype("int64")
     rec[plan.response] = rec[plan.response].astype("float64")
@@ -66,9 +71,9 @@ def population_table(
 ) -> pd.DataFrame:
     """Per arm (and TOTAL): randomised, in population, with/without post-baseline value, analysed.
 
-    "with_post_baseline" counts population subjects with at least one post-baseline value of
-    the primary variable after the estimand (before covariate completeness); "analysed" those
-    in the fitted dataset.
+    "with_post_baseline" and "analysed" both count population subjects in the fitted dataset
+    (at least one post-baseline value of the primary variable after the estimand, with BASE and
+    the covariates present); "without_post_baseline" the other population subjects.
     """
     flag = POPULATION_FLAGS[definition.analysis.population]
     arm = adsl["ARMCD"].astype("string")

@@ -23,6 +23,9 @@ POPULATION_FLAGS = {"ITT": "ITTFL", "MITT": "MITTFL", "PP": "PPROTFL", "SAFETY":
 #: Columns the model builds itself; a covariate may not name them.
 RESERVED = ("USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", "CHG", "PCHG", "AVAL", "SUBGROUP")
 
+#: A numeric subgroup variable with more distinct values than this needs ``cuts``.
+MAX_LEVELS = 10
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: Covariates replaced by a derived column (sites pooled by ``analysis.pool_sites_min_size``).
@@ -97,9 +100,32 @@ def check_plan(
     )
 
 
+def check_subgroup_data(definition: TrialDefinition, adsl: pd.DataFrame) -> None:
+    """A numeric subgroup variable with many values needs ``cuts``; cuts need a numeric one."""
+    for i, sg in enumerate(definition.subgroups):
+        values = adsl[sg.variable]
+        numeric = pd.api.types.is_numeric_dtype(values)
+        if sg.cuts and not numeric:
+            raise DefinitionError(
+                f"subgroups[{i}].cuts: {sg.variable!r} is not numeric and cannot be cut"
+            )
+        if numeric and not sg.cuts and values.nunique(dropna=True) > MAX_LEVELS:
+            raise DefinitionError(
+                f"subgroups[{i}].cuts: {sg.variable!r} is numeric with "
+                f"{values.nunique(dropna=True)} values; give cut points"
+            )
+
+
 def categorical_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
     """Those of ``columns`` that are not numeric (they enter the model as factors)."""
     return [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
 
 
-__all__ = ["POPULATION_FLAGS", "RESERVED", "ModelPlan", "categorical_columns", "check_plan"]
+__all__ = [
+    "POPULATION_FLAGS",
+    "RESERVED",
+    "ModelPlan",
+    "categorical_columns",
+    "check_plan",
+    "check_subgroup_data",
+]

@@ -22,7 +22,7 @@ import pandas as pd
 from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.analysis.multiplicity import adjust
-from trialkit.analysis.plan import POPULATION_FLAGS, check_plan
+from trialkit.analysis.plan import POPULATION_FLAGS, check_plan, check_subgroup_data
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
@@ -126,6 +126,7 @@ def analyze(
     bds = apply_estimand(bds, adsl, definition.estimand)
     adae = derive_adae(frames["adverse_events"], adsl, definition.analysis.ae_lag_days, cutoff)
     plan = check_plan(definition, list(adsl.columns), list(bds.columns))
+    check_subgroup_data(definition, adsl)
 
     a = definition.analysis
     arms = [arm.code for arm in definition.arms]
@@ -291,7 +292,8 @@ def summary_text(results: AnalysisResults) -> str:
     )
     con = results.contrasts
     con = con.loc[con["primary_visit"]]
-    lines.append(f"  vs {results.multiplicity.arms and con['reference'].iloc[0]}, "
+    reference = next(a["code"] for a in results.arms if a["reference"])
+    lines.append(f"  each arm minus {reference} at {results.primary_visit}, "
                  f"{results.multiplicity.method} adjusted:")  # fmt: skip
     for r in con.itertuples(index=False):
         lines.append(
