@@ -138,3 +138,17 @@ def test_run_primary_tables(definition: TrialDefinition, data: pd.DataFrame) -> 
     # the covariance of the primary-visit contrasts has their SEs on its diagonal
     np.testing.assert_allclose(np.sqrt(np.diag(res.primary_cov)), at["se"], rtol=1e-12)
     assert set(res.type3["term"]) >= {"ARMCD", "AVISIT", "ARMCD:AVISIT", "BASE", "BASE:AVISIT"}
+
+
+def test_subgroup_variables_must_suit_their_cuts(definition: TrialDefinition) -> None:
+    from trialkit.analysis.plan import check_subgroup_data
+    from trialkit.definition import Subgroup
+
+    adsl = pd.DataFrame({"AGE": range(20, 60), "SEVERITY": ["NH-III", "NH-IV"] * 20})
+    check_subgroup_data(definition, adsl)  # AGE cut at 40, SEVERITY categorical
+    no_cuts = dataclasses.replace(definition, subgroups=(Subgroup("AGE", "Age"),))
+    with pytest.raises(DefinitionError, match=r"^subgroups\[0\]\.cuts: 'AGE' is numeric"):
+        check_subgroup_data(no_cuts, adsl)
+    cut_text = dataclasses.replace(definition, subgroups=(Subgroup("SEVERITY", "S", (2.0,)),))
+    with pytest.raises(DefinitionError, match=r"^subgroups\[0\]\.cuts: 'SEVERITY' is not numeric"):
+        check_subgroup_data(cut_text, adsl)
