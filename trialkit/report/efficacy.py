@@ -17,9 +17,11 @@ from trialkit.definition import Parameter, TrialDefinition
 from trialkit.report import figures
 from trialkit.report.formatting import (
     MISSING,
+    fmt_cell,
     fmt_ci,
     fmt_est_ci,
     fmt_int,
+    fmt_n_pct,
     fmt_num,
     fmt_p,
     humanize,
@@ -71,9 +73,32 @@ class EfficacySections:
         """A results table rendered generically, codes shown by their labels."""
         if frame is None:
             return None
+        if {"arm", "level", "n", "N"} <= set(frame.columns):
+            return self._distribution(frame, caption)
+        labels = dict(_LABELS)
+        if "proportion" in frame.columns:  # responder proportions: percentages
+            frame = frame.assign(**{c: frame[c] * 100 for c in ("proportion", "lower", "upper")
+                                    if c in frame.columns})  # fmt: skip
+            labels |= {"proportion": "Responders (%)", "lower": "Lower CI (%)",
+                       "upper": "Upper CI (%)"}  # fmt: skip
         return frame_table(
-            frame, labels=_LABELS, max_rows=max_rows, values=self.code_labels(), caption=caption
+            frame, labels=labels, max_rows=max_rows, values=self.code_labels(), caption=caption
         )
+
+    def _distribution(self, frame: pd.DataFrame, caption: str | None) -> dict[str, Any]:
+        """A distribution over levels as one row per level and one column per arm, n (%)."""
+        arms = [(c, lbl) for c, lbl in self.arms if c in set(frame["arm"].astype(str))]
+        totals = {c: int(frame.loc[frame["arm"].astype(str) == c, "N"].max()) for c, _ in arms}
+        rows = []
+        for level in dict.fromkeys(frame["level"]):
+            cells = [fmt_cell("level", level)]
+            for code, _ in arms:
+                hit = frame[(frame["arm"].astype(str) == code) & (frame["level"] == level)]
+                n = int(hit["n"].iloc[0]) if len(hit) else 0
+                cells.append(fmt_n_pct(n, totals[code]))
+            rows.append(cells)
+        header = ["Level", *[f"{lbl} (N={totals[c]})" for c, lbl in arms]]
+        return make_table(header, rows, caption=caption)
 
     def code_labels(self) -> dict[str, dict[str, str]]:
         """Arm and visit codes in generic tables shown by their labels."""
@@ -390,7 +415,10 @@ def _table_caption(table: str, analysis: str) -> str:
 
 _LABELS = {"arm": "Arm", "visit": "Visit", "estimate": "Estimate", "se": "SE", "p": P_VALUE,
            "lower": "Lower CI", "upper": "Upper CI", "n": "n", "p_value": P_VALUE,
-           "statistic": "Test statistic", "reference": "Reference"}  # fmt: skip
+           "statistic": "Test statistic", "reference": "Reference", "df": "df",
+           "odds_ratio": "Odds ratio", "or_lower": "OR lower CI", "or_upper": "OR upper CI",
+           "rate_ratio": "Rate ratio", "rr_lower": "RR lower CI", "rr_upper": "RR upper CI",
+           "time": "Study day", "responders": "Responders", "level": "Level"}  # fmt: skip
 
 
 def _effect_cells(frame: pd.DataFrame, active: list[tuple[str, str]], visit: str) -> list[str]:
