@@ -63,6 +63,9 @@ def test_open_report_blind_with_real_analysis(tmp_path: Path) -> None:
     assert not {"lsmeans", "contrasts", "primary", "results"} & set(manifest)
     numbers = arm_level_numbers(closed)
     assert numbers and not {n for n in numbers if n in text_of(open_)}
+    # with the real analysis: diagnostics from marginal residuals, monitoring from [interim]
+    assert "Model diagnostics: not available" not in closed
+    assert "Primary analysis: not available" not in closed
     for seed in (3, 4):
         shuffled = _permuted(trial, tmp_path / f"perm{seed}", seed)
         again = _report(shuffled, tmp_path / f"open{seed}", blinded=True)
