@@ -222,3 +222,19 @@ def test_dummy_randomization_marks_every_output(tmp_path: Path) -> None:
     assert (merged["ARMCD"] != merged["ARMCD_true"]).any()
     # exposure followed the new arm: nobody is flagged as treated outside the arm
     assert (merged["ACTARMCD"] == merged["ARMCD"]).all()
+
+
+def test_unsupported_subgroup_plan_fails_before_any_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AGE without cut points would make every age a level: refused, naming the key."""
+    trial = _trial(tmp_path)
+    _edit_toml(trial, "cuts = [40]\n", "")
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a model was set up")
+
+    monkeypatch.setattr("trialkit.analysis.primary.MMRM.from_formula", no_model)
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "subgroups[0].cuts: 'AGE' is numeric" in err[0]
