@@ -170,12 +170,14 @@ def _sensitivity(
     def _slope() -> dict[str, pd.DataFrame]:
         r = sensitivity.random_slope(
             bds_pop, param=primary.parameter, reference=ref, visit=primary.visit,
-            variable=primary.variable, arms=arms, alpha=a.alpha,
+            at=float(definition.visit(primary.visit).day), variable=primary.variable,
+            arms=arms, alpha=a.alpha,
         )  # fmt: skip
         return {"sensitivity_random_slope": r.diffs}
 
     c.run("sensitivity", "random_slope",
-          "Random intercept and slope mixed model (statsmodels MixedLM)", _slope)  # fmt: skip
+          "Random intercept and slope mixed model (statsmodels MixedLM), arm difference at the "
+          "primary visit's scheduled day", _slope)  # fmt: skip
     if param.integer:
 
         def _gee() -> dict[str, pd.DataFrame]:
