@@ -58,12 +58,16 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
 
 
 @pytest.mark.slow
-def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) -> None:
+def _check_schema(out: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    _, out, _, _ = analysed
     schema = json.loads((schemas_dir() / "results.schema.json").read_text(encoding="utf-8"))
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+@pytest.mark.slow
+def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) -> None:
+    _check_schema(analysed[1])
 
 
 @pytest.mark.slow
@@ -202,6 +206,7 @@ def test_allow_errors_analyses_and_lists_them(tmp_path: Path) -> None:
     assert any(f["rule"] == "TK004" for f in doc["validation"]["findings"])
     listing = pd.read_csv(out / "tables" / "validation_findings.csv")
     assert "TK004" in set(listing["rule"])
+    _check_schema(out)
 
 
 @pytest.mark.slow
@@ -211,6 +216,7 @@ def test_dummy_randomization_marks_every_output(tmp_path: Path) -> None:
     assert main(["analyze", str(trial), "--out", str(out), "--dummy-randomization", "7"]) == 0
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert doc["dummy"] is True and doc["dummy_seed"] == 7
+    _check_schema(out)
     assert (out / "DUMMY.txt").exists()
     for csv in [*(out / "tables").glob("*.csv"), *(out / "adam").glob("*.csv")]:
         frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
