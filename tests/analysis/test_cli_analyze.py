@@ -244,3 +244,12 @@ def test_unsupported_subgroup_plan_fails_before_any_model(
     assert main(["analyze", str(trial), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "subgroups[0].cuts: 'AGE' is numeric" in err[0]
+
+
+def test_output_inside_the_trial_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial = _trial(tmp_path)
+    assert main(["analyze", str(trial), "--out", str(trial / "results")]) == 2
+    assert "must not be inside the trial folder" in capsys.readouterr().err
+    assert not (trial / "results").exists()
