@@ -16,18 +16,26 @@ import pandas as pd
 
 from trialkit.errors import InputError
 
+#: Identifier and code columns, read as text whatever they look like.
+TEXT_COLUMNS = (
+    "USUBJID", "SITEID", "SITEGR1", "ARMCD", "arm", "reference", "visit", "AVISIT", "PARAMCD",
+    "SEVERITY", "level", "site", "pooled_into",
+)  # fmt: skip
 DATE_COLUMNS = ("RANDDT", "EOSDT", "ADT", "AESTDT", "AEENDT", "EXSTDT", "EXENDT", "TRTSDT")
 
 
 def read_csv(path: Path) -> pd.DataFrame:
     """A results CSV: identifiers as text, ISO dates parsed, empty cells missing."""
     try:
-        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
+        frame = pd.read_csv(
+            path,
+            keep_default_na=False,
+            na_values=[""],
+            low_memory=False,
+            dtype={c: "string" for c in TEXT_COLUMNS},  # keeps leading zeros ("02")
+        )
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
-    for col in ("USUBJID", "SITEID", "SITEGR1", "ARMCD", "arm", "visit", "AVISIT", "PARAMCD"):
-        if col in frame.columns:
-            frame[col] = frame[col].astype("string")
     for col in DATE_COLUMNS:
         if col in frame.columns:
             frame[col] = pd.to_datetime(frame[col], errors="coerce", format="ISO8601")
