@@ -52,6 +52,10 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
     for name in ("adsl", "adbds", "adae", "analysis_primary"):
         assert (out / "adam" / f"{name}.csv").exists()
     assert not (out / "DUMMY.txt").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["command"] == "analyze"
+    assert manifest["options"] == {"allow_errors": False, "dummy_seed": None}
+    assert "results.json" in manifest["outputs"]
     assert sorted(p.name for p in trial.iterdir()) == sorted(
         ["trial.toml", *[p.name for p in trial.glob("*.csv")]]
     )

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -38,6 +38,7 @@ from trialkit.derive import (
 from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
 from trialkit.errors import FindingsError
+from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 
 T = TypeVar("T")
@@ -321,9 +322,18 @@ def run_analyze(
         from trialkit.errors import InputError
 
         raise InputError(f"{out}: the output folder must not be inside the trial folder")
+    started = datetime.now(UTC)
     results = analyze(trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed)
+    run = RunInfo(
+        command="analyze",
+        trial_dir=Path(trial_dir),
+        options={"allow_errors": allow_errors, "dummy_seed": dummy_seed},
+        cutoff=cutoff.isoformat() if cutoff is not None else None,
+        seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
+    )
     with staged_output_dir(out, force=force) as staging:
         results.write(staging)
+        record_run(staging, run, started)
     print(summary_text(results), file=sys.stdout)
     print(f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/")
     return 0
