@@ -140,3 +140,16 @@ def test_cli_refuses_bad_options(small_trial: Path, fake_results: Path, tmp_path
                  str(fake_results), *args])  # fmt: skip
     assert code == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_dummy_randomization_is_marked(small_trial: Path, tmp_path: Path) -> None:
+    import json
+
+    results = write_fake_results(small_trial, tmp_path / "r")
+    data = json.loads((results / "results.json").read_text())
+    data["dummy"], data["dummy_seed"] = True, 7
+    (results / "results.json").write_text(json.dumps(data))
+    for blinded in (False, True):
+        assert "DUMMY RANDOMIZATION" in render(small_trial, results, "interim", blinded)
+    plain = render(small_trial, write_fake_results(small_trial, tmp_path / "r2"))
+    assert "DUMMY RANDOMIZATION" not in plain

@@ -9,9 +9,12 @@ versions; no results), written all at once through :func:`trialkit.output.staged
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -163,6 +166,10 @@ def run_report(
                 )
             if cutoff is None and analysed_cutoff:
                 cutoff = date.fromisoformat(str(analysed_cutoff))
+        elif is_blinded:  # nothing the unblinded analysis says reaches the console or logs
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                output = run_analysis(trial_dir, Path(tmp) / "analysis", cutoff)
         else:
             output = run_analysis(trial_dir, Path(tmp) / "analysis", cutoff)
         options = ReportOptions(

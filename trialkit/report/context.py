@@ -462,6 +462,7 @@ def build_context(
             "label": options.label,
             "blinded": options.blinded,
             "confidential": CONFIDENTIAL if options.label == "interim-closed" else None,
+            "dummy": bool(output.get("dummy")),
             "title": title["report_title"],
             "trial_id": definition.trial.id,
             "trial_title": definition.trial.title,
