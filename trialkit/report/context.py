@@ -200,7 +200,7 @@ class _Builder(EfficacySections):
             "indication": info.indication,
             "sponsor": info.sponsor or MISSING,
             "phase": info.phase or MISSING,
-            "cutoff": fmt_date(self.opt.cutoff) if self.opt.cutoff else "none (all data)",
+            "cutoff": fmt_date(self.opt.cutoff) if self.opt.cutoff else "none (all data received)",
             "generated": self.opt.generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
             "hashes": [
                 {"name": k, "short": short_hash(v)}
