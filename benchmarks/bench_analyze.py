@@ -79,18 +79,24 @@ def one_run(trial: Path) -> dict[str, float]:
     return timings
 
 
-def fresh_process(trial: Path) -> float:
-    """Wall time of ``trialkit analyze`` in a new Python process (imports included)."""
+def fresh_process(trial: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, worker included) of ``trialkit analyze`` in a
+    new Python process (imports included). CPU time does not depend on the machine's load."""
+    import resource
     import subprocess
     import sys
 
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        c0, t0 = cpu(), time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "trialkit", "analyze", str(trial), "--out", f"{tmp}/out"],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, cpu() - c0
 
 
 def main_bench() -> None:
@@ -108,11 +114,16 @@ def main_bench() -> None:
     for label in labels:
         values = sorted(r.get(label, 0.0) for r in runs)
         print(f"{label:<40} {values[0]:8.3f} {values[len(values) // 2]:9.3f}")
-    fresh = sorted(fresh_process(trial) for _ in range(args.repeat))
-    print(f"{'fresh process (imports included)':<40} {fresh[0]:8.3f} {fresh[len(fresh) // 2]:9.3f}")
+    runs_fresh = [fresh_process(trial) for _ in range(args.repeat)]
+    fresh = sorted(w for w, _ in runs_fresh)
+    cpu = sorted(c for _, c in runs_fresh)
+    mid = len(fresh) // 2
+    print(f"{'fresh process, wall (imports included)':<40} {fresh[0]:8.3f} {fresh[mid]:9.3f}")
+    print(f"{'fresh process, CPU (both processes)':<40} {cpu[0]:8.3f} {cpu[mid]:9.3f}")
     best_total = fresh[0]
     verdict = "within" if best_total <= 10.0 else "OVER"
-    print(f"target: total <= 10 s on 2 cores -> {verdict} ({best_total:.2f} s)")
+    print(f"target: total <= 10 s on 2 cores -> {verdict} ({best_total:.2f} s wall at load "
+          f"{os.getloadavg()[0]:.2f}; CPU {cpu[0]:.2f} s over 2 processes)")  # fmt: skip
 
 
 if __name__ == "__main__":
