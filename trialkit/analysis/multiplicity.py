@@ -16,7 +16,6 @@ Methods (``analysis.multiplicity``):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -171,11 +170,6 @@ def _result(
         rejected=tuple(bool(v) for v in rejected),
         order=order,
     )
-
-
-def is_finite(x: float | None) -> bool:
-    """True for a finite float."""
-    return x is not None and math.isfinite(x)
 
 
 __all__ = [

@@ -116,16 +116,10 @@ def check_subgroup_data(definition: TrialDefinition, adsl: pd.DataFrame) -> None
             )
 
 
-def categorical_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
-    """Those of ``columns`` that are not numeric (they enter the model as factors)."""
-    return [c for c in columns if not pd.api.types.is_numeric_dtype(frame[c])]
-
-
 __all__ = [
     "POPULATION_FLAGS",
     "RESERVED",
     "ModelPlan",
-    "categorical_columns",
     "check_plan",
     "check_subgroup_data",
 ]

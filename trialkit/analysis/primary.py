@@ -9,7 +9,7 @@ covariance matrix of the contrasts at the primary visit (for Dunnett).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,6 @@ class PrimaryResult:
     fixed_effects: pd.DataFrame
     type3: pd.DataFrame
     primary_cov: np.ndarray  # covariance of the primary-visit contrasts, active-arm order
-    model: dict[str, object] = field(default_factory=dict)
 
 
 def fit_with_fallback(
@@ -181,7 +180,7 @@ def fixed_effects_table(res: MMRMResults, alpha: float) -> pd.DataFrame:
             "upper": ci["upper"].to_numpy(),
         }
     )
-    return tab
+    return tab[list(FIXED_COLUMNS)]
 
 
 def type3_table(res: MMRMResults) -> pd.DataFrame:
