@@ -130,3 +130,15 @@ def test_dummy_randomization_permutes_arms_and_moves_exposure(trial: Path) -> No
     again, _ = dummy_randomize(subj, ex, seed=3)
     assert again["ARMCD"].astype(str).tolist() == new_subj["ARMCD"].astype(str).tolist()
     assert subj.equals(ds["subjects"].frame)
+
+
+@pytest.mark.slow
+def test_analysis_dataset_carries_marginal_fitted_values(results: AnalysisResults) -> None:
+    data = results.adam["analysis_primary"]
+    res = results.primary.fit.results
+    rebuilt = data.assign(
+        AVISIT=pd.Categorical(data["AVISIT"], categories=results.primary.fit.visits)
+    )
+    X = res.model.design_info.build(rebuilt)
+    np.testing.assert_allclose(data["FITTED"], X @ res.params.to_numpy(), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(data["RESID"], data["CHG"] - data["FITTED"], atol=1e-12)

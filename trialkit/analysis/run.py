@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import population_table, primary_dataset
@@ -252,11 +253,27 @@ def analyze(
         primary_visit=primary_visit,
         model_info=model_info,
         subgroup_results=subgroup_results,
-        adam={"adsl": adsl, "adbds": bds, "adae": adae, "analysis_primary": data},
+        adam={
+            "adsl": adsl,
+            "adbds": bds,
+            "adae": adae,
+            "analysis_primary": _with_fitted(data, primary, plan.response),
+        },
         supporting=supporting,
         supporting_tables=supporting_tables,
         trialkit_version=__version__,
     )
+
+
+def _with_fitted(data: pd.DataFrame, primary: Any, response: str) -> pd.DataFrame:
+    """The fitted rows with FITTED (marginal mean X beta: an MMRM has no random effects) and
+    RESID (observed minus FITTED), for residual diagnostics."""
+    res = primary.fit.results
+    X = np.asarray(res.model.X)
+    if len(X) != len(data):  # rows were dropped by the model: cannot align safely
+        return data
+    fitted = X @ res.params.to_numpy()
+    return data.assign(FITTED=fitted, RESID=data[response].to_numpy(dtype=float) - fitted)
 
 
 def _site_pooling(adsl: pd.DataFrame, min_size: int | None) -> dict[str, Any] | None:
