@@ -9,9 +9,7 @@ Usage (statsmodels' habits)::
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,30 +28,9 @@ from trialkit.models.formula import (
 )
 from trialkit.models.likelihood import Likelihood, PaddedData
 from trialkit.models.results import MMRMResults
+from trialkit.numerics import deterministic_blas
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "residual")
-
-_CONTROLLER: Any = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Run BLAS on one thread: the matrices here are small, and on a shared machine
-    OpenBLAS threads spin and wait (a 2-thread fit was 10x slower under load).
-    Uses ``threadpoolctl`` when it is installed, else does nothing."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController  # type: ignore[import-not-found,unused-ignore]
-
-            _CONTROLLER = ThreadpoolController()
-        except ImportError:
-            _CONTROLLER = False
-    if _CONTROLLER is False:
-        yield
-        return
-    with _CONTROLLER.limit(limits=1, user_api="blas"):
-        yield
 
 
 class MMRM:
@@ -74,7 +51,7 @@ class MMRM:
         visit_order: Sequence[object] | None = None,
         reference: Mapping[str, str] | None = None,
     ) -> None:
-        with single_threaded_blas():
+        with deterministic_blas():
             self._setup(formula, data, subject, visit, covariance, group, visit_order, reference)
 
     def _setup(
@@ -266,7 +243,7 @@ class MMRM:
         without it (to 1e-6 for ar1, ar1h and toeph), so it is off by default.
         Non-convergence is reported on ``res.convergence``, not raised.
         """
-        with single_threaded_blas():
+        with deterministic_blas():
             return self._fit(method, df, information, kr_second_order, start, max_iter)
 
     def _fit(
