@@ -173,6 +173,26 @@ def demo(
             typer.echo(f"{name}: {path}")
 
 
+@app.command()
+def verify(
+    out: Annotated[
+        Path, typer.Argument(help="Output folder of an earlier run (with manifest.json).")
+    ],
+    rtol: Annotated[float, typer.Option("--rtol", help="Relative tolerance.")] = 1e-6,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance.")] = 1e-9,
+    trial: Annotated[
+        Path | None,
+        typer.Option(
+            "--trial", help="Trial folder, if it moved since the run.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Check inputs against the manifest, rerun the analysis and compare every number."""
+    from trialkit.verify import run_verify
+
+    raise typer.Exit(run_verify(out, rtol=rtol, atol=atol, trial_dir=trial))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; every trialkit error becomes one line on stderr."""
     try:
