@@ -13,7 +13,7 @@ PYTHON = ["3.11", "3.12", "3.13"]
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (slow tests included) on two workers."""
-    session.install("-e", ".[test,pdf]")
+    session.install("-e", ".[test]")
     session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs)
 
 
@@ -35,7 +35,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def demo(session: nox.Session) -> None:
     """Validate, analyse and report the bundled multicentre example trial."""
-    session.install(".[pdf]")
+    session.install(".")
     session.run("trialkit", "demo", "--out", "demo-output", "--force", *session.posargs)
 
 
@@ -72,6 +72,6 @@ def lock(session: nox.Session) -> None:
     """Regenerate the lock file of exact versions (needs network access to the package index)."""
     session.install("uv")
     session.run(
-        "uv", "pip", "compile", "pyproject.toml", "--extra", "pdf", "--python-version", "3.11",
+        "uv", "pip", "compile", "pyproject.toml", "--python-version", "3.11",
         "--generate-hashes", "--output-file", LOCK,
     )  # fmt: skip

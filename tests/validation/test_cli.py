@@ -17,13 +17,7 @@ from trialkit.validation.findings import FINDING_COLUMNS
 
 
 def _example(name: str, tmp_path: Path) -> Path:
-    try:
-        source = example_trials_dir() / name
-    except FileNotFoundError:
-        source = Path("/nonexistent")
-    if not source.is_dir():
-        pytest.skip(f"example trial {name} not generated yet")
-    return Path(shutil.copytree(source, tmp_path / name))
+    return Path(shutil.copytree(example_trials_dir() / name, tmp_path / name))
 
 
 def _digest(folder: Path) -> dict[str, str]:
