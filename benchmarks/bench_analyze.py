@@ -31,9 +31,9 @@ STEPS = {
     "primary MMRM + LS means": (run_mod, "run_primary"),
     "multiplicity": (run_mod, "adjust"),
     "subgroups": (run_mod, "run_subgroup"),
-    "supporting: descriptive (main process)": ("trialkit.analysis.supporting", "_descriptive"),
     "supporting: responders (main process)": ("trialkit.analysis.supporting", "_responders"),
     "supporting: safety (main process)": ("trialkit.analysis.supporting", "_safety"),
+    # descriptive, sensitivity and secondary analyses run in the forked worker meanwhile
     "waiting for the supporting worker": (run_mod._Background, "result"),
 }
 

@@ -47,8 +47,8 @@ T = TypeVar("T")
 
 #: Supporting sections computed in a forked worker process while the main process fits the
 #: primary and subgroup models (the machine has two cores); the rest run in the main process.
-WORKER_SECTIONS = ("sensitivity", "secondary")
-MAIN_SECTIONS = ("descriptive", "responders", "safety")
+WORKER_SECTIONS = ("descriptive", "sensitivity", "secondary")
+MAIN_SECTIONS = ("responders", "safety")
 
 
 class _Background(Generic[T]):
