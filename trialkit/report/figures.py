@@ -297,7 +297,7 @@ def recruitment_figure(
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.set_xlabel("Date of randomisation")
         ax.set_ylabel("Subjects randomised (cumulative)")
-        ax.legend(loc="lower right", frameon=False, fontsize=8)
+        ax.legend(loc="upper left", frameon=False, fontsize=8)  # cumulative lines rise to the right
         return to_svg(fig, "recruitment")
 
 
