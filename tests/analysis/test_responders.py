@@ -15,6 +15,7 @@ from trialkit.analysis.responders import (
     newcombe_difference,
     responder_analysis,
     responder_flags,
+    responders_exact,
     wilson_interval,
 )
 from trialkit.errors import ModelSpecificationError
@@ -53,6 +54,18 @@ def test_base_zero_rule() -> None:
     assert not is_responder(0, 0, 20, "lower")
     with pytest.raises(ModelSpecificationError):
         is_responder(5, -1, 20, "higher")
+
+
+def test_vectorised_rule_matches_the_scalar_rule() -> None:
+    aval = np.array([120, 119, 0, 1, 1.15, 1.19, 80, 81, 0.7, 3e20, 2.0**62])
+    base = np.array([100, 100, 0, 0, 1.0, 1.0, 100, 100, 1.0, 2.5e20, 1])
+    for threshold in (20, 15, Fraction(25, 2), 0):
+        for direction in ("higher", "lower"):
+            expected = [
+                is_responder(a, b, threshold, direction) for a, b in zip(aval, base, strict=True)
+            ]
+            got = responders_exact(aval, base, threshold, direction)
+            assert got.tolist() == expected, (threshold, direction)
 
 
 def test_newcombe_1998_table_ii() -> None:

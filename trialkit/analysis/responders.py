@@ -89,6 +89,37 @@ def _ice_before(rows: pd.DataFrame, column: str) -> pd.Series:
     return (s.astype("string").fillna("") == "Y").astype(bool)
 
 
+def _integral_ints(values: np.ndarray) -> np.ndarray:
+    """Finite integral floats (or ints) as an object array of exact Python ints."""
+    return np.asarray(values).astype(np.int64).astype(object)
+
+
+def responders_exact(
+    aval: np.ndarray, base: np.ndarray, threshold: int | Fraction, direction: Direction
+) -> np.ndarray:
+    """:func:`is_responder` over arrays (BASE >= 0 and both finite); exact, vectorised.
+
+    Integral values are compared as Python ints (object arrays, no overflow); the rows with
+    a non-integral value go through the exact decimal rule of :func:`is_responder`.
+    """
+    a = np.asarray(aval, dtype=float)
+    b = np.asarray(base, dtype=float)
+    limit = 2.0**62
+    fast = (a == np.round(a)) & (b == np.round(b)) & (np.abs(a) < limit) & (np.abs(b) < limit)
+    out = np.zeros(len(a), dtype=bool)
+    t = Fraction(_exact(threshold))
+    tn, td = t.numerator, t.denominator
+    ai, bi = _integral_ints(a[fast]), _integral_ints(b[fast])
+    if direction == "higher":
+        met = (ai * (100 * td) >= bi * (100 * td + tn)) & (bi != 0) | (bi == 0) & (ai > 0)
+    else:
+        met = (ai * (100 * td) <= bi * (100 * td - tn)) & (bi != 0)
+    out[fast] = met.astype(bool)
+    slow = np.flatnonzero(~fast)
+    out[slow] = [is_responder(a[i], b[i], threshold, direction) for i in slow]
+    return out
+
+
 def responder_flags(
     bds: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -121,42 +152,41 @@ def responder_flags(
     base = all_param.dropna(subset=["BASE"]).drop_duplicates(SUBJECT).set_index(SUBJECT)["BASE"]
     out = subjects[[SUBJECT, ARM]].drop_duplicates(SUBJECT).sort_values(SUBJECT)
     out = out.reset_index(drop=True)
-    rec = rec.set_index(SUBJECT)
-    flags, reasons, avals, bases = [], [], [], []
-    for usubjid in out[SUBJECT]:
-        b = base.get(usubjid, np.nan)
-        bases.append(b)
-        value = float(rec.loc[[usubjid], "AVAL"].iloc[0]) if usubjid in rec.index else np.nan
-        if np.isnan(value):
-            avals.append(np.nan)
-            flags.append("N" if missing == "non_responder" else None)
-            reasons.append("missing")
-            continue
-        row = rec.loc[[usubjid]]
-        a = row["AVAL"].iloc[0]
-        avals.append(a)
-        strategies = [
-            s for c, s in (intercurrent or {}).items() if bool(_ice_before(row, c).iloc[0])
-        ]
-        if "non_response" in strategies:
-            flags.append("N")
-            reasons.append("intercurrent event")
-            continue
-        if "hypothetical" in strategies:
-            flags.append("N" if missing == "non_responder" else None)
-            reasons.append("intercurrent event")
-            continue
-        if pd.isna(b):
-            flags.append("N" if missing == "non_responder" else None)
-            reasons.append("missing")
-            continue
-        met = is_responder(a, b, threshold, direction)
-        flags.append("Y" if met else "N")
-        reasons.append("base zero" if _exact(b) == 0 else ("met" if met else "not met"))
-    out["BASE"] = pd.Series(bases, dtype="float64").to_numpy()
-    out["AVAL"] = pd.Series(avals, dtype="float64").to_numpy()
+    ids = out[SUBJECT]
+    b = base.reindex(ids).to_numpy(dtype=float)
+    pos = pd.Index(rec[SUBJECT]).get_indexer(ids)
+    found = pos >= 0
+    row = rec.iloc[pos[found]]
+    aval = np.full(len(out), np.nan)
+    aval[found] = row["AVAL"].to_numpy(dtype=float)
+    has_value = ~np.isnan(aval)
+    events = {"non_response": np.zeros(len(out), bool), "hypothetical": np.zeros(len(out), bool)}
+    for column, strategy in (intercurrent or {}).items():
+        if strategy in events:
+            before = np.zeros(len(out), dtype=bool)
+            before[found] = _ice_before(row, column).to_numpy(dtype=bool)
+            events[strategy] |= before
+    non_response = has_value & events["non_response"]
+    hypothetical = has_value & ~non_response & events["hypothetical"]
+    no_base = has_value & ~non_response & ~hypothetical & np.isnan(b)
+    judged = has_value & ~non_response & ~hypothetical & ~np.isnan(b)
+    negative = judged & (b < 0)
+    if negative.any():
+        bad = base.get(ids.iloc[int(np.flatnonzero(negative)[0])])
+        raise ModelSpecificationError(f"responder rule: negative BASE {bad!r}")
+    met = np.zeros(len(out), dtype=bool)
+    met[judged] = responders_exact(aval[judged], b[judged], threshold, direction)
+    unknown = "N" if missing == "non_responder" else None
+    flags = np.where(met, "Y", "N").astype(object)
+    flags[~has_value | hypothetical | no_base] = unknown
+    reasons = np.where(met, "met", "not met").astype(object)
+    reasons[judged & (b == 0)] = "base zero"
+    reasons[~has_value | no_base] = "missing"
+    reasons[non_response | hypothetical] = "intercurrent event"
+    out["BASE"] = b
+    out["AVAL"] = aval
     out["RESPFL"] = pd.Series(flags, dtype="string").to_numpy()
-    out["REASON"] = reasons
+    out["REASON"] = list(reasons)
     return out
 
 
