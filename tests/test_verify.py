@@ -141,3 +141,28 @@ def test_killed_run_leaves_no_partial_output(trial: Path, tmp_path: Path) -> Non
         assert entry.name.startswith("out") or (
             entry.name.startswith(".out") and entry.name.endswith(".partial")
         ), entry.name
+
+
+def test_rerun_passes_the_recorded_options_back(
+    trial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every option the manifest records reaches the rerun (previous_fractions included)."""
+    from trialkit import verify
+
+    seen: dict[str, object] = {}
+
+    class Written:
+        def write(self, target: Path) -> None:
+            seen["target"] = target
+
+    def fake_analyze(trial_dir: Path, **kwargs: object) -> Written:
+        seen.update(kwargs, trial_dir=trial_dir)
+        return Written()
+
+    monkeypatch.setattr("trialkit.analysis.run.analyze", fake_analyze)
+    options = {"allow_errors": True, "dummy_seed": 3, "previous_fractions": [0.3, 0.6]}
+    manifest = {"options": options, "cutoff": "2030-01-01"}
+    verify._rerun(manifest, trial, tmp_path)
+    assert seen["previous_fractions"] == [0.3, 0.6]
+    assert seen["allow_errors"] is True and seen["dummy_seed"] == 3
+    assert str(seen["cutoff"]) == "2030-01-01" and seen["target"] == tmp_path

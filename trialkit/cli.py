@@ -77,6 +77,26 @@ def parse_cutoff(value: str | None) -> date | None:
         ) from None
 
 
+def parse_fractions(value: str | None) -> tuple[float, ...] | None:
+    """Parse ``--previous-fractions 0.5[,..]`` (``none``: no earlier look); a bad value is
+    unusable input (exit 2, one line naming the option)."""
+    from trialkit.analysis.run import PREVIOUS_OPTION, check_previous_fractions
+    from trialkit.errors import InputError
+
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lower() in ("", "none"):
+        return ()
+    try:
+        fractions = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise InputError(
+            f"{PREVIOUS_OPTION}: {value!r} is not a comma-separated list of numbers"
+        ) from None
+    return check_previous_fractions(fractions)
+
+
 @app.command()
 def validate(
     trial_dir: TrialDir,
@@ -110,13 +130,25 @@ def analyze(
             show_default=False,
         ),
     ] = None,
+    previous_fractions: Annotated[
+        str | None,
+        typer.Option(
+            "--previous-fractions",
+            metavar="F1[,F2..]",
+            help="Information fractions of the group sequential looks done before this one "
+            "(trial.toml [interim]; 'none' for no earlier look). Default: none with --cutoff "
+            "(an interim look), the plan's planned fractions without (the final analysis).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the primary MMRM, multiplicity, subgroups and supporting analyses; write OUT."""
     from trialkit.analysis.run import run_analyze
 
+    fractions = parse_fractions(previous_fractions)
     code = run_analyze(
         trial_dir, out, cutoff=parse_cutoff(cutoff), force=force,
-        allow_errors=allow_errors, dummy_seed=dummy_randomization,
+        allow_errors=allow_errors, dummy_seed=dummy_randomization, previous_fractions=fractions,
     )  # fmt: skip
     raise typer.Exit(code)
 

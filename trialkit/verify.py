@@ -72,6 +72,7 @@ def _rerun(manifest: dict[str, Any], trial_dir: Path, target: Path) -> None:
         cutoff=date.fromisoformat(cutoff) if cutoff else None,
         allow_errors=bool(options.get("allow_errors", False)),
         dummy_seed=options.get("dummy_seed"),
+        previous_fractions=options.get("previous_fractions"),
     )
     results.write(target)
 

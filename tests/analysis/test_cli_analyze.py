@@ -54,7 +54,11 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
     assert not (out / "DUMMY.txt").exists()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "analyze"
-    assert manifest["options"] == {"allow_errors": False, "dummy_seed": None}
+    assert manifest["options"] == {
+        "allow_errors": False,
+        "dummy_seed": None,
+        "previous_fractions": None,
+    }
     assert "results.json" in manifest["outputs"]
     assert sorted(p.name for p in trial.iterdir()) == sorted(
         ["trial.toml", *[p.name for p in trial.glob("*.csv")]]
@@ -73,6 +77,60 @@ def _check_schema(out: Path) -> None:
 @pytest.mark.slow
 def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) -> None:
     _check_schema(analysed[1])
+
+
+@pytest.mark.slow
+def test_final_analysis_is_the_final_look(analysed: tuple[Path, Path, int, str]) -> None:
+    """Without a cutoff: the final look, after the plan's planned earlier look (0.5)."""
+    _, out, code, _ = analysed
+    assert code == 0
+    look = json.loads((out / "results.json").read_text(encoding="utf-8"))["interim"]
+    assert look["final"] is True and look["look"] == 2 and look["previous_fractions"] == [0.5]
+    # the final look spends all of each arm's alpha; no conditional power
+    alphas = {r["arm"]: r["alpha"] for r in look["arms"]}
+    last = [b for b in look["boundaries"] if b["look"] == 2]
+    assert [b["cumulative_alpha"] for b in last] == pytest.approx([alphas[b["arm"]] for b in last])
+    assert all(r["conditional_power_design"] is None for r in look["arms"])
+    arms = pd.read_csv(out / "tables" / "interim_arms.csv")
+    assert list(arms["z"]) == pytest.approx([r["z"] for r in look["arms"]], rel=1e-15)
+    bounds = pd.read_csv(out / "tables" / "interim_boundaries.csv")
+    assert len(bounds) == len(look["boundaries"]) and "futility_z" in bounds.columns
+    names = {t["name"] for t in json.loads((out / "results.json").read_text())["tables"]}
+    assert {"interim_arms", "interim_boundaries"} <= names
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("0.6,0.4", "strictly increasing"),
+        ("0.5,0.5", "strictly increasing"),
+        ("1.0", "not in (0, 1)"),
+        ("0", "not in (0, 1)"),
+        ("-0.2,0.5", "not in (0, 1)"),
+        ("half", "not a comma-separated list"),
+    ],
+)
+def test_bad_previous_fractions_exit_2_naming_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, says: str
+) -> None:
+    out = tmp_path / "out"
+    args = ["analyze", str(tmp_path / "no_trial_needed"), "--out", str(out)]
+    assert main([*args, "--previous-fractions", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--previous-fractions" in err[0] and says in err[0]
+    assert not out.exists()
+
+
+def test_previous_fractions_need_an_interim_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trialkit.resources import example_trials_dir
+
+    trial = example_trials_dir() / "dhurat2013"  # no [interim] table
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out), "--previous-fractions", "0.5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--previous-fractions" in err[0] and "[interim]" in err[0]
 
 
 @pytest.mark.slow

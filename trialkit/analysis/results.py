@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dummy import DUMMY_VALUE, mark_dummy
+from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
 from trialkit.analysis.multiplicity import MultiplicityResult
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
@@ -48,6 +49,8 @@ TABLE_DESCRIPTIONS = {
     "multiplicity": "Multiplicity adjustment at the primary visit",
     "subgroups": "Subgroups: arm effect per subgroup level at the primary visit",
     "validation_findings": "Validation findings of the data analysed",
+    "interim_arms": "Group sequential look: each active arm's z, boundaries, crossings",
+    "interim_boundaries": "Group sequential look: each active arm's updated boundaries",
 }
 
 
@@ -114,6 +117,7 @@ class AnalysisResults:
     adam: dict[str, pd.DataFrame] = field(default_factory=dict)
     supporting: dict[str, dict[str, Any]] = field(default_factory=dict)
     supporting_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    interim: InterimLook | None = None
     trialkit_version: str = ""
 
     # ---- the tables -------------------------------------------------------------------
@@ -214,6 +218,11 @@ class AnalysisResults:
             "subgroups": self.subgroups,
             "validation_findings": self._findings_table(),
         }
+        if self.interim is not None:
+            out["interim_arms"] = self.interim.arms[list(ARM_COLUMNS)]
+            out["interim_boundaries"] = self.interim.boundaries.reindex(
+                columns=list(BOUNDARY_COLUMNS)
+            )
         out.update(self.supporting_tables)
         return out
 
@@ -327,6 +336,8 @@ class AnalysisResults:
                 for name in self.adam
             ],
         }
+        if self.interim is not None:
+            doc["interim"] = self.interim.to_json()
         for section, content in self.supporting.items():
             doc[section] = content
         return dict(clean(doc))

@@ -4,15 +4,23 @@ Order (each step raises before the next starts): read and validate the trial (re
 findings unless ``allow_errors``); check the analysis plan against the data columns
 (DefinitionError, exit 2, before any model runs); optional dummy randomisation; derive
 ADSL/BDS/ADAE and apply the estimand; fit the primary MMRM (with fallbacks; ConvergenceError,
-exit 1, if none converges); multiplicity at the primary visit; subgroups; supporting analyses.
+exit 1, if none converges); the group sequential look when trial.toml has an ``[interim]`` plan;
+multiplicity at the primary visit; subgroups; supporting analyses.
+
+The look (:func:`trialkit.analysis.interim.interim_look`): with a cutoff it is the next interim
+look after ``previous_fractions`` (default: none), the final one when that is the plan's last
+look; without a cutoff it is the final analysis (``final=True``), tested against the last
+boundary of the updated design, and ``previous_fractions`` defaults to the plan's planned
+fractions of the earlier looks.
 """
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -22,6 +30,7 @@ import pandas as pd
 
 from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.dummy import DUMMY_VALUE, dummy_randomize
+from trialkit.analysis.interim import InterimLook, interim_look
 from trialkit.analysis.multiplicity import adjust
 from trialkit.analysis.plan import POPULATION_FLAGS, check_plan, check_subgroup_data
 from trialkit.analysis.primary import fallback_reason, run_primary
@@ -38,7 +47,8 @@ from trialkit.derive import (
 )
 from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
-from trialkit.errors import FindingsError
+from trialkit.design.plan import InterimPlan
+from trialkit.errors import FindingsError, InputError
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 
@@ -99,13 +109,64 @@ def _early_plan_check(definition: TrialDefinition, subjects: pd.DataFrame) -> No
     check_plan(definition, adsl_cols, [*BDS_ORDER, "DISCFL", "RESCFL", "ICEFL"])
 
 
+#: How messages name the earlier looks' fractions (the option; ``previous_fractions`` in Python).
+PREVIOUS_OPTION = "--previous-fractions"
+
+
+def check_previous_fractions(values: Sequence[float]) -> tuple[float, ...]:
+    """Earlier looks' information fractions: each in (0, 1), strictly increasing.
+
+    A bad value is unusable input (exit 2), in one line naming the option.
+    """
+    fractions = tuple(float(x) for x in values)
+    shown = ",".join(f"{x:g}" for x in fractions)
+    outside = [x for x in fractions if not 0.0 < x < 1.0]
+    if outside:
+        raise InputError(f"{PREVIOUS_OPTION}: {outside[0]:g} is not in (0, 1) (got {shown})")
+    if any(b <= a for a, b in itertools.pairwise(fractions)):
+        raise InputError(f"{PREVIOUS_OPTION}: must be strictly increasing (got {shown})")
+    return fractions
+
+
+def _look_settings(
+    plan: InterimPlan | None, cutoff: date | None, previous_fractions: Sequence[float] | None
+) -> tuple[tuple[float, ...], bool] | None:
+    """Earlier looks' fractions and whether this look is final (``None``: no ``[interim]``).
+
+    Checked before any derivation or model runs.
+    """
+    if plan is None:
+        if previous_fractions:
+            raise InputError(f"{PREVIOUS_OPTION}: the trial has no [interim] plan in trial.toml")
+        return None
+    planned = plan.information_fractions
+    if previous_fractions is None:
+        previous: tuple[float, ...] = () if cutoff is not None else planned[:-1]
+    else:
+        previous = check_previous_fractions(previous_fractions)
+    if cutoff is None:
+        return previous, True
+    k = len(previous) + 1
+    if k > len(planned):
+        raise InputError(
+            f"{PREVIOUS_OPTION}: {len(previous)} earlier looks, but the [interim] plan has "
+            f"{len(planned)} looks in all (analyse without a cutoff for the final analysis)"
+        )
+    return previous, k == len(planned)
+
+
 def analyze(
     trial_dir: Path | str,
     cutoff: date | str | None = None,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
+    previous_fractions: Sequence[float] | None = None,
 ) -> AnalysisResults:
-    """Run the whole analysis of a trial folder and return its results (nothing is written)."""
+    """Run the whole analysis of a trial folder and return its results (nothing is written).
+
+    ``previous_fractions``: information fractions of the group sequential looks done before
+    this one (trial.toml ``[interim]``; see the module docstring for the defaults).
+    """
     from trialkit import __version__
     from trialkit.validation import validate_trial
 
@@ -114,6 +175,7 @@ def analyze(
     report = validate_trial(trial_dir, cutoff)
     definition = report.definition
     assert definition is not None
+    look_settings = _look_settings(definition.interim, cutoff, previous_fractions)
     frames = {name: ds.frame for name, ds in report.datasets.items()}
     _early_plan_check(definition, frames["subjects"])
     if report.has_errors and not allow_errors:
@@ -148,6 +210,9 @@ def analyze(
             data, plan, arms, reference, [v.code for v in post], days, primary_visit,
             covariances, a.df, a.alpha,
         )  # fmt: skip
+        look = None
+        if look_settings is not None:
+            look = _interim(definition, primary.contrasts, data, *look_settings)
         con = primary.contrasts
         fam = con.loc[con["visit"] == primary_visit]
         actives = [c for c in arms if c != reference]
@@ -261,8 +326,28 @@ def analyze(
         },
         supporting=supporting,
         supporting_tables=supporting_tables,
+        interim=look,
         trialkit_version=__version__,
     )
+
+
+def _interim(
+    definition: TrialDefinition,
+    contrasts: pd.DataFrame,
+    data: pd.DataFrame,
+    previous: tuple[float, ...],
+    final: bool,
+) -> InterimLook:
+    """The group sequential look of this analysis; ``data`` are the analysed primary rows."""
+    plan = definition.interim
+    assert plan is not None
+    try:
+        return interim_look(plan, None, contrasts, data, definition, final, previous)
+    except InputError as exc:
+        raise InputError(
+            f"{exc} (earlier looks' fractions: {','.join(f'{x:g}' for x in previous) or 'none'}; "
+            f"set them with {PREVIOUS_OPTION})"
+        ) from None
 
 
 def _with_fitted(data: pd.DataFrame, primary: Any, response: str) -> pd.DataFrame:
@@ -318,10 +403,62 @@ def summary_text(results: AnalysisResults) -> str:
             f"    {r.arm}: {r.estimate:.2f} ({r.lower:.2f}, {r.upper:.2f}), "
             f"p = {r.p:.4g}, adjusted p = {r.p_adjusted:.4g}"
         )
+    look = results.interim
+    if look is not None:
+        kind = "final analysis" if look.final else "interim"
+        lines.append(f"  group sequential look {look.look} ({kind}), "
+                     f"information fraction {look.information_fraction:.3f}:")  # fmt: skip
+        for r in look.arms.itertuples(index=False):
+            flag: Any = r.efficacy_crossed
+            crossed = "not evaluable" if flag is pd.NA else ("crossed" if flag else "not crossed")
+            lines.append(f"    {r.arm}: z = {r.z:.3f}, efficacy boundary {r.efficacy_z:.3f} "
+                         f"({crossed})")  # fmt: skip
     if results.allowed_errors:
         n = int((results.findings["severity"] == "error").sum())
         lines.append(f"  WARNING: {n} validation error finding(s) allowed (--allow-errors)")
     return "\n".join(lines)
+
+
+def write_analysis(
+    trial_dir: Path,
+    out: Path,
+    cutoff: date | None = None,
+    force: bool = False,
+    allow_errors: bool = False,
+    dummy_seed: int | None = None,
+    previous_fractions: Sequence[float] | None = None,
+) -> AnalysisResults:
+    """Analyse and write OUT (results, tables, adam and ``manifest.json``) all at once.
+
+    The one way an analysis folder is written: ``trialkit analyze``, the demo and the reports'
+    own analyses all come through here. The manifest records the options, so ``trialkit
+    verify`` can rerun the analysis exactly.
+    """
+    out = Path(out)
+    check_output_dir(out, force)
+    if out.resolve().is_relative_to(Path(trial_dir).resolve()):
+        raise InputError(f"{out}: the output folder must not be inside the trial folder")
+    started = datetime.now(UTC)
+    previous = None if previous_fractions is None else [float(x) for x in previous_fractions]
+    results = analyze(
+        trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed,
+        previous_fractions=previous,
+    )  # fmt: skip
+    run = RunInfo(
+        command="analyze",
+        trial_dir=Path(trial_dir),
+        options={
+            "allow_errors": allow_errors,
+            "dummy_seed": dummy_seed,
+            "previous_fractions": previous,
+        },
+        cutoff=cutoff.isoformat() if cutoff is not None else None,
+        seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
+    )
+    with staged_output_dir(out, force=force) as staging:
+        results.write(staging)
+        record_run(staging, run, started)
+    return results
 
 
 def run_analyze(
@@ -331,29 +468,15 @@ def run_analyze(
     force: bool = False,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
+    previous_fractions: Sequence[float] | None = None,
 ) -> int:
     """``trialkit analyze``: analyse, write OUT through a staged folder, print the summary."""
-    out = Path(out)
-    check_output_dir(out, force)
-    if out.resolve().is_relative_to(Path(trial_dir).resolve()):
-        from trialkit.errors import InputError
-
-        raise InputError(f"{out}: the output folder must not be inside the trial folder")
-    started = datetime.now(UTC)
-    results = analyze(trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed)
-    run = RunInfo(
-        command="analyze",
-        trial_dir=Path(trial_dir),
-        options={"allow_errors": allow_errors, "dummy_seed": dummy_seed},
-        cutoff=cutoff.isoformat() if cutoff is not None else None,
-        seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
+    results = write_analysis(
+        trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_fractions
     )
-    with staged_output_dir(out, force=force) as staging:
-        results.write(staging)
-        record_run(staging, run, started)
     print(summary_text(results), file=sys.stdout)
     print(f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/")
     return 0
 
 
-__all__ = ["analyze", "run_analyze", "summary_text"]
+__all__ = ["analyze", "check_previous_fractions", "run_analyze", "summary_text", "write_analysis"]

@@ -9,6 +9,7 @@ definition and settings, copies the base's ``trial.toml`` and adds ``planted_pro
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 from pathlib import Path
 
@@ -104,7 +105,8 @@ def small_scenario(seed: int, n_per_arm: int = 10, base: str = SMALL_TRIAL_BASE)
 def make_small_trial(
     seed: int, n_per_arm: int = 10, base: str = SMALL_TRIAL_BASE
 ) -> tuple[TrialDefinition, dict[str, pd.DataFrame]]:
-    """A fresh small clean trial (definition of ``base``, ``n_per_arm`` subjects per arm).
+    """A fresh small clean trial (definition of ``base``, ``n_per_arm`` subjects per arm;
+    ``[interim]`` ``max_subjects`` scaled to that size, as in :func:`write_small_trial`).
 
     The frames are exactly what :func:`trialkit.datasets.read_trial_datasets` gives for the
     written files (same dtypes), so property tests see what the pipeline sees. Different seeds
@@ -112,6 +114,11 @@ def make_small_trial(
     """
     definition, _ = load_example(base)
     frames = generate_trial(definition, small_scenario(seed, n_per_arm, base))
+    if definition.interim is not None and definition.interim.max_subjects is not None:
+        plan = dataclasses.replace(
+            definition.interim, max_subjects=n_per_arm * len(definition.arms)
+        )
+        definition = dataclasses.replace(definition, interim=plan)
     with tempfile.TemporaryDirectory() as tmp:
         write_trial(frames, tmp)
         read = read_trial_datasets(Path(tmp))
@@ -121,9 +128,17 @@ def make_small_trial(
 def write_small_trial(
     folder: Path | str, seed: int, n_per_arm: int = 10, base: str = SMALL_TRIAL_BASE
 ) -> Path:
-    """Write a fresh small trial folder (``trial.toml`` of ``base`` and the CSV datasets)."""
+    """Write a fresh small trial folder (``trial.toml`` of ``base`` and the CSV datasets).
+
+    The ``[interim]`` plan's ``max_subjects`` becomes the small trial's size (``n_per_arm``
+    times the arms), so its group sequential looks reach sensible information fractions.
+    """
     folder = Path(folder)
     definition, _ = load_example(base)
     write_trial(generate_trial(definition, small_scenario(seed, n_per_arm, base)), folder)
-    (folder / "trial.toml").write_bytes((example_dir(base) / "trial.toml").read_bytes())
+    text = (example_dir(base) / "trial.toml").read_text(encoding="utf-8")
+    text = re.sub(
+        r"(?m)^max_subjects = \d+$", f"max_subjects = {n_per_arm * len(definition.arms)}", text
+    )
+    (folder / "trial.toml").write_text(text, encoding="utf-8")
     return folder
