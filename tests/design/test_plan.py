@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from trialkit.design.plan import InterimPlan, load_interim_plan
+from trialkit.design.power import max_information
 from trialkit.errors import DefinitionError, InputError
 
 BASE: dict[str, Any] = {"information_fractions": [0.5, 1.0]}
@@ -36,7 +37,7 @@ def test_full_plan() -> None:
     assert plan.arm_alphas() == (0.03, 0.02)
     design = plan.design()
     assert design.alpha == 0.03 and design.futility_z is not None and design.binding
-    assert plan.information_fraction(1 / (0.5 * plan.max_information())) == pytest.approx(0.5)
+    assert plan.max_information() == pytest.approx(max_information(design, 0.4))
 
 
 def test_defaults_and_sharing() -> None:
@@ -44,7 +45,7 @@ def test_defaults_and_sharing() -> None:
     assert plan.alpha == 0.025 and plan.sided == 1 and plan.efficacy_spending == "of"
     assert plan.arm_alphas() == pytest.approx((0.025 / 3,) * 3)
     with_subjects = InterimPlan.from_mapping({**BASE, "max_subjects": 200})
-    assert with_subjects.information_fraction(50) == 0.25
+    assert with_subjects.planned_max_subjects() == 200
 
 
 def test_derived_max_subjects_counts_every_arm() -> None:

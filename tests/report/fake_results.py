@@ -180,6 +180,11 @@ def write_fake_results(
         "tables": [],
         "adam": [],
     }
+    if d.interim is not None:  # the look as the analysis computes it, from these contrasts
+        from trialkit.analysis.interim import interim_look
+
+        look = interim_look(d.interim, None, pd.DataFrame(contrasts), primary, d)
+        results["interim"] = look.to_json()
     for key in drop:
         results.pop(key, None)
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")

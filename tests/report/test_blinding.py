@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.report.blinding import SUBJECT_COLUMNS, pool
+from trialkit.report.blinding import INTERIM_KEYS, SUBJECT_COLUMNS, pool
 from trialkit.report.results import AnalysisOutput
 
 from .conftest import render
@@ -62,6 +62,22 @@ def test_pooled_material_has_no_arm_columns(fake_results: Path) -> None:
     for frame in (pooled.subjects, pooled.visits, pooled.adverse_events):
         assert frame is not None
         assert not {"ARMCD", "ARM", "TRT01P", "TRTP"} & set(frame.columns)
+
+
+def test_pooled_interim_is_the_blinded_summary_only(fake_results: Path) -> None:
+    """Of the group sequential look only the look and the information fraction pass."""
+    from trialkit.analysis.interim import InterimLook
+
+    output = AnalysisOutput.load(fake_results)
+    pooled = pool(output)
+    assert pooled.interim is not None
+    assert tuple(pooled.interim) == INTERIM_KEYS == ("look", "information_fraction")
+    look = output.get("interim")
+    assert pooled.interim == {k: look[k] for k in INTERIM_KEYS}
+    # the same keys as InterimLook.blinded_summary(), never information_observed or arms
+    fields = {f: None for f in InterimLook.__dataclass_fields__}
+    assert set(InterimLook.blinded_summary(InterimLook(**fields))) == set(INTERIM_KEYS)  # type: ignore[arg-type]
+    assert "information_observed" not in INTERIM_KEYS
 
 
 def permute_assignments(trial: Path, dest: Path, seed: int) -> Path:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from trialkit.cli import main
+from trialkit.report.formatting import fmt_num
 from trialkit.report.render import safe_svg
 
 from .conftest import render
 from .fake_results import write_fake_results
+from .test_blinding import text_of
 
 
 def test_script_in_ae_term_is_inert(html_reports: dict[str, str]) -> None:
@@ -56,7 +59,8 @@ def test_sections_of_each_kind(html_reports: dict[str, str]) -> None:
         assert f'id="{name}"' in final
         assert f'id="{name}"' in closed
     assert 'id="boundaries"' in closed and 'id="boundaries"' not in final
-    for name in ("recruitment", "retention", "data_quality", "baseline", "safety_pooled"):
+    for name in ("recruitment", "retention", "information", "data_quality", "baseline",
+                 "safety_pooled"):  # fmt: skip
         assert f'id="{name}"' in open_
     assert "Confidential: for the data monitoring committee only" in closed
     assert "Confidential" not in final and "Confidential" not in open_
@@ -68,6 +72,76 @@ def test_missing_results_render_a_note(small_trial: Path, tmp_path: Path) -> Non
     html = render(small_trial, results)
     assert "Subgroup analyses: not available in these results." in html
     assert "Sensitivity analyses: not available in these results." in html
+
+
+def _section(html: str, name: str) -> str:
+    """A section's markup without its figures."""
+    m = re.search(rf'<section id="{name}".*?</section>', html, re.S)
+    assert m, name
+    return re.sub(r"<svg.*?</svg>", "", m.group(0), flags=re.S)
+
+
+def test_closed_report_presents_the_look_of_results_json(
+    html_reports: dict[str, str], fake_results: Path
+) -> None:
+    """Boundaries, observed z and crossings as results.json has them: nothing recomputed."""
+    look = json.loads((fake_results / "results.json").read_text(encoding="utf-8"))["interim"]
+    section = _section(html_reports["closed"], "boundaries")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", section)
+    for row in look["arms"]:
+        i = cells.index(fmt_num(row["z"], 3))
+        assert cells[i + 2] == fmt_num(row["efficacy_z"], 3)
+        assert cells[i + 3] == ("crossed" if row["efficacy_crossed"] else "not crossed")
+        assert cells[i - 1] == f"{row['alpha']:.4g}"
+    rows = [b for b in look["boundaries"] if b["arm"] == look["arms"][0]["arm"]]
+    for b in rows:
+        assert fmt_num(b["efficacy_z"], 3) in cells
+        assert f"{b['cumulative_alpha']:.4g}" in cells
+    assert "O&#39;Brien-Fleming" in section and "crossed" in section
+    assert "<svg" in re.search(r'<section id="boundaries".*?</section>', html_reports["closed"],
+                               re.S).group(0)  # type: ignore[union-attr]  # fmt: skip
+    assert "Group sequential monitoring: not available" not in html_reports["closed"]
+
+
+def test_each_share_of_alpha_gets_its_own_boundaries(small_trial: Path, tmp_path: Path) -> None:
+    trial = tmp_path / "trial"
+    trial.mkdir()
+    for p in small_trial.iterdir():
+        (trial / p.name).write_bytes(p.read_bytes())
+    toml = (trial / "trial.toml").read_text(encoding="utf-8")
+    toml = toml.replace('alpha_sharing = "split_equally"', "alpha_sharing = [0.0125, 0.01, 0.0025]")
+    (trial / "trial.toml").write_text(toml, encoding="utf-8")
+    results = write_fake_results(trial, tmp_path / "r")
+    look = json.loads((results / "results.json").read_text(encoding="utf-8"))["interim"]
+    assert [r["alpha"] for r in look["arms"]] == [0.0125, 0.01, 0.0025]
+    section = _section(render(trial, results, "interim", blinded=False), "boundaries")
+    assert section.count("Boundaries of ") == 3
+    for row in look["arms"]:
+        assert fmt_num(row["efficacy_z"], 3) in section
+    assert len({r["efficacy_z"] for r in look["arms"]}) == 3
+
+
+def test_without_a_look_the_monitoring_section_is_not_available(
+    small_trial: Path, tmp_path: Path
+) -> None:
+    results = write_fake_results(small_trial, tmp_path / "r", drop=("interim",))
+    closed = render(small_trial, results, "interim", blinded=False)
+    assert "Group sequential monitoring: not available in these results." in closed
+    open_ = render(small_trial, results, "interim", blinded=True)
+    assert "Information reached (group sequential design): not available" in open_
+
+
+def test_open_report_shows_the_information_fraction_only(
+    html_reports: dict[str, str], fake_results: Path
+) -> None:
+    look = json.loads((fake_results / "results.json").read_text(encoding="utf-8"))["interim"]
+    info = _section(html_reports["open"], "information")
+    assert fmt_num(look["information_fraction"], 3) in info
+    assert 'id="boundaries"' not in html_reports["open"]
+    visible = text_of(html_reports["open"])
+    for row in look["arms"]:
+        for key in ("z", "efficacy_z"):
+            assert fmt_num(row[key], 3) not in visible, key
 
 
 def test_figures_are_deterministic(small_trial: Path, fake_results: Path) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trialkit.design import power, update
+from trialkit.design import power
 from trialkit.design.boundaries import GroupSequentialDesign, group_sequential_design
 from trialkit.design.spending import NEEDS_GAMMA, SPENDING_FUNCTIONS
 from trialkit.errors import DefinitionError, InputError
@@ -124,14 +124,6 @@ class InterimPlan:
             for a in set(self.arm_alphas())
         )
         return two_arms * (self.active_arms + 1) / 2.0
-
-    def information_fraction(self, observed: float) -> float:
-        """Fraction reached: subjects with the endpoint / planned, or (1 / variance) / I_max."""
-        if self.information == "subjects":
-            return update.information_fraction(observed, self.planned_max_subjects())
-        return update.information_fraction(
-            update.information_from_variance(observed), self.max_information()
-        )
 
 
 def load_interim_plan(trial: str | Path) -> InterimPlan:

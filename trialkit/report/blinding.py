@@ -33,12 +33,18 @@ AE_COLUMNS = (
 )  # fmt: skip
 #: Validation findings are reduced to counts by rule, severity and dataset.
 FINDING_COLUMNS = ("rule", "severity", "dataset")
+#: Of the group sequential look (results.json ``interim``) only which look it is and the
+#: information fraction reached: ``InterimLook.blinded_summary()``'s keys. Nothing per arm
+#: (z, boundaries crossed, conditional power), and not ``information_observed``, which under
+#: the variance measure is one arm's 1 / se^2.
+INTERIM_KEYS = ("look", "information_fraction")
 
 #: Sections of the open interim report, in order.
 OPEN_SECTIONS = (
     "title_page",
     "recruitment",
     "retention",
+    "information",
     "data_quality",
     "baseline",
     "safety_pooled",
@@ -56,6 +62,7 @@ class PooledData:
     findings: pd.DataFrame | None
     validation_totals: dict[str, Any]
     primary_parameter: str | None
+    interim: dict[str, Any] | None = None
 
 
 def _keep(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
@@ -104,7 +111,16 @@ def pool(output: AnalysisOutput) -> PooledData:
             "allowed_errors": validation.get("allowed_errors"),
         },
         primary_parameter=parameter,
+        interim=_interim(output),
     )
+
+
+def _interim(output: AnalysisOutput) -> dict[str, Any] | None:
+    """The allowed keys of the group sequential look, or ``None`` without one."""
+    look = output.get("interim")
+    if not isinstance(look, dict):
+        return None
+    return {key: look.get(key) for key in INTERIM_KEYS}
 
 
 def _findings(output: AnalysisOutput) -> pd.DataFrame | None:

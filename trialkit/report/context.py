@@ -25,6 +25,7 @@ from trialkit.report.formatting import (
     MISSING,
     fmt_date,
     fmt_int,
+    fmt_num,
     fmt_text,
     humanize,
     short_hash,
@@ -80,6 +81,7 @@ TITLES = {
     "signoff": "Sign-off",
     "recruitment": "Recruitment",
     "retention": "Retention and disposition (pooled over arms)",
+    "information": "Information reached (group sequential design)",
 }
 
 
@@ -285,6 +287,27 @@ class _Builder(EfficacySections):
         return {
             "flow": desc.disposition(subjects, []),
             "visits": desc.retention_table(subjects, visits, order) if visits is not None else None,
+        }
+
+    def information(self) -> dict[str, Any] | None:
+        """The look and the information fraction reached: nothing else of the interim look."""
+        look = self.pooled.interim if self.pooled is not None else None
+        if not look:
+            return None
+        number = look.get("look")
+        plan = self.d.interim
+        planned = None
+        if (
+            plan is not None
+            and isinstance(number, int)
+            and 1 <= number <= len(plan.information_fractions)
+        ):
+            planned = fmt_num(plan.information_fractions[number - 1], 2)
+        return {
+            "look": fmt_int(number),
+            "fraction": fmt_num(look.get("information_fraction"), 3),
+            "planned": planned,
+            "looks": len(plan.information_fractions) if plan is not None else None,
         }
 
     def safety_pooled(self) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from trialkit.report.formatting import (
     fmt_n_pct,
     fmt_num,
     fmt_p,
+    fmt_pct,
     humanize,
 )
 from trialkit.report.results import AnalysisOutput
@@ -353,46 +354,170 @@ class EfficacySections:
         }
 
     def boundaries(self) -> dict[str, Any] | None:
-        """Group sequential boundaries at the information reached, observed z by arm."""
-        plan = self.d.interim
-        if self.opt.kind != "interim" or self.opt.blinded or plan is None:
+        """The group sequential look of the analysis (``results.json`` ``interim``), presented.
+
+        Nothing is recomputed here: boundaries, observed z, crossings and conditional power are
+        the analysis' (``trialkit.analysis.interim``). Arms sharing the same boundaries (the
+        same share of alpha) get one table and one figure.
+        """
+        if self.opt.kind != "interim" or self.opt.blinded:
             return None
         assert self.out is not None
-        from trialkit.design.update import t_to_z, update_design
-
-        design = plan.design()
-        observed: dict[str, tuple[float, float]] = {}
-        data = self.out.adam("analysis_primary")
-        ct = self.out.rows("primary", "contrasts")
-        fraction = None
-        if data is not None and ct is not None and plan.information == "subjects":
-            at = data[data["AVISIT"].astype(str) == self.primary_visit]
-            fraction = plan.information_fraction(float(at["USUBJID"].nunique()))
-            sign = 1.0 if self.param.direction == "higher" else -1.0
-            for _, r in ct[ct["visit"] == self.primary_visit].iterrows():
-                observed[str(r["arm"])] = (fraction, t_to_z(sign * float(r["t"]), float(r["df"])))
-        if fraction is not None and 0 < fraction < 1:
-            design = update_design(design, [fraction])  # boundaries at the information reached
-        table = design.table()
-        rows = [
-            [fmt_int(r["look"]), fmt_num(r["information_fraction"], 2), fmt_num(r["efficacy_z"], 3),
-             fmt_p(r["nominal_p"]), fmt_num(r["cumulative_alpha"], 4)]
-            for _, r in table.iterrows()
-        ]  # fmt: skip
-        header = ["Look", "Information fraction", "Efficacy boundary (z)",
-                  "Nominal p (one-sided)", "Cumulative alpha"]  # fmt: skip
+        look = self.out.get("interim")
+        if not isinstance(look, Mapping):
+            return None
+        arms = pd.DataFrame(look.get("arms") or [])
+        bounds = pd.DataFrame(look.get("boundaries") or [])
+        if arms.empty or bounds.empty:
+            return None
+        futility = look.get("futility_spending") is not None
+        groups = []
+        for codes, table in _boundary_groups(arms, bounds):
+            groups.append(
+                {
+                    "arms": ", ".join(self.arm_label.get(c, c) for c in codes),
+                    "alpha": _fmt_prob(arms.loc[arms["arm"] == codes[0], "alpha"].iloc[0]),
+                    "table": _boundary_table(table, futility),
+                    "figure": figures.boundaries_figure(
+                        table,
+                        {
+                            c: (float(f), float(z))
+                            for c, f, z in zip(
+                                arms["arm"], arms["information_fraction"], arms["z"], strict=True
+                            )
+                            if c in codes and _finite(z)
+                        },
+                        self.arm_label,
+                        [c for c, _ in self.arms],
+                    ),
+                }
+            )
+        if len(groups) == 1 and len(arms) > 1:
+            groups[0]["arms"] = "every comparison"
+        interim = not look.get("final")
+        rows = []
+        for _, r in arms.iterrows():
+            row = [
+                self.arm_label.get(str(r["arm"]), str(r["arm"])),
+                _fmt_prob(r["alpha"]),
+                fmt_num(r["z"], 3),
+                fmt_p(r["p_one_sided"]),
+                fmt_num(r["efficacy_z"], 3),
+                _crossed(r["efficacy_crossed"]),
+            ]
+            if futility and interim:
+                row += [fmt_num(r["futility_z"], 3), _crossed(r["futility_crossed"])]
+            if interim:
+                row += [
+                    fmt_pct(_percent(r["conditional_power_design"])),
+                    fmt_pct(_percent(r["conditional_power_trend"])),
+                ]
+            rows.append(row)
+        header = ["Comparison with the reference arm", "Alpha (one-sided)", "Observed z",
+                  "p (one-sided)", "Efficacy boundary (z)", "Efficacy boundary"]  # fmt: skip
+        if futility and interim:
+            header += ["Futility boundary (z)", "Futility boundary"]
+        if interim:
+            header += ["Conditional power, design effect", "Conditional power, current trend"]
+        spending = str(look.get("efficacy_spending"))
+        fut_spending = look.get("futility_spending")
+        previous = look.get("previous_fractions") or []
         return {
-            "figure": figures.boundaries_figure(
-                table, observed, self.arm_label, [c for c, _ in self.arms]
+            "look": fmt_int(look.get("look")),
+            "final": not interim,
+            "fraction": fmt_num(look.get("information_fraction"), 3),
+            "capped": (look.get("information_fraction_observed") or 0)
+            > (look.get("information_fraction") or 0),
+            "fraction_observed": fmt_num(look.get("information_fraction_observed"), 3),
+            "measure": "subjects with the primary endpoint"
+            if look.get("information_measure") == "subjects"
+            else "1 / variance of each comparison",
+            "previous": ", ".join(fmt_num(x, 3) for x in previous) if previous else None,
+            "spending": SPENDING_NAMES.get(spending, spending),
+            "futility_spending": SPENDING_NAMES.get(str(fut_spending), fut_spending)
+            if fut_spending is not None
+            else None,
+            "binding": bool(look.get("binding_futility")),
+            "sided": fmt_int(look.get("sided")),
+            "alpha": _fmt_prob(look.get("alpha")),
+            "groups": groups,
+            "observed": make_table(
+                header,
+                rows,
+                caption=f"Look {fmt_int(look.get('look'))}: observed z statistics against the "
+                "boundaries",
+                numeric=[h not in _TEXT_COLUMNS for h in header],
             ),
-            "table": make_table(header, rows),
-            "fraction": fmt_num(fraction, 2) if fraction is not None else MISSING,
-            "observed": [
-                [self.arm_label.get(k, k), fmt_num(z, 2)] for k, (_f, z) in observed.items()
-            ],
-            "spending": SPENDING_NAMES.get(plan.efficacy_spending, plan.efficacy_spending),
-            "alpha": fmt_num(design.alpha, 4),
         }
+
+
+#: Columns of the observed-z table holding words, not numbers.
+_TEXT_COLUMNS = ("Comparison with the reference arm", "Efficacy boundary", "Futility boundary")
+
+
+def _fmt_prob(value: Any) -> str:
+    """A small probability (alpha, nominal p) with four significant digits: 0.008333."""
+    return f"{float(value):.4g}" if _finite(value) else MISSING
+
+
+def _finite(value: Any) -> bool:
+    """A number that is neither missing nor infinite."""
+    try:
+        return bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _percent(value: Any) -> float | None:
+    """A probability in percent (missing stays missing)."""
+    return float(value) * 100 if _finite(value) else None
+
+
+def _crossed(value: Any) -> str:
+    """Neutral wording of a crossing flag: crossed, not crossed, or missing (not evaluable)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
+    return "crossed" if bool(value) else "not crossed"
+
+
+#: Columns of one arm's boundaries compared to decide whether arms share them.
+_BOUNDARY_VALUES = ("look", "information_fraction", "efficacy_z", "cumulative_alpha",
+                    "futility_z")  # fmt: skip
+
+
+def _boundary_groups(
+    arms: pd.DataFrame, bounds: pd.DataFrame
+) -> list[tuple[list[str], pd.DataFrame]]:
+    """Arms (in results order) grouped by identical boundary tables, with the shared table."""
+    groups: list[tuple[list[str], pd.DataFrame]] = []
+    for code in arms["arm"].astype(str):
+        table = bounds[bounds["arm"].astype(str) == code].drop(columns="arm")
+        table = table.dropna(axis=1, how="all").reset_index(drop=True)  # no futility: no columns
+        cols = [c for c in _BOUNDARY_VALUES if c in table.columns]
+        for codes, shared in groups:
+            if shared[cols].equals(table[cols]):
+                codes.append(code)
+                break
+        else:
+            groups.append(([code], table))
+    return groups
+
+
+def _boundary_table(table: pd.DataFrame, futility: bool) -> dict[str, Any]:
+    """The boundaries of one arm (or of arms sharing them), one row per look."""
+    header = ["Look", "Information fraction", "Efficacy boundary (z)", "Nominal p (one-sided)",
+              "Cumulative alpha"]  # fmt: skip
+    if futility:
+        header += ["Futility boundary (z)", "Cumulative beta"]
+    rows = []
+    for _, r in table.iterrows():
+        row = [fmt_int(r["look"]), fmt_num(r["information_fraction"], 3),
+               fmt_num(r["efficacy_z"], 3), _fmt_prob(r["nominal_p"]),
+               _fmt_prob(r["cumulative_alpha"])]  # fmt: skip
+        if futility:
+            row += [fmt_num(r.get("futility_z"), 3), _fmt_prob(r.get("cumulative_beta"))]
+        rows.append(row)
+    return make_table(header, rows)
 
 
 _CAPTIONS = (
