@@ -80,32 +80,25 @@ def read_exposure(trial_dir: Path, cutoff: date | None) -> pd.DataFrame | None:
 
 
 def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOutput:
-    """Run the analysis (``trialkit.analyze``, docs/results.md "Python") and write it to ``dest``.
+    """Run the analysis and write it to ``dest`` the way ``trialkit analyze`` does.
 
-    ``dest`` is a temporary folder of the caller's, outside the report's output folder.
+    The same code path (:func:`trialkit.analysis.run.write_analysis`): results, tables,
+    derived datasets and ``manifest.json``, written all at once. ``dest`` must not exist yet
+    (a temporary folder of the caller's outside the report's output folder, or the demo's).
     """
-    analyze = _analysis_entry_point()
-    results = analyze(trial_dir, cutoff=cutoff)
-    dest.mkdir(parents=True, exist_ok=True)
-    results.write(dest)
+    write_analysis = _analysis_writer()
+    write_analysis(Path(trial_dir), Path(dest), cutoff)
     return AnalysisOutput.load(dest)
 
 
-def _analysis_entry_point() -> Any:
-    """``trialkit.analyze`` (or ``trialkit.analysis.analyze``), or an input error saying so."""
-    import trialkit
-
-    analyze = getattr(trialkit, "analyze", None)
-    if analyze is None:
-        try:
-            module: Any = importlib.import_module("trialkit.analysis")
-        except ImportError as exc:
-            msg = f"the analysis is not available in this build ({exc}); give --results DIR"
-            raise InputError(msg) from None
-        analyze = getattr(module, "analyze", None)
-    if analyze is None:
-        raise InputError("the analysis has no Python entry point in this build; give --results DIR")
-    return analyze
+def _analysis_writer() -> Any:
+    """``trialkit.analysis.run.write_analysis``, or an input error when the build lacks it."""
+    try:
+        module: Any = importlib.import_module("trialkit.analysis.run")
+    except ImportError as exc:
+        msg = f"the analysis is not available in this build ({exc}); give --results DIR"
+        raise InputError(msg) from None
+    return module.write_analysis
 
 
 def _check_kind(kind: str, cutoff: date | None, blinded: bool | None) -> bool:

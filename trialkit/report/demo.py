@@ -1,10 +1,11 @@
 """``trialkit demo``: validate, analyse and report the bundled multicentre example trial.
 
 Writes, under ``out``: ``validation/`` (the query listing), ``analysis/`` (the final
-analysis), ``final/``, ``interim_open/`` and ``interim_closed/`` (reports at the interim
-cutoff given in the example's ``scenario.toml``). The interim analysis runs in a temporary
-folder that is deleted afterwards, so no unblinded interim result is left next to the open
-report. The two analyses, then the three reports, run in parallel processes.
+analysis, written as ``trialkit analyze`` writes it, ``manifest.json`` included),
+``final/``, ``interim_open/`` and ``interim_closed/`` (reports at the interim cutoff given in
+the example's ``scenario.toml``). The interim analysis runs in a temporary folder that is
+deleted afterwards, so no unblinded interim result is left next to the open report. The two
+analyses, then the three reports, run in parallel processes.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def demo_cutoff(trial: Path) -> date:
 
 
 def _analyse(trial: Path, dest: Path, cutoff: date | None) -> str:
-    """Worker: run the analysis into ``dest``."""
+    """Worker: run the analysis into ``dest`` (``trialkit analyze``'s code path, with manifest)."""
     run_analysis(trial, dest, cutoff)
     return str(dest)
 
