@@ -60,9 +60,49 @@ def _subset(ae: pd.DataFrame, subset: Subset) -> pd.DataFrame:
     return ae
 
 
-def _in_group(ae: pd.DataFrame, arm: str, g: pd.DataFrame) -> pd.DataFrame:
-    """AE records of the subjects in column ``arm``."""
-    return ae[ae["USUBJID"].isin(g["USUBJID"])]
+def _membership(ae: pd.DataFrame, groups: list[tuple[str, pd.DataFrame]]) -> np.ndarray:
+    """(groups, records) boolean matrix: record i belongs to a subject of column group j."""
+    ids = ae["USUBJID"]
+    return np.array([ids.isin(g["USUBJID"]).to_numpy(dtype=bool) for _, g in groups]).reshape(
+        len(groups), len(ae)
+    )
+
+
+def _sizes(groups: list[tuple[str, pd.DataFrame]]) -> np.ndarray:
+    """Number of subjects (ADSL rows) of each column group."""
+    return np.array([len(g) for _, g in groups], dtype=np.int64)
+
+
+def _pct(n: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """100 x n / N by column (NaN where the column has no subject), as ``100.0 * n / N``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sizes > 0, 100.0 * n / np.where(sizes > 0, sizes, 1), np.nan)
+
+
+def _long(
+    labels: Sequence[tuple[str, ...]], stats: dict[str, np.ndarray], arms: list[str]
+) -> list[tuple[object, ...]]:
+    """Rows (label..., statistic, arm, value): labels outer, then statistics, then arms."""
+    values = np.stack([stats[k].astype(float) for k in stats], axis=1)  # (rows, stats, arms)
+    keys = [(*lab, st, arm) for lab in labels for st in stats for arm in arms]
+    return [(*k, float(v)) for k, v in zip(keys, values.reshape(-1).tolist(), strict=True)]
+
+
+def _counts_by(
+    ae: pd.DataFrame, by: list[str], member: np.ndarray
+) -> tuple[list[pd.Series], list[pd.Series]]:
+    """Distinct subjects and records of each ``by`` cell, one Series per column group."""
+    n_subjects, n_records = [], []
+    for in_group in member:
+        sub = ae.loc[in_group]
+        if by:
+            grouped = sub.groupby(by, sort=False, dropna=False)["USUBJID"]
+            n_subjects.append(grouped.nunique())
+            n_records.append(grouped.size())
+        else:
+            n_subjects.append(pd.Series([sub["USUBJID"].nunique()]))
+            n_records.append(pd.Series([len(sub)]))
+    return n_subjects, n_records
 
 
 def teae_overview(
@@ -86,19 +126,20 @@ def teae_overview(
         masks.append(("Serious TEAE", _yes(ae["AESER"])))
     if "ASEVN" in ae.columns:
         masks.append(("Severe TEAE", (ae["ASEVN"] == 3).fillna(False).astype(bool)))
-    rows = []
-    for variable, mask in masks:
-        sub = ae[mask]
-        for stat in ("n", "pct", "events"):
-            for arm, g in groups:
-                a = _in_group(sub, arm, g)
-                n = a["USUBJID"].nunique()
-                value = {
-                    "n": float(n),
-                    "pct": 100.0 * n / len(g) if len(g) else np.nan,
-                    "events": float(len(a)),
-                }[stat]
-                rows.append((variable, "", stat, arm, value))
+    member = _membership(ae, groups)
+    sizes = _sizes(groups)
+    ids = ae["USUBJID"]
+    n = np.zeros((len(masks), len(groups)), dtype=np.int64)
+    events = np.zeros_like(n)
+    for i, (_, mask) in enumerate(masks):
+        m = mask.to_numpy(dtype=bool)
+        for j in range(len(groups)):
+            sel = m & member[j]
+            n[i, j] = ids[sel].nunique()
+            events[i, j] = int(sel.sum())
+    arms_out = [arm for arm, _ in groups]
+    stats = {"n": n, "pct": _pct(n, sizes), "events": events}
+    rows = _long([(variable, "") for variable, _ in masks], stats, arms_out)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -113,15 +154,54 @@ def _term_keys(ae: pd.DataFrame) -> list[tuple[str, str]]:
     return keys
 
 
-def _rows_of(ae: pd.DataFrame, soc: str, pt: str) -> pd.DataFrame:
-    """Records of one (body system, preferred term) row; the whole frame for ANY."""
-    if soc == ANY:
-        return ae
-    s = ae["AEBODSYS"].astype("string").fillna("UNCODED")
-    m = s == soc
-    if pt:
-        m &= ae["AEDECOD"].astype("string").fillna("UNCODED") == pt
-    return ae[m.fillna(False)]
+def _coded(ae: pd.DataFrame) -> pd.DataFrame:
+    """USUBJID with body system and preferred term as strings (missing -> UNCODED)."""
+    _require(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
+    return pd.DataFrame(
+        {
+            "USUBJID": ae["USUBJID"].to_numpy(),
+            "SOC": ae["AEBODSYS"].astype("string").fillna("UNCODED").to_numpy(dtype=object),
+            "PT": ae["AEDECOD"].astype("string").fillna("UNCODED").to_numpy(dtype=object),
+        }
+    )
+
+
+def _key_level(keys: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which rows are ANY, a body system (preferred term ""), or a (system, term) pair."""
+    is_any = np.array([soc == ANY for soc, _ in keys], dtype=bool)
+    is_soc = np.array([soc != ANY and not pt for soc, pt in keys], dtype=bool)
+    return is_any, is_soc, ~is_any & ~is_soc
+
+
+def _lookup(cells: pd.Series, index: pd.Index) -> np.ndarray:
+    """Values of ``cells`` at ``index`` (0 where a cell has no record)."""
+    if cells.empty:
+        return np.zeros(len(index), dtype=np.int64)
+    return cells.reindex(index, fill_value=0).to_numpy(dtype=np.int64)
+
+
+def _key_counts(
+    coded: pd.DataFrame, keys: list[tuple[str, str]], member: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct subjects and records of each row of ``keys`` by column group: (rows, groups)."""
+    is_any, is_soc, is_pair = _key_level(keys)
+    soc_index = pd.Index([soc for soc, _ in keys], dtype=object)
+    pair_index = pd.MultiIndex.from_tuples(keys) if keys else pd.MultiIndex.from_tuples([("", "")])
+    n = np.zeros((len(keys), len(member)), dtype=np.int64)
+    events = np.zeros_like(n)
+    for level, by in ((is_any, []), (is_soc, ["SOC"]), (is_pair, ["SOC", "PT"])):
+        if not level.any():
+            continue
+        subjects, records = _counts_by(coded, by, member)
+        where = soc_index[level] if len(by) == 1 else pair_index[level]
+        for j in range(len(member)):
+            if by:
+                n[level, j] = _lookup(subjects[j], where)
+                events[level, j] = _lookup(records[j], where)
+            else:
+                n[level, j] = int(subjects[j].iloc[0])
+                events[level, j] = int(records[j].iloc[0])
+    return n, events
 
 
 def teae_by_term(
@@ -141,20 +221,42 @@ def teae_by_term(
     """
     ae, groups = _teae(adae, adsl, population, by_arm, arms)
     ae = _subset(ae, subset)
-    rows = []
-    for soc, pt in _term_keys(ae):
-        rec = _rows_of(ae, soc, pt)
-        for stat in ("n", "pct", "events"):
-            for arm, g in groups:
-                a = _in_group(rec, arm, g)
-                n = a["USUBJID"].nunique()
-                value = {
-                    "n": float(n),
-                    "pct": 100.0 * n / len(g) if len(g) else np.nan,
-                    "events": float(len(a)),
-                }[stat]
-                rows.append((soc, pt, stat, arm, value))
+    keys = _term_keys(ae)
+    n, events = _key_counts(_coded(ae), keys, _membership(ae, groups))
+    stats = {"n": n, "pct": _pct(n, _sizes(groups)), "events": events}
+    rows = _long(keys, stats, [arm for arm, _ in groups])
     return pd.DataFrame(rows, columns=TERM_COLUMNS)
+
+
+def _worst_counts(
+    frame: pd.DataFrame,
+    keys: list[tuple[str, str]],
+    levels: list[int | None],
+    groups: list[tuple[str, pd.DataFrame]],
+) -> np.ndarray:
+    """Subjects whose worst severity (max SEV) in each row of ``keys`` is each level, by
+    column group: an int array (keys, levels, groups)."""
+    is_any, is_soc, is_pair = _key_level(keys)
+    soc_index = pd.Index([soc for soc, _ in keys], dtype=object)
+    pair_index = pd.MultiIndex.from_tuples(keys)
+    n = np.zeros((len(keys), len(levels), len(groups)), dtype=np.int64)
+    for level_rows, by in ((is_any, []), (is_soc, ["SOC"]), (is_pair, ["SOC", "PT"])):
+        if not level_rows.any():
+            continue
+        worst = frame.groupby([*by, "USUBJID"], sort=False)["SEV"].max()
+        subjects = worst.index.get_level_values("USUBJID")
+        cells = [worst.index.get_level_values(b) for b in by]
+        where = soc_index[level_rows] if len(by) == 1 else pair_index[level_rows]
+        for li, level in enumerate(levels):
+            is_level = (worst.isna() if level is None else worst == level).to_numpy(dtype=bool)
+            for j, (_, g) in enumerate(groups):
+                hit = is_level & subjects.isin(g["USUBJID"])
+                if not by:
+                    n[level_rows, li, j] = int(hit.sum())
+                elif len(worst):
+                    per_cell = pd.Series(hit.astype(np.int64)).groupby(cells, sort=False).sum()
+                    n[level_rows, li, j] = _lookup(per_cell, where)
+    return n
 
 
 def teae_by_worst_severity(
@@ -179,19 +281,18 @@ def teae_by_worst_severity(
     levels: list[int | None] = [1, 2, 3]
     if ae["ASEVN"].isna().any():
         levels.append(None)
-    rows = []
-    for soc, pt in keys:
-        rec = _rows_of(ae, soc, pt)
-        worst = pd.to_numeric(rec["ASEVN"], errors="coerce").groupby(rec["USUBJID"]).max()
-        for level in levels:
-            label = "Missing" if level is None else SEVERITY_LABELS[level]
-            is_level = worst.isna() if level is None else (worst == level)
-            subjects = set(worst.index[is_level.to_numpy()])
-            for stat in ("n", "pct"):
-                for arm, g in groups:
-                    n = len(subjects & set(g["USUBJID"]))
-                    value = float(n) if stat == "n" else (100.0 * n / len(g) if len(g) else np.nan)
-                    rows.append((soc, pt, label, stat, arm, value))
+    ids = pd.DataFrame({"USUBJID": ae["USUBJID"].to_numpy()})
+    frame = _coded(ae) if by_term else ids
+    frame["SEV"] = pd.to_numeric(ae["ASEVN"], errors="coerce").to_numpy(dtype=float)
+    n = _worst_counts(frame, keys, levels, groups)  # (keys, levels, groups)
+    labels = [
+        (soc, pt, "Missing" if level is None else SEVERITY_LABELS[level])
+        for soc, pt in keys
+        for level in levels
+    ]
+    n = n.reshape(len(keys) * len(levels), len(groups))
+    stats = {"n": n, "pct": _pct(n, _sizes(groups))}
+    rows = _long(labels, stats, [arm for arm, _ in groups])
     return pd.DataFrame(rows, columns=SEVERITY_COLUMNS)
 
 
