@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_blinding import arm_level_numbers
+from .test_blinding import arm_level_numbers, leaked
 
 pytestmark = pytest.mark.slow
 
@@ -93,4 +93,4 @@ def test_pdf_pages_and_numbers(html_reports: dict[str, str], tmp_path: Path) -> 
                                check=True).stdout  # fmt: skip
     assert "Confidential" not in open_text
     flat = re.sub(r"\s+", " ", open_text)
-    assert not {n for n in arm_level_numbers(html_reports["closed"]) if n in flat}
+    assert not leaked(arm_level_numbers(html_reports["closed"]), flat)

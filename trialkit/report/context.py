@@ -302,7 +302,7 @@ class _Builder(EfficacySections):
             and isinstance(number, int)
             and 1 <= number <= len(plan.information_fractions)
         ):
-            planned = fmt_num(plan.information_fractions[number - 1], 2)
+            planned = f"{plan.information_fractions[number - 1]:g}"  # as in trial.toml
         return {
             "look": fmt_int(number),
             "fraction": fmt_num(look.get("information_fraction"), 3),
