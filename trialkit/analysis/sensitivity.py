@@ -269,7 +269,15 @@ def random_slope(
     fit = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for method in ("lbfgs", "bfgs", "nm"):
+        packed = _reml_lbfgs(
+            model.endog, X.to_numpy(dtype=float), Z, pd.factorize(data[SUBJECT])[0]
+        )
+        if packed is not None:
+            # statsmodels' results object at the optimum found above (no further iteration)
+            candidate = model.fit(reml=True, method=["lbfgs"], start_params=packed, maxiter=0)
+            candidate.converged = True
+            fit = candidate
+        for method in ("lbfgs", "bfgs", "nm") if fit is None else ():
             try:
                 candidate = model.fit(reml=True, method=[method])
             except (np.linalg.LinAlgError, ValueError):
@@ -296,19 +304,121 @@ def random_slope(
     return RandomSlopeResult(diffs=diffs, at=at, fit=fit)
 
 
+class _SingularCovariance(ArithmeticError):
+    """The random-effects covariance is (near) singular: statsmodels' pseudo-inverse branch."""
+
+
+class _RemlProfile:
+    """statsmodels MixedLM's profile REML criterion of one model, vectorised over subjects.
+
+    Same parameterisation (packed lower Cholesky factor of cov_re / scale, fixed effects and
+    scale profiled out), same value and score as ``MixedLM.loglike`` / ``MixedLM.score``
+    (including the score's Cholesky re-factorisation), computed from per-subject sums with
+    the Woodbury identity instead of a Python loop over subjects. Rows are grouped by
+    ``codes`` (subject codes 0..G-1).
+    """
+
+    def __init__(self, y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray) -> None:
+        """Per-subject cross products of the sorted rows."""
+        order = np.argsort(codes, kind="stable")
+        y, X, Z, codes = y[order], X[order], Z[order], codes[order]
+        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        self.y, self.X, self.Z = y, X, Z
+        self.ZZ = np.add.reduceat(Z[:, :, None] * Z[:, None, :], self.starts, axis=0)
+        self.ZX = np.add.reduceat(Z[:, :, None] * X[:, None, :], self.starts, axis=0)
+        self.Zy = np.add.reduceat(Z * y[:, None], self.starts, axis=0)
+        self.XX = X.T @ X
+        self.Xy = X.T @ y
+        self._cache: tuple[bytes, float, np.ndarray] | None = None
+
+    def evaluate(self, packed: np.ndarray) -> tuple[float, np.ndarray]:
+        """Profile REML log-likelihood and its score at ``packed`` (cached for the last point)."""
+        key = np.asarray(packed, dtype=float).tobytes()
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1], self._cache[2]
+        q = self.Z.shape[1]
+        tril = np.tril_indices(q)
+        L = np.zeros((q, q))
+        L[tril] = packed
+        psi = L @ L.T
+        if np.linalg.eigvalsh(psi).min() < 1e-10:
+            raise _SingularCovariance("random-effects covariance is singular")
+        K = np.linalg.inv(np.linalg.inv(psi) + self.ZZ)  # (Psi^-1 + Z'Z)^-1 by subject
+        KZX = K @ self.ZX
+        XWX = self.XX - np.einsum("gap,gaq->pq", self.ZX, KZX)
+        XWy = self.Xy - np.einsum("gap,ga->p", KZX, self.Zy)
+        beta = np.linalg.solve(XWX, XWy)
+        r = self.y - self.X @ beta
+        Zr = np.add.reduceat(self.Z * r[:, None], self.starts, axis=0)
+        KZr = np.einsum("gab,gb->ga", K, Zr)
+        qf = float(r @ r - np.einsum("ga,ga->", Zr, KZr))
+        n, p = self.X.shape
+        df = n - p
+        ld_psi = np.linalg.slogdet(psi)[1]
+        ld_m = np.linalg.slogdet(np.linalg.inv(K))[1]
+        ld_xwx = np.linalg.slogdet(XWX)[1]
+        value = float(
+            -0.5 * (len(self.starts) * ld_psi + ld_m.sum())
+            - df * np.log(qf) / 2.0
+            - ld_xwx / 2.0
+            - df * np.log(2 * np.pi) / 2.0
+            + df * np.log(df) / 2.0
+            - df / 2.0
+        )
+        ZWZ = self.ZZ - self.ZZ @ K @ self.ZZ
+        u = Zr - np.einsum("gab,gb->ga", self.ZZ, KZr)
+        ZWX = self.ZX - self.ZZ @ KZX
+        gradient = (
+            -0.5 * ZWZ.sum(axis=0)
+            + df / (2.0 * qf) * np.einsum("ga,gb->ab", u, u)
+            + 0.5 * np.einsum("gap,pq,gbq->ab", ZWX, np.linalg.inv(XWX), ZWX)
+        )
+        score = (2.0 * gradient @ np.linalg.cholesky(psi))[tril]
+        self._cache = (key, value, score)
+        return value, score
+
+
+def _reml_lbfgs(y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray) -> Any:
+    """Packed REML estimate by statsmodels' own optimisation (``MixedLM.fit(method="lbfgs")``:
+    L-BFGS-B on -loglike / n from cov_re = I, default tolerances), on the vectorised
+    criterion; None when it does not converge or meets a singular covariance."""
+    reml = _RemlProfile(y, X, Z, codes)
+    n = len(y)
+    k = Z.shape[1] * (Z.shape[1] + 1) // 2
+    start = np.eye(Z.shape[1])[np.tril_indices(Z.shape[1])]
+    try:
+        xopt, _, info = optimize.fmin_l_bfgs_b(
+            lambda x: -reml.evaluate(x)[0] / n,
+            start,
+            fprime=lambda x: -reml.evaluate(x)[1] / n,
+            maxiter=100,
+            bounds=[(None, None)] * k,
+        )
+    except (_SingularCovariance, np.linalg.LinAlgError, FloatingPointError):
+        return None
+    if info["warnflag"] != 0 or not np.all(np.isfinite(xopt)):
+        return None
+    return xopt
+
+
 def _fixed_effects_cov(X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: Any) -> np.ndarray:
     """(sum X_i' V_i^-1 X_i)^-1 at the REML variance estimates, as lme4's ``vcov``.
 
     statsmodels' ``cov_params`` inverts the observed information of all parameters jointly,
-    which differs slightly; the conditional covariance is the usual model-based one.
+    which differs slightly; the conditional covariance is the usual model-based one. With
+    V_i = s I + Z_i G Z_i', V_i^-1 = (I - Z_i G (s I + Z_i'Z_i G)^-1 Z_i') / s (Woodbury,
+    valid for a singular G), summed over subjects at once.
     """
     G = np.asarray(fit.cov_re) * 1.0
     scale = float(fit.scale)
-    info = np.zeros((X.shape[1], X.shape[1]))
-    for g in pd.unique(groups):
-        m = groups == g
-        Vi = Z[m] @ G @ Z[m].T + scale * np.eye(int(m.sum()))
-        info += X[m].T @ np.linalg.solve(Vi, X[m])
+    codes = pd.factorize(groups)[0]
+    order = np.argsort(codes, kind="stable")
+    X, Z, codes = X[order], Z[order], codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ZZ = np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0)
+    ZX = np.add.reduceat(Z[:, :, None] * X[:, None, :], starts, axis=0)
+    K = G @ np.linalg.inv(scale * np.eye(G.shape[0]) + ZZ @ G)
+    info = (X.T @ X - np.einsum("gap,gab,gbq->pq", ZX, K, ZX)) / scale
     return np.asarray(np.linalg.inv(info))
 
 
