@@ -506,9 +506,15 @@ def nb_gee(
         else sm.cov_struct.Independence()
     )
 
-    def fit_at(a: float, start: np.ndarray | None) -> Any:
+    def fit_at(a: float, previous: Any) -> Any:
+        """The GEE at dispersion ``a``, warm-started from ``previous`` (its coefficients and
+        working correlation) when given."""
         family: Any = sm.families.Poisson() if a == 0.0 else sm.families.NegativeBinomial(alpha=a)
-        model = sm.GEE(y, X, groups=groups, family=family, cov_struct=type(cov_struct)())
+        structure = type(cov_struct)()
+        model = sm.GEE(y, X, groups=groups, family=family, cov_struct=structure)
+        if previous is not None:
+            structure.dep_params = previous.model.cov_struct.dep_params
+        start = None if previous is None else np.asarray(previous.params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return model.fit(maxiter=200, ctol=1e-10, start_params=start)
@@ -517,7 +523,7 @@ def nb_gee(
     a = nb_alpha_moment(y, np.asarray(fit.fittedvalues), len(y) - X.shape[1])
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
-        fit = fit_at(a, np.asarray(fit.params))
+        fit = fit_at(a, fit)
         a_new = nb_alpha_moment(y, np.asarray(fit.fittedvalues), len(y) - X.shape[1])
         done = abs(a_new - a) <= tol * max(a, 1e-12)
         a = a_new
@@ -525,7 +531,7 @@ def nb_gee(
             break
     else:
         raise ConvergenceError(f"NB GEE of {param}: dispersion did not converge")
-    fit = fit_at(a, np.asarray(fit.params))
+    fit = fit_at(a, fit)
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
     names = list(X.columns)
     contrasts = {}
