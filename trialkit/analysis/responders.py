@@ -31,8 +31,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from trialkit.analysis.sensitivity import (
     ARM,
@@ -279,7 +280,7 @@ def responder_analysis(
     fit: Any = None
     separated = any(x in (0, n) for x, n in counts.values())
     if not separated:
-        fit = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+        fit = GLM(y, X, family=families.Binomial()).fit()
         params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
         names = list(X.columns)
         contrasts = {}

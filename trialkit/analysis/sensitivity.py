@@ -20,8 +20,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import optimize, stats
+from statsmodels.genmod import cov_struct as gee_cov
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_estimating_equations import GEE
+from statsmodels.regression.linear_model import OLS
+from statsmodels.regression.mixed_linear_model import MixedLM
 
 from trialkit.errors import ConvergenceError, ModelSpecificationError
 
@@ -196,7 +200,7 @@ def ancova(
     order = _arm_order(data[ARM], reference, arms)
     data = data[data[ARM].astype(str).isin(order)]
     X, rows = _design(data, order, ["BASE", *covariates])
-    fit = sm.OLS(data[variable].astype(float).to_numpy(), X).fit()
+    fit = OLS(data[variable].astype(float).to_numpy(), X).fit()
     params, cov, df = fit.params.to_numpy(), fit.cov_params().to_numpy(), float(fit.df_resid)
     counts = data[ARM].astype(str).value_counts()
     ls = pd.DataFrame(_contrast_rows(params, cov, rows, df, alpha))
@@ -263,7 +267,7 @@ def random_slope(
         X[f"ARMCD[{a}]:t"] = X[f"ARMCD[{a}]"] * t
     X["BASE"] = data["BASE"].astype(float).to_numpy()
     Z = np.column_stack([np.ones(len(t)), t])
-    model = sm.MixedLM(
+    model = MixedLM(
         data[variable].astype(float).to_numpy(), X, groups=data[SUBJECT].to_numpy(), exog_re=Z
     )
     fit = None
@@ -501,17 +505,15 @@ def nb_gee(
     y = data["AVAL"].astype(float).to_numpy()
     groups = pd.factorize(data[SUBJECT])[0]
     cov_struct: Any = (
-        sm.cov_struct.Exchangeable()
-        if correlation == "exchangeable"
-        else sm.cov_struct.Independence()
+        gee_cov.Exchangeable() if correlation == "exchangeable" else gee_cov.Independence()
     )
 
     def fit_at(a: float, previous: Any) -> Any:
         """The GEE at dispersion ``a``, warm-started from ``previous`` (its coefficients and
         working correlation) when given."""
-        family: Any = sm.families.Poisson() if a == 0.0 else sm.families.NegativeBinomial(alpha=a)
+        family: Any = families.Poisson() if a == 0.0 else families.NegativeBinomial(alpha=a)
         structure = type(cov_struct)()
-        model = sm.GEE(y, X, groups=groups, family=family, cov_struct=structure)
+        model = GEE(y, X, groups=groups, family=family, cov_struct=structure)
         if previous is not None:
             structure.dep_params = previous.model.cov_struct.dep_params
         start = None if previous is None else np.asarray(previous.params)
