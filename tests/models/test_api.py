@@ -192,3 +192,18 @@ def test_kr_second_order_option(df: pd.DataFrame, cov: str) -> None:
     linear = cov in ("us", "cs", "toep")
     assert np.allclose(first.bse, second.bse) == linear or not linear
     assert np.allclose(first.df, second.df)  # the df formula does not use R_kl
+
+
+@pytest.mark.parametrize("cov", ["us", "cs", "ar1h"])
+def test_kr_df_of_all_rows_at_once_equals_one_row_at_a_time(df: pd.DataFrame, cov: str) -> None:
+    from trialkit.models.dof import kenward_roger_f, kenward_roger_rows
+
+    m = MMRM.from_formula(FORMULA, df, subject="SUBJ", visit="VISIT", covariance=cov)
+    r = m.fit(df="kenward-roger")
+    ctx = r._ctx
+    assert ctx is not None
+    _, L = r.lsmeans_matrix("ARM", by="VISIT")
+    M = np.vstack([np.eye(len(r.params)), L.to_numpy(), np.diff(L.to_numpy(), axis=0)])
+    one_by_one = np.array([kenward_roger_f(ctx, row[None, :])[0] for row in M])
+    np.testing.assert_allclose(kenward_roger_rows(ctx, M), one_by_one, rtol=1e-12)
+    np.testing.assert_allclose(r.df.to_numpy(), one_by_one[: len(r.params)], rtol=1e-12)

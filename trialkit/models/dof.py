@@ -131,3 +131,29 @@ def kenward_roger_f(ctx: DofContext, L: np.ndarray) -> tuple[float, float]:
     df = 4.0 + (q + 2.0) / (q * rho - 1.0)
     scale = 1.0 if abs(df - 2.0) < 1e-2 else df * (1.0 - A2 / q) / (df - 2.0)
     return float(df), float(scale)
+
+
+def kenward_roger_rows(ctx: DofContext, M: np.ndarray) -> np.ndarray:
+    """Kenward-Roger df of each row of ``M`` (one-row tests), all rows at once.
+
+    For one row c, Theta = c c' / (c' Phi c), so Theta Phi P_k Phi has trace
+    t_k = a' P_k a / v (a = Phi c, v = c' Phi c) and A1 = A2 = t' W t; the rest is
+    :func:`kenward_roger_f` with q = 1. Rows must have c' Phi c > 0.
+    """
+    P, W = ctx.P, ctx.W
+    a = M @ ctx.Phi
+    v = np.einsum("ia,ia->i", a, M)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.einsum("ia,kab,ib->ik", a, P, a, optimize=True) / v[:, None]
+        A1 = np.einsum("ik,kl,il->i", t, W, t)
+        A2 = A1
+        q = 1.0
+        B = (A1 + 6.0 * A2) / (2.0 * q)
+        g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
+        den = 3.0 * q + 2.0 * (1.0 - g)
+        c1, c2, c3 = g / den, (q - g) / den, (q + 2 - g) / den
+        V0, V1, V2 = 1.0 + c1 * B, 1.0 - c2 * B, 1.0 - c3 * B
+        V0 = np.where(np.abs(V0) < 1e-10, 0.0, V0)
+        rho = (1.0 / q) * ((1.0 - A2 / q) / V1) ** 2 * V0 / V2
+        df = 4.0 + (q + 2.0) / (q * rho - 1.0)
+    return np.asarray(df, dtype=float)

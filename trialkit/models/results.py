@@ -14,7 +14,13 @@ import pandas as pd
 from scipy import stats
 
 from trialkit.errors import ModelSpecificationError
-from trialkit.models.dof import DofContext, kenward_roger_f, satterthwaite_1d, satterthwaite_f
+from trialkit.models.dof import (
+    DofContext,
+    kenward_roger_f,
+    kenward_roger_rows,
+    satterthwaite_1d,
+    satterthwaite_f,
+)
 from trialkit.models.fit import CovarianceModel, FitOutcome
 from trialkit.models.lsmeans import lsmeans_matrix, type3_matrices
 
@@ -158,7 +164,11 @@ class MMRMResults:
         """Estimate, SE, df, t, p and CI of each row of ``M`` (vectorised over rows)."""
         est = M @ self.params.to_numpy()
         se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, self._V, M), 0.0))
-        df = np.array([self._df_1d(r) for r in M])
+        ctx = self._ctx if self.df_method == "kenward-roger" else None
+        if ctx is not None and len(M) and bool(np.all(np.einsum("ij,jk,ik->i", M, ctx.Phi, M) > 0)):
+            df = kenward_roger_rows(ctx, M)
+        else:
+            df = np.array([self._df_1d(r) for r in M])
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, est / se, np.nan)
         p = 2 * stats.t.sf(np.abs(t), df)
