@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from trialkit.analysis.sensitivity import (
@@ -82,6 +83,19 @@ class OrdinalResult:
     fit: Any
 
 
+class _LogitOrderedModel(OrderedModel):
+    """``OrderedModel(distr="logit")`` with the logistic cdf called directly.
+
+    ``scipy.stats.logistic.cdf`` is ``special.expit`` behind per-call argument checks (loc 0,
+    scale 1), so the likelihood and the fit are the same numbers, bit for bit, at a fraction
+    of the cost of the numerical-gradient BFGS fit's ~1,000 likelihood evaluations.
+    """
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Logistic cdf."""
+        return np.asarray(special.expit(x))
+
+
 def proportional_odds(
     bds: pd.DataFrame,
     *,
@@ -117,7 +131,7 @@ def proportional_odds(
         pd.Categorical(data["AVAL"].astype(int), categories=observed, ordered=True),
         index=data.index,
     )
-    model = OrderedModel(y, X, distr="logit")
+    model = _LogitOrderedModel(y, X, distr="logit")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = model.fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-7)
