@@ -19,6 +19,7 @@ import pandas as pd
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
 from trialkit.definition import TrialDefinition
 from trialkit.errors import TrialkitError
+from trialkit.numerics import deterministic_blas
 
 Sections = dict[str, dict[str, Any]]
 
@@ -38,10 +39,12 @@ class _Collector:
         description: str,
         compute: Callable[[], dict[str, pd.DataFrame]],
     ) -> None:
-        """Run one analysis; its frames become tables ``<stem>``; failures are recorded."""
+        """Run one analysis (one BLAS thread, as the MMRM fits: deterministic and faster on
+        small matrices); its frames become tables ``<stem>``; failures are recorded."""
         entry: dict[str, Any] = {"description": description}
         try:
-            frames = compute()
+            with deterministic_blas():
+                frames = compute()
         except (TrialkitError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
             entry.update(status="failed", message=f"{type(exc).__name__}: {exc}".splitlines()[0])
         else:
