@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
-from trialkit.definition import TrialDefinition
+from trialkit.definition import Endpoint, TrialDefinition
 
 POPULATION_COLUMNS = (
     "arm", "randomized", "in_population", "with_post_baseline", "without_post_baseline",
@@ -24,15 +24,22 @@ def _is_y(series: pd.Series) -> np.ndarray:
 
 
 def primary_dataset(
-    definition: TrialDefinition, adsl: pd.DataFrame, bds: pd.DataFrame, plan: ModelPlan
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    plan: ModelPlan,
+    endpoint: Endpoint | None = None,
+    population: str | None = None,
 ) -> pd.DataFrame:
-    """One row per population subject and post-baseline visit with a value of the primary variable.
+    """One row per population subject and post-baseline visit with a value of the endpoint.
 
-    Columns: USUBJID, ARMCD, AVISIT, AVISITN, BASE, the covariates and the response. Factors
-    (ARMCD, AVISIT, categorical covariates) are plain strings; rows sorted by subject and day.
+    The endpoint defaults to the primary one and the population to ``analysis.population``;
+    the response column is ``plan.response``. Columns: USUBJID, ARMCD, AVISIT, AVISITN, BASE,
+    the covariates and the response. Factors (ARMCD, AVISIT, categorical covariates) are plain
+    strings; rows sorted by subject and day.
     """
-    primary = definition.primary
-    flag = POPULATION_FLAGS[definition.analysis.population]
+    primary = endpoint or definition.primary
+    flag = POPULATION_FLAGS[population or definition.analysis.population]
     pop_ids = adsl.loc[_is_y(adsl[flag]), "USUBJID"].astype(str)
     visits = [v.code for v in definition.post_baseline_visits]
     keep = (

@@ -9,12 +9,14 @@ covariance matrix of the contrasts at the primary visit (for Dunnett).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from trialkit.analysis.dataset import primary_dataset
 from trialkit.analysis.plan import ModelPlan
+from trialkit.definition import Endpoint, TrialDefinition
 from trialkit.errors import ConvergenceError, ModelSpecificationError
 from trialkit.models import MMRM, MMRMResults
 
@@ -229,6 +231,40 @@ def run_primary(
     )
 
 
+def run_endpoint_mmrm(
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    plan: ModelPlan,
+    endpoint: Endpoint,
+    population: str,
+) -> PrimaryResult:
+    """The primary model, with its covariance and fallbacks, for another endpoint or population.
+
+    Serves the continuous secondary endpoints (same MMRM, their parameter and variable) and
+    the per-protocol sensitivity analysis (primary endpoint, PP population).
+    """
+    a = definition.analysis
+    scheduled = _scheduled_visits(bds, endpoint.parameter)
+    post = [v for v in definition.post_baseline_visits if v.code in scheduled]
+    endpoint_plan = replace(plan, response=endpoint.variable)
+    data = primary_dataset(definition, adsl, bds, endpoint_plan, endpoint, population)
+    data = data.loc[data["AVISIT"].isin(scheduled)].reset_index(drop=True)
+    return run_primary(
+        data, endpoint_plan, [arm.code for arm in definition.arms],
+        definition.reference_arm.code, [v.code for v in post], {v.code: v.day for v in post},
+        endpoint.visit, [a.covariance, *a.covariance_fallback], a.df, a.alpha,
+    )  # fmt: skip
+
+
+def _scheduled_visits(bds: pd.DataFrame, parameter: str) -> set[str]:
+    """Visits at which ``parameter`` was collected as scheduled (e.g. only weeks 12 and 24):
+    early-termination values slotted into other windows must not make visits of their own."""
+    rows = bds["PARAMCD"].astype("string").eq(parameter).fillna(False).to_numpy(dtype=bool)
+    collected = bds.loc[rows, ["VISIT", "AVISIT"]].astype("string")
+    return set(collected.loc[collected["VISIT"] == collected["AVISIT"], "AVISIT"].dropna())
+
+
 __all__ = [
     "CONTRAST_COLUMNS",
     "FIXED_COLUMNS",
@@ -242,6 +278,7 @@ __all__ = [
     "fit_with_fallback",
     "fixed_effects_table",
     "lsmeans_table",
+    "run_endpoint_mmrm",
     "run_primary",
     "type3_table",
 ]

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
 
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
-from trialkit.definition import TrialDefinition
+from trialkit.definition import Endpoint, TrialDefinition
 from trialkit.errors import TrialkitError
 from trialkit.numerics import deterministic_blas
 
@@ -93,11 +94,11 @@ def run_supporting(
     if "descriptive" in sections:
         _descriptive(c, definition, adsl, bds, arms, flag, findings)
     if "sensitivity" in sections:
-        _sensitivity(c, definition, bds_pop, plan, arms, ref)
+        _sensitivity(c, definition, adsl, bds, bds_pop, plan, arms, ref)
     if "responders" in sections:
         _responders(c, definition, bds_pop, pop, arms, ref)
     if "secondary" in sections:
-        _secondary(c, definition, bds_pop, plan, arms, ref)
+        _secondary(c, definition, adsl, bds, bds_pop, plan, arms, ref)
     if "safety" in sections:
         _safety(c, adae, adsl, arms)
     return c.sections, c.tables
@@ -146,9 +147,31 @@ def _descriptive(
                   findings, adsl)})  # fmt: skip
 
 
+def _endpoint_mmrm(
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    plan: ModelPlan,
+    endpoint: Endpoint,
+    population: str,
+    stem: str,
+) -> dict[str, pd.DataFrame]:
+    """LS means and differences from the reference at the endpoint's visit, by the primary MMRM."""
+    from trialkit.analysis.primary import run_endpoint_mmrm
+
+    r = run_endpoint_mmrm(definition, adsl, bds, plan, endpoint, population)
+    at_visit = {
+        name: frame.loc[frame["visit"] == endpoint.visit].reset_index(drop=True)
+        for name, frame in (("lsmeans", r.lsmeans), ("diffs", r.contrasts))
+    }
+    return {f"{stem}_{name}": frame for name, frame in at_visit.items()}
+
+
 def _sensitivity(
     c: _Collector,
     definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
     bds_pop: pd.DataFrame,
     plan: ModelPlan,
     arms: list[str],
@@ -167,6 +190,10 @@ def _sensitivity(
         )  # fmt: skip
         return {"sensitivity_ancova_lsmeans": r.lsmeans, "sensitivity_ancova_diffs": r.diffs}
 
+    c.run("sensitivity", "mmrm_per_protocol",
+          "The primary MMRM in the per-protocol population",
+          partial(_endpoint_mmrm, definition, adsl, bds, plan, primary, "PP",
+                  "sensitivity_mmrm_pp"))  # fmt: skip
     c.run("sensitivity", "ancova",
           f"ANCOVA of {primary.variable} at {primary.visit}, observed cases", _ancova)  # fmt: skip
 
@@ -228,12 +255,14 @@ def _responders(
 def _secondary(
     c: _Collector,
     definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
     bds_pop: pd.DataFrame,
     plan: ModelPlan,
     arms: list[str],
     ref: str,
 ) -> None:
-    from trialkit.analysis import secondary, sensitivity
+    from trialkit.analysis import secondary
 
     a = definition.analysis
     for i, ep in enumerate(definition.secondary):
@@ -254,16 +283,9 @@ def _secondary(
 
             c.run("secondary", name, f"{p.label} at {ep.visit}: proportional odds", _ordinal)
         else:
-
-            def _cont(ep: Any = ep, stem: str = stem) -> dict[str, pd.DataFrame]:
-                r = sensitivity.ancova(
-                    bds_pop, param=ep.parameter, visit=ep.visit, reference=ref,
-                    covariates=list(plan.covariates), variable=ep.variable, arms=arms,
-                    alpha=a.alpha,
-                )  # fmt: skip
-                return {f"{stem}_lsmeans": r.lsmeans, f"{stem}_diffs": r.diffs}
-
-            c.run("secondary", name, f"{p.label} ({ep.variable}) at {ep.visit}: ANCOVA", _cont)
+            c.run("secondary", name, f"{p.label} ({ep.variable}) at {ep.visit}: MMRM",
+                  partial(_endpoint_mmrm, definition, adsl, bds, plan, ep, a.population,
+                          stem))  # fmt: skip
 
 
 def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[str]) -> None:
