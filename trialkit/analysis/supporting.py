@@ -100,7 +100,8 @@ def run_supporting(
     if "secondary" in sections:
         _secondary(c, definition, adsl, bds, bds_pop, plan, arms, ref)
     if "safety" in sections:
-        _safety(c, adae, adsl, arms)
+        # safety is analysed as treated: each subject under the arm actually received
+        _safety(c, adae, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms)
     return c.sections, c.tables
 
 
