@@ -39,8 +39,8 @@ from trialkit.analysis.sensitivity import (
     ARM,
     SUBJECT,
     _arm_order,
-    _contrast_rows,
     _design,
+    _ratio_rows,
     _select,
 )
 from trialkit.errors import ModelSpecificationError
@@ -277,31 +277,13 @@ def responder_analysis(
     model_data = used.dropna(subset=["BASE"]) if adjust_baseline else used
     X, _ = _design(model_data, order, ["BASE"] if adjust_baseline else [])
     y = (model_data["RESPFL"] == "Y").astype(float).to_numpy()
-    fit: Any = None
     separated = any(x in (0, n) for x, n in counts.values())
+    params = cov = None
+    fit: Any = None
     if not separated:
         fit = GLM(y, X, family=families.Binomial()).fit()
         params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-        names = list(X.columns)
-        contrasts = {}
-        for a in order[1:]:
-            L = np.zeros(len(names))
-            L[names.index(f"ARMCD[{a}]")] = 1.0
-            contrasts[a] = L
-        or_rows = _contrast_rows(params, cov, contrasts, np.inf, alpha)
-    else:
-        or_rows = [
-            dict.fromkeys(
-                ("estimate", "se", "df", "lower", "upper", "statistic", "p_value"), np.nan
-            )
-            for _ in order[1:]
-        ]
-    ors = pd.DataFrame(
-        or_rows, columns=["estimate", "se", "df", "lower", "upper", "statistic", "p_value"]
-    ).drop(columns="df")
-    ors["odds_ratio"] = np.exp(ors["estimate"])
-    ors["or_lower"] = np.exp(ors["lower"])
-    ors["or_upper"] = np.exp(ors["upper"])
+    ors = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
     ors["n"] = len(model_data)
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])

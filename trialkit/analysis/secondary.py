@@ -24,8 +24,8 @@ from trialkit.analysis.sensitivity import (
     ARM,
     _arm_order,
     _complete,
-    _contrast_rows,
     _design,
+    _ratio_rows,
     _select,
 )
 from trialkit.errors import ConvergenceError, ModelSpecificationError
@@ -139,16 +139,7 @@ def proportional_odds(
         raise ConvergenceError(f"proportional-odds model of {param} at {visit}: no convergence")
     k = X.shape[1]
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    names = list(X.columns)
-    contrasts = {}
-    for a in order[1:]:
-        L = np.zeros(len(params))
-        L[names.index(f"ARMCD[{a}]")] = 1.0
-        contrasts[a] = L
-    ors = pd.DataFrame(_contrast_rows(params, cov, contrasts, np.inf, alpha)).drop(columns="df")
-    ors["odds_ratio"] = np.exp(ors["estimate"])
-    ors["or_lower"] = np.exp(ors["lower"])
-    ors["or_upper"] = np.exp(ors["upper"])
+    ors = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
     ors["n"] = len(data)
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])

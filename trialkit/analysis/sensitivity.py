@@ -158,6 +158,41 @@ def _contrast_rows(
     return out
 
 
+ROW_COLUMNS = ["estimate", "se", "df", "lower", "upper", "statistic", "p_value"]
+
+
+def _ratio_rows(
+    params: np.ndarray | None,
+    cov: np.ndarray | None,
+    names: Sequence[str],
+    arms: Sequence[str],
+    alpha: float,
+    ratio: str,
+    short: str,
+) -> pd.DataFrame:
+    """Each arm's ``ARMCD[arm]`` coefficient (log scale, Wald z) and its ratio with CI.
+
+    Serves odds ratios (logit link) and rate ratios (log link); ``names`` label the leading
+    ``params``; ``params`` None (a model that
+    cannot be fitted) gives missing rows. Columns: estimate, se, lower, upper, statistic,
+    p_value, ``ratio``, ``short``_lower, ``short``_upper.
+    """
+    if params is None or cov is None:
+        rows: list[dict[str, float]] = [dict.fromkeys(ROW_COLUMNS, np.nan) for _ in arms]
+    else:
+        contrasts = {}
+        for arm in arms:
+            L = np.zeros(len(params))  # params may go on past ``names`` (cut-points)
+            L[list(names).index(f"ARMCD[{arm}]")] = 1.0
+            contrasts[arm] = L
+        rows = _contrast_rows(params, cov, contrasts, np.inf, alpha)
+    out = pd.DataFrame(rows, columns=ROW_COLUMNS).drop(columns="df")
+    out[ratio] = np.exp(out["estimate"])
+    out[f"{short}_lower"] = np.exp(out["lower"])
+    out[f"{short}_upper"] = np.exp(out["upper"])
+    return out
+
+
 def _complete(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Rows with every column in ``columns`` present (observed cases)."""
     missing = [c for c in columns if c not in frame.columns]
@@ -535,16 +570,7 @@ def nb_gee(
         raise ConvergenceError(f"NB GEE of {param}: dispersion did not converge")
     fit = fit_at(a, fit)
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    names = list(X.columns)
-    contrasts = {}
-    for arm in order[1:]:
-        L = np.zeros(len(names))
-        L[names.index(f"ARMCD[{arm}]")] = 1.0
-        contrasts[arm] = L
-    rr = pd.DataFrame(_contrast_rows(params, cov, contrasts, np.inf, alpha)).drop(columns="df")
-    rr["rate_ratio"] = np.exp(rr["estimate"])
-    rr["rr_lower"] = np.exp(rr["lower"])
-    rr["rr_upper"] = np.exp(rr["upper"])
+    rr = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "rate_ratio", "rr")
     rr.insert(0, "reference", reference)
     rr.insert(0, "arm", order[1:])
     rho = (
