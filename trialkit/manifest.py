@@ -197,14 +197,18 @@ def read_manifest(out_dir: Path) -> dict[str, Any]:
     return dict(data)
 
 
-def changed_inputs(manifest: Mapping[str, Any], trial_dir: Path | None = None) -> list[str]:
-    """Inputs whose SHA-256 differs from the manifest's (or that are gone), one line each."""
-    root = Path(trial_dir or manifest["trial_dir"])
+def changed_files(root: Path, recorded: Mapping[str, str], what: str) -> list[str]:
+    """Files under ``root`` that are gone or no longer hash as ``recorded``, one line each."""
     problems = []
-    for rel, digest in sorted(manifest["inputs"].items()):
+    for rel, digest in sorted(recorded.items()):
         path = root / rel
         if not path.is_file():
-            problems.append(f"{path}: input is missing")
+            problems.append(f"{path}: {what} is missing")
         elif sha256_file(path) != digest:
-            problems.append(f"{path}: input changed since the run (SHA-256 differs)")
+            problems.append(f"{path}: {what} changed since the run (SHA-256 differs)")
     return problems
+
+
+def changed_inputs(manifest: Mapping[str, Any], trial_dir: Path | None = None) -> list[str]:
+    """Inputs whose SHA-256 differs from the manifest's (or that are gone), one line each."""
+    return changed_files(Path(trial_dir or manifest["trial_dir"]), manifest["inputs"], "input")

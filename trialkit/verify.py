@@ -16,7 +16,7 @@ from typing import Any
 
 from trialkit.compare import Tolerance, compare_outputs
 from trialkit.errors import InputError
-from trialkit.manifest import MANIFEST_NAME, changed_inputs, read_manifest, sha256_file
+from trialkit.manifest import MANIFEST_NAME, changed_files, changed_inputs, read_manifest
 
 
 @dataclass(frozen=True)
@@ -49,18 +49,6 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def changed_outputs(out: Path, manifest: dict[str, Any]) -> list[str]:
-    """Output files that are missing or no longer hash as recorded."""
-    problems = []
-    for rel, digest in sorted(manifest.get("outputs", {}).items()):
-        path = out / rel
-        if not path.is_file():
-            problems.append(f"{path}: output is missing")
-        elif sha256_file(path) != digest:
-            problems.append(f"{path}: output changed since the run (SHA-256 differs)")
-    return problems
-
-
 def _rerun(manifest: dict[str, Any], trial_dir: Path, target: Path) -> None:
     """Run the analysis again with the recorded options, writing into ``target``."""
     from trialkit.analysis.run import analyze
@@ -91,7 +79,7 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     report = VerifyReport(
         out=out,
         changed_inputs=changed_inputs(manifest, trial),
-        changed_outputs=changed_outputs(out, manifest),
+        changed_outputs=changed_files(out, manifest.get("outputs", {}), "output"),
     )
     if report.changed_inputs:
         return report  # a rerun on other inputs proves nothing about this output
