@@ -331,26 +331,16 @@ class EfficacySections:
         data = self.out.adam("analysis_primary")
         if data is None:
             return None
-        cols = {c.upper(): c for c in data.columns}
-        fit_col = cols.get("FITTED") or cols.get("PRED")
-        res_col = cols.get("RESID") or cols.get("RESIDUAL")
-        kind = "conditional"
-        if fit_col is not None and res_col is not None:
-            fitted = pd.to_numeric(data[fit_col], errors="coerce").to_numpy(float)
-            resid = pd.to_numeric(data[res_col], errors="coerce").to_numpy(float)
-        else:
-            rebuilt = _marginal_residuals(data, self.out.get("primary", "model") or {},
-                                          self.d.reference_arm.code)  # fmt: skip
-            if rebuilt is None:
-                return None
-            fitted, resid = rebuilt
-            kind = "marginal"
+        if "FITTED" not in data.columns or "RESID" not in data.columns:
+            return None
+        # FITTED is X·beta: an MMRM has no random effects, so these are its marginal residuals
+        fitted = pd.to_numeric(data["FITTED"], errors="coerce").to_numpy(float)
+        resid = pd.to_numeric(data["RESID"], errors="coerce").to_numpy(float)
         if not np.isfinite(resid).any():
             return None
         return {
             "figure": figures.diagnostics_figure(fitted, resid, self.y_unit),
             "n": len(resid),
-            "kind": kind,
         }
 
     def boundaries(self) -> dict[str, Any] | None:
@@ -563,37 +553,3 @@ def _effect_cells(frame: pd.DataFrame, active: list[tuple[str, str]], visit: str
             fmt_p(r.get("p", r.get("p_value"))),
         ]
     return cells
-
-
-def _marginal_residuals(
-    data: pd.DataFrame, model: Mapping[str, Any], reference: str
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Fitted values X·beta and marginal residuals y - X·beta of the primary MMRM.
-
-    Rebuilds the design from the fitted rows (``adam/analysis_primary.csv``) and the model's
-    formula; ``None`` unless every design column matches a reported fixed effect by name.
-    """
-    from trialkit.errors import ModelSpecificationError
-    from trialkit.models.formula import make_design
-
-    formula = model.get("formula")
-    effects = {r.get("term"): r.get("estimate") for r in model.get("fixed_effects") or []}
-    if not formula or not effects:
-        return None
-    visits = [str(v) for v in model.get("visits") or []]
-    frame = data.copy()
-    for col in ("ARMCD", "AVISIT", "SITEGR1", "SITEID"):
-        if col in frame.columns:
-            frame[col] = frame[col].astype(str)
-    try:
-        info, x, y = make_design(
-            str(formula), frame, reference={"ARMCD": reference}, extra_factors=("AVISIT",),
-            levels_of={"AVISIT": visits} if visits else None,
-        )  # fmt: skip
-    except (ModelSpecificationError, KeyError, ValueError):
-        return None
-    if set(info.column_names) != set(effects) or any(v is None for v in effects.values()):
-        return None
-    beta = np.array([float(effects[name]) for name in info.column_names])
-    fitted = x @ beta
-    return fitted, np.asarray(y, dtype=float) - fitted
