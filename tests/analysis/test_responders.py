@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -127,42 +128,19 @@ def _frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_flags_missing_and_intercurrent_events() -> None:
     bds, subjects = _frames()
-    f = responder_flags(bds, subjects, param="HC", visit="W12", threshold=20)
+    flags = partial(responder_flags, bds, subjects, param="HC", visit="W12", threshold=20)
+    f = flags()
     assert list(f["RESPFL"]) == ["Y", "N", "Y", "Y", "N"]
     assert list(f["REASON"]) == ["met", "not met", "base zero", "met", "missing"]
-    f = responder_flags(
-        bds,
-        subjects,
-        param="HC",
-        visit="W12",
-        threshold=20,
-        intercurrent={"DISCDT": "non_response"},
-    )
+    f = flags(intercurrent={"DISCDT": "non_response"})
     assert f.set_index("USUBJID").at["D", "REASON"] == "intercurrent event"
     assert f.set_index("USUBJID").at["D", "RESPFL"] == "N"
-    f = responder_flags(
-        bds,
-        subjects,
-        param="HC",
-        visit="W12",
-        threshold=20,
-        intercurrent={"DISCDT": "treatment_policy"},
-    )
+    f = flags(intercurrent={"DISCDT": "treatment_policy"})
     assert f.set_index("USUBJID").at["D", "RESPFL"] == "Y"
-    f = responder_flags(
-        bds,
-        subjects,
-        param="HC",
-        visit="W12",
-        threshold=20,
-        intercurrent={"DISCDT": "hypothetical"},
-        missing="exclude",
-    )
+    f = flags(intercurrent={"DISCDT": "hypothetical"}, missing="exclude")
     assert f["RESPFL"].isna().tolist() == [False, False, False, True, True]
     with pytest.raises(ModelSpecificationError):
-        responder_flags(
-            bds, subjects, param="HC", visit="W12", threshold=20, intercurrent={"DISCDT": "ignore"}
-        )
+        flags(intercurrent={"DISCDT": "ignore"})
 
 
 def test_event_on_the_assessment_day_is_not_before_it() -> None:

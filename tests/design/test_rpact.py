@@ -37,7 +37,7 @@ TOL = 1e-6
 RPACT_INACCURATE = {("of_2s_k5_unequal", 1)}
 
 
-def _design(ref: dict[str, Any]) -> GroupSequentialDesign:
+def _design(ref: dict[str, Any], **grid: int) -> GroupSequentialDesign:
     return group_sequential_design(
         ref["informationRates"],
         ref["alpha"],
@@ -48,6 +48,7 @@ def _design(ref: dict[str, Any]) -> GroupSequentialDesign:
         FAMILY[ref["typeBetaSpending"]],
         ref["gammaB"],
         ref["bindingFutility"],
+        **grid,
     )
 
 
@@ -135,16 +136,5 @@ def test_grid_is_converged() -> None:
     """A much finer grid moves no boundary by more than 1e-7."""
     for ref in REFERENCE["designs"][::4]:
         coarse = _design(ref)
-        fine = group_sequential_design(
-            ref["informationRates"],
-            ref["alpha"],
-            ref["sided"],
-            str(FAMILY[ref["typeOfDesign"]]),
-            ref["gammaA"],
-            ref["beta"],
-            FAMILY[ref["typeBetaSpending"]],
-            ref["gammaB"],
-            ref["bindingFutility"],
-            r=128,
-        )
+        fine = _design(ref, r=128)
         assert np.max(np.abs(np.subtract(coarse.efficacy_z, fine.efficacy_z))) < 1e-7

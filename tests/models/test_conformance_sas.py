@@ -84,18 +84,28 @@ def _check_covariance_parameters(res: MMRMResults, m: dict[str, Any]) -> None:
         assert abs(ours[name] - est) / scale < 1e-3, (name, ours[name], est)
 
 
+#: The issue's tolerances are 1e-4 (-2 log-likelihood), 1e-3 (estimates, SEs, CIs), 1 (df) and
+#: 1e-3 relative (KR). The engine does better; these tighter bounds are the figures the README
+#: quotes, so the README's claims are what the tests hold.
+LOGLIK_TOL = 1e-5
+ESTIMATE_TOL = 4e-4  # unstructured models: fixed effects, LS means and their differences
+INTERCEPT_TOL = 1e-3  # structured intercept-only models (SAS prints 4-5 digits)
+DF_TOL = 0.6
+KR_REL_TOL = 5e-4
+
+
 @pytest.mark.parametrize("key", ["us_full_reml", "us_full_ml"])
 def test_unstructured_full_model(key: str) -> None:
     m = _reference()["models"][key]
     res = _fit(key)
     assert res.converged, res.convergence.message
-    assert abs(res.minus2ll - m["minus2_loglik"]) < 1e-4
+    assert abs(res.minus2ll - m["minus2_loglik"]) < LOGLIK_TOL
     _check_covariance_parameters(res, m)
     for fe in m["fixed_effects"]:
         name = _sas_name(fe["effect"], fe["levels"])
-        assert abs(res.params[name] - fe["estimate"]) < 1e-3, name
-        assert abs(res.bse[name] - fe["se"]) < 1e-3, name
-        assert abs(res.df[name] - fe["df"]) < 1, name
+        assert abs(res.params[name] - fe["estimate"]) < ESTIMATE_TOL, name
+        assert abs(res.bse[name] - fe["se"]) < ESTIMATE_TOL, name
+        assert abs(res.df[name] - fe["df"]) < DF_TOL, name
 
 
 def test_lsmeans_and_differences() -> None:
@@ -106,8 +116,8 @@ def test_lsmeans_and_differences() -> None:
     for row in m["lsmeans"]:
         ours = lsm.loc[(row["AVISIT"], row["ARMCD"])]
         for col in ("estimate", "se", "lower", "upper"):
-            assert abs(ours[col] - row[col]) < 1e-3, (row, col)
-        assert abs(ours["df"] - row["df"]) < 1
+            assert abs(ours[col] - row[col]) < ESTIMATE_TOL, (row, col)
+        assert abs(ours["df"] - row["df"]) < DF_TOL
     labels, L = res.lsmeans_matrix("ARMCD", by="AVISIT")
     index = {
         (a, b): i for i, (a, b) in enumerate(zip(labels["AVISIT"], labels["ARMCD"], strict=True))
@@ -119,8 +129,8 @@ def test_lsmeans_and_differences() -> None:
     est = res.estimate(pd.DataFrame(rows).reset_index(drop=True))
     for d, (_, ours) in zip(m["lsmean_differences"], est.iterrows(), strict=True):
         for col in ("estimate", "se", "lower", "upper"):
-            assert abs(ours[col] - d[col]) < 1e-3, (d, col)
-        assert abs(ours["df"] - d["df"]) < 1, d
+            assert abs(ours[col] - d[col]) < ESTIMATE_TOL, (d, col)
+        assert abs(ours["df"] - d["df"]) < DF_TOL, d
 
 
 def test_contrasts_match_lsmean_differences() -> None:
@@ -132,7 +142,7 @@ def test_contrasts_match_lsmean_differences() -> None:
             ours = con.loc[d["AVISIT"]]
             assert ours["ARMCD"] == "TRT - PBO"
             for col in ("estimate", "se", "lower", "upper"):
-                assert abs(ours[col] - d[col]) < 1e-3
+                assert abs(ours[col] - d[col]) < ESTIMATE_TOL
 
 
 @pytest.mark.parametrize(
@@ -149,12 +159,12 @@ def test_structured_intercept_models(key: str) -> None:
     m = _reference()["models"][key]
     res = _fit(key)
     assert res.converged, res.convergence.message
-    assert abs(res.minus2ll - m["minus2_loglik"]) < 1e-4
+    assert abs(res.minus2ll - m["minus2_loglik"]) < LOGLIK_TOL
     _check_covariance_parameters(res, m)
     fe = m["fixed_effects"][0]
-    assert abs(res.params["Intercept"] - fe["estimate"]) < 1e-3
-    assert abs(res.bse["Intercept"] - fe["se"]) < 1e-3
-    assert abs(res.df["Intercept"] - fe["df"]) < 1
+    assert abs(res.params["Intercept"] - fe["estimate"]) < INTERCEPT_TOL
+    assert abs(res.bse["Intercept"] - fe["se"]) < INTERCEPT_TOL
+    assert abs(res.df["Intercept"] - fe["df"]) < DF_TOL
 
 
 @pytest.mark.parametrize("cov", ["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh"])
@@ -172,8 +182,8 @@ def test_kenward_roger(cov: str) -> None:
     )
     res = model.fit(method=kr["method"], df="kenward-roger")
     assert res.converged
-    assert abs(res.bse["ARMCD[T.TRT]"] / ref["se"] - 1) < 1e-3
-    assert abs(res.df["ARMCD[T.TRT]"] / ref["df"] - 1) < 1e-3
+    assert abs(res.bse["ARMCD[T.TRT]"] / ref["se"] - 1) < KR_REL_TOL
+    assert abs(res.df["ARMCD[T.TRT]"] / ref["df"] - 1) < KR_REL_TOL
     # every SE uses the adjusted covariance
     var = float(res.cov_params().loc["ARMCD[T.TRT]", "ARMCD[T.TRT]"])
     assert np.isclose(float(res.bse["ARMCD[T.TRT]"]) ** 2, var)
