@@ -152,8 +152,8 @@ def test_rerun_passes_the_recorded_options_back(
     seen: dict[str, object] = {}
 
     class Written:
-        def write(self, target: Path) -> None:
-            seen["target"] = target
+        def files(self) -> dict[str, bytes]:
+            return {"results.json": b"{}"}
 
     def fake_analyze(trial_dir: Path, **kwargs: object) -> Written:
         seen.update(kwargs, trial_dir=trial_dir)
@@ -162,7 +162,7 @@ def test_rerun_passes_the_recorded_options_back(
     monkeypatch.setattr("trialkit.analysis.run.analyze", fake_analyze)
     options = {"allow_errors": True, "dummy_seed": 3, "previous_fractions": [0.3, 0.6]}
     manifest = {"options": options, "cutoff": "2030-01-01"}
-    verify._rerun(manifest, trial, tmp_path)
+    assert verify._rerun(manifest, trial) == {"results.json": b"{}"}  # in memory, not on disk
     assert seen["previous_fractions"] == [0.3, 0.6]
     assert seen["allow_errors"] is True and seen["dummy_seed"] == 3
-    assert str(seen["cutoff"]) == "2030-01-01" and seen["target"] == tmp_path
+    assert str(seen["cutoff"]) == "2030-01-01"

@@ -225,17 +225,37 @@ def verify(
     raise typer.Exit(run_verify(out, rtol=rtol, atol=atol, trial_dir=trial))
 
 
+def _os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: the file it names and what went wrong."""
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code; every trialkit error becomes one line on stderr."""
+    """Run the CLI and return its exit code; every trialkit error becomes one line on stderr.
+
+    SIGTERM and SIGINT end the command through the normal clean-up (no partial output), with
+    one line and exit code 128 + the signal number (143 and 130).
+    """
+    from trialkit.processes import Interrupted, stop_on_signals
+
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="trialkit")
+        with stop_on_signals():
+            app(args=list(argv) if argv is not None else None, prog_name="trialkit")
     except SystemExit as exc:  # typer's standalone mode ends every run this way
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except Interrupted as exc:
+        print(f"trialkit: stopped: {exc}", file=sys.stderr)
+        return exc.exit_code
     except TrialkitError as exc:
         print(f"trialkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the machine, not trialkit: a vanished file, a full disk
+        print(f"trialkit: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: still one line, with a distinct exit code
-        print(f"trialkit: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        first = str(exc).splitlines()[0][:500] if str(exc) else ""
+        print(f"trialkit: internal error: {type(exc).__name__}: {first}", file=sys.stderr)
         return 3
     return 0
 

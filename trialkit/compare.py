@@ -8,8 +8,10 @@ what did not reproduce. Two numbers agree when ``|a - b| <= atol + rtol * |b|``.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,13 +79,17 @@ def _cell(text: str) -> float | str:
         return text
 
 
-def compare_csv(recorded: Path, rerun: Path, tol: Tolerance, label: str) -> list[str]:
+def _rows(source: Path | bytes) -> list[list[str]]:
+    """A CSV's rows, from a file or its bytes."""
+    text = source.decode("utf-8") if isinstance(source, bytes) else source.read_text("utf-8")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def compare_csv(
+    recorded: Path | bytes, rerun: Path | bytes, tol: Tolerance, label: str
+) -> list[str]:
     """Differences between two CSV tables, cell by cell, numbers within tolerance."""
-    with (
-        recorded.open(newline="", encoding="utf-8") as fa,
-        rerun.open(newline="", encoding="utf-8") as fb,
-    ):
-        rows_a, rows_b = list(csv.reader(fa)), list(csv.reader(fb))
+    rows_a, rows_b = _rows(recorded), _rows(rerun)
     if len(rows_a) != len(rows_b):
         return [f"{label}: {len(rows_a)} rows recorded, {len(rows_b)} in the rerun"]
     if rows_a and rows_a[0] != rows_b[0]:
@@ -100,21 +106,37 @@ def compare_csv(recorded: Path, rerun: Path, tol: Tolerance, label: str) -> list
     return out
 
 
-def compare_outputs(recorded: Path, rerun: Path, tol: Tolerance) -> list[str]:
-    """Compare ``results.json`` and every ``tables/*.csv`` of two output folders."""
+def compared_files(output: Path | Mapping[str, bytes]) -> dict[str, bytes]:
+    """The files verify compares (``results.json``, ``tables/*.csv``) of a folder or an
+    in-memory output, by relative path."""
+    if isinstance(output, Path):
+        paths = [output / "results.json", *sorted((output / "tables").glob("*.csv"))]
+        return {p.relative_to(output).as_posix(): p.read_bytes() for p in paths if p.is_file()}
+    return {k: v for k, v in output.items() if k == "results.json" or _is_table(k)}
+
+
+def _is_table(name: str) -> bool:
+    return name.startswith("tables/") and name.endswith(".csv")
+
+
+def compare_outputs(
+    recorded: Path | Mapping[str, bytes], rerun: Path | Mapping[str, bytes], tol: Tolerance
+) -> list[str]:
+    """Compare ``results.json`` and every ``tables/*.csv`` of two outputs (folders or files
+    held in memory)."""
+    a_files, b_files = compared_files(recorded), compared_files(rerun)
     out: list[str] = []
-    res_a, res_b = recorded / "results.json", rerun / "results.json"
-    if res_a.is_file() or res_b.is_file():
-        if not res_a.is_file() or not res_b.is_file():
+    if "results.json" in a_files or "results.json" in b_files:
+        if "results.json" not in a_files or "results.json" not in b_files:
             out.append("results.json: present in only one of the two outputs")
         else:
-            a = json.loads(res_a.read_text(encoding="utf-8"))
-            b = json.loads(res_b.read_text(encoding="utf-8"))
+            a = json.loads(a_files["results.json"])
+            b = json.loads(b_files["results.json"])
             out.extend(f"results.json: {d}" for d in compare_json(a, b, tol))
-    tables_a = {p.relative_to(recorded).as_posix() for p in (recorded / "tables").rglob("*.csv")}
-    tables_b = {p.relative_to(rerun).as_posix() for p in (rerun / "tables").rglob("*.csv")}
+    tables_a = {k for k in a_files if _is_table(k)}
+    tables_b = {k for k in b_files if _is_table(k)}
     for name in sorted(tables_a ^ tables_b):
         out.append(f"{name}: present in only one of the two outputs")
     for name in sorted(tables_a & tables_b):
-        out.extend(compare_csv(recorded / name, rerun / name, tol, name))
+        out.extend(compare_csv(a_files[name], b_files[name], tol, name))
     return out

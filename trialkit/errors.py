@@ -45,3 +45,18 @@ class ConvergenceError(TrialkitError):
 
 class OutputExistsError(InputError):
     """The output folder exists and ``--force`` was not given (exit 2)."""
+
+
+class OutputRefusedError(InputError):
+    """The output folder may not be written: the trial folder, a protected folder, a symbolic
+    link, a file, or (with ``--force``) a folder trialkit did not write (exit 2)."""
+
+
+class Interrupted(TrialkitError):
+    """The command was stopped by a signal (SIGTERM, SIGINT, SIGHUP); exit 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(f"{signal.Signals(signum).name} received; nothing was written")
+        self.exit_code = 128 + signum

@@ -1,38 +1,146 @@
-"""Write a command's output folder all at once: into a temporary sibling, then moved into place.
+"""Write a command's output folder all at once, and never touch a folder trialkit did not write.
 
-An existing folder is never overwritten unless ``force`` is given, and an interrupted run
+The folder is built in a temporary sibling and moved into place at the end with one
+``rename``, which cannot replace a non-empty folder: of two runs into one ``--out`` one wins and
+the other is refused. ``--force`` replaces only a folder that carries trialkit's marker file
+(or an empty one); the trial folder, the working directory, the home folder, ``/`` and any
+folder holding one of them are refused whatever the options. An interrupted or failed run
 leaves no partial output (the temporary folder is removed on any error).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from trialkit.errors import OutputExistsError
+from trialkit.errors import InputError, OutputExistsError, OutputRefusedError
+
+#: Written into every output folder; ``--force`` replaces only folders that carry it.
+MARKER_NAME = ".trialkit-output"
+MARKER_TEXT = "This folder was written by trialkit; only trialkit --force replaces it.\n"
 
 
-def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse an existing output folder before any work is done."""
-    if out.exists() and not force:
+def _protected(trial_dirs: Iterable[Path]) -> list[tuple[Path, str]]:
+    """Folders an output folder must neither be nor contain, with how messages name them."""
+    named = [(Path(d).resolve(), "the trial folder") for d in trial_dirs]
+    named.append((Path.cwd().resolve(), "the working directory"))
+    home = os.environ.get("HOME")
+    if home:
+        named.append((Path(home).resolve(), "the home folder"))
+    named.append((Path("/").resolve(), "the root folder"))
+    return named
+
+
+def _is_trialkit_output(path: Path) -> bool:
+    """True for a folder trialkit wrote (its marker is a regular file), or an empty folder."""
+    marker = path / MARKER_NAME
+    if marker.is_file() and not marker.is_symlink():
+        return True
+    try:
+        return not any(path.iterdir())
+    except OSError:
+        return False
+
+
+def _check_location(out: Path, trial_dirs: list[Path]) -> None:
+    """Refuse a symlink, a folder inside a trial folder, or one that is or holds a protected one."""
+    if out.is_symlink():
+        raise OutputRefusedError(f"{out}: output folder is a symbolic link; give a real path")
+    resolved = out.resolve()
+    for folder, name in _protected(trial_dirs):
+        if folder.is_relative_to(resolved):
+            what = "is" if folder == resolved else "contains"
+            raise OutputRefusedError(f"{out}: output folder {what} {name}; choose another --out")
+    for folder in [Path(d).resolve() for d in trial_dirs]:
+        if resolved.is_relative_to(folder):
+            raise OutputRefusedError(
+                f"{out}: the output folder must not be inside the trial folder"
+            )
+
+
+def check_output_dir(out: Path, force: bool, trial_dirs: Iterable[Path] = ()) -> None:
+    """Refuse an output folder that may not be written (one line, exit 2), before any work."""
+    out = Path(out)
+    _check_location(out, list(trial_dirs))
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputRefusedError(f"{out}: exists and is not a folder; choose another --out")
+    if not force:
         raise OutputExistsError(f"{out}: output folder exists (use --force to replace it)")
+    if not _is_trialkit_output(out):
+        raise OutputRefusedError(
+            f"{out}: not an output folder of trialkit (no {MARKER_NAME}); --force replaces "
+            "only folders trialkit wrote"
+        )
+
+
+def _cannot_write(out: Path, exc: OSError) -> InputError:
+    """The one-line error of an output folder that could not be written (disk full, read-only)."""
+    return InputError(f"{out}: cannot write the output folder ({exc.strerror or exc})")
+
+
+def _replace(staging: Path, out: Path, force: bool) -> None:
+    """Move ``staging`` to ``out`` in one rename; with ``force``, set aside trialkit's old one."""
+    if out.exists() or out.is_symlink():
+        if not force:
+            raise OutputExistsError(f"{out}: output folder appeared while this run was going")
+        if out.is_symlink() or not out.is_dir() or not _is_trialkit_output(out):
+            raise OutputRefusedError(f"{out}: replaced by another program during the run")
+        holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.rename(out, holder / out.name)
+        try:
+            os.rename(staging, out)
+        except OSError:
+            os.rename(holder / out.name, out)  # put the old folder back
+            holder.rmdir()
+            raise OutputExistsError(f"{out}: another run wrote this folder meanwhile") from None
+        shutil.rmtree(holder, ignore_errors=True)
+        return
+    try:
+        os.rename(staging, out)  # fails on a non-empty folder another run moved there first
+    except OSError:
+        raise OutputExistsError(f"{out}: another run wrote this folder meanwhile") from None
+
+
+def _write_marker(staging: Path, out: Path) -> None:
+    """Mark ``staging`` as trialkit's (so a later ``--force`` may replace it)."""
+    try:
+        (staging / MARKER_NAME).write_text(MARKER_TEXT, encoding="utf-8")
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
 
 
 @contextmanager
-def staged_output_dir(out: Path, force: bool = False) -> Iterator[Path]:
+def staged_output_dir(
+    out: Path, force: bool = False, trial_dirs: Iterable[Path] = ()
+) -> Iterator[Path]:
     """Yield a temporary folder next to ``out``; move it to ``out`` when the block succeeds."""
     out = Path(out)
-    check_output_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    trial_dirs = list(trial_dirs)
+    check_output_dir(out, force, trial_dirs)
     try:
-        yield staging
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
+    try:
+        _write_marker(staging, out)
+        try:
+            yield staging
+        except OSError as exc:
+            if exc.filename is not None and Path(exc.filename).is_relative_to(staging):
+                raise _cannot_write(out, exc) from None
+            raise
+        _check_location(out, trial_dirs)
+        try:
+            _replace(staging, out, force)
+        except OSError as exc:
+            raise _cannot_write(out, exc) from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -2,13 +2,12 @@
 
 Three checks, in order: the inputs hash as recorded (else each changed file is named); the
 output files are as written (no hand edits); a rerun of the analysis, with the recorded
-options into a temporary folder, gives every number of ``results.json`` and every table
+options, held in memory, gives every number of ``results.json`` and every table
 within tolerance. Exit 0 reproduced, 1 differences or changed inputs, 2 unusable.
 """
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,8 +48,8 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def _rerun(manifest: dict[str, Any], trial_dir: Path, target: Path) -> None:
-    """Run the analysis again with the recorded options, writing into ``target``."""
+def _rerun(manifest: dict[str, Any], trial_dir: Path) -> dict[str, bytes]:
+    """Run the analysis again with the recorded options; its output files, in memory only."""
     from trialkit.analysis.run import analyze
 
     options = manifest["options"]
@@ -62,7 +61,7 @@ def _rerun(manifest: dict[str, Any], trial_dir: Path, target: Path) -> None:
         dummy_seed=options.get("dummy_seed"),
         previous_fractions=options.get("previous_fractions"),
     )
-    results.write(target)
+    return results.files()
 
 
 def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None) -> VerifyReport:
@@ -83,9 +82,7 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     )
     if report.changed_inputs:
         return report  # a rerun on other inputs proves nothing about this output
-    with tempfile.TemporaryDirectory(prefix="trialkit-verify-") as tmp:
-        _rerun(manifest, trial, Path(tmp))
-        report.differences.extend(compare_outputs(out, Path(tmp), tolerance))
+    report.differences.extend(compare_outputs(out, _rerun(manifest, trial), tolerance))
     return report
 
 

@@ -8,6 +8,7 @@ are deterministic functions of the data so they differ between arms and runs.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.definition import TrialDefinition, load_definition
+from trialkit.manifest import RunInfo, record_run
 
 
 def _adsl(subjects: pd.DataFrame) -> pd.DataFrame:
@@ -188,4 +190,7 @@ def write_fake_results(
     for key in drop:
         results.pop(key, None)
     (out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    # the manifest a real analysis leaves: reports check it names this trial's inputs
+    run = RunInfo(command="analyze", trial_dir=trial_dir, options={}, cutoff=cutoff)
+    record_run(out, run, datetime.now(UTC))
     return out

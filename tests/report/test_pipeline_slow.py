@@ -16,6 +16,7 @@ import pytest
 
 from trialkit.datasets import read_trial_datasets
 from trialkit.examples import write_small_trial, write_trial
+from trialkit.output import MARKER_NAME
 from trialkit.report import run_report
 
 from .test_blinding import arm_level_numbers, leaked, text_of
@@ -57,8 +58,9 @@ def test_open_report_blind_with_real_analysis(tmp_path: Path) -> None:
     open_ = _report(trial, tmp_path / "open", blinded=True)
     closed = _report(trial, tmp_path / "closed", blinded=False)
     # nothing but the report and a results-free manifest in the open report's folder
-    assert sorted(p.name for p in (tmp_path / "open").iterdir()) == ["manifest.json",
-                                                                     "report.html"]  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "open").iterdir()) == [
+        MARKER_NAME, "manifest.json", "report.html",
+    ]  # fmt: skip
     manifest = json.loads((tmp_path / "open" / "manifest.json").read_text())
     assert not {"lsmeans", "contrasts", "primary", "results"} & set(manifest)
     numbers = arm_level_numbers(closed)
@@ -94,7 +96,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (out / "validation" / "query_listing.csv").is_file()
     # the interim analysis itself is not kept next to the open report
     assert sorted(p.name for p in out.iterdir()) == [
-        "analysis", "final", "interim_closed", "interim_open", "validation",
+        MARKER_NAME, "analysis", "final", "interim_closed", "interim_open", "validation",
     ]  # fmt: skip
     open_html = (out / "interim_open" / "report.html").read_text(encoding="utf-8")
     closed_html = (out / "interim_closed" / "report.html").read_text(encoding="utf-8")

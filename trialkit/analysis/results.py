@@ -23,6 +23,7 @@ from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
 from trialkit.analysis.multiplicity import MultiplicityResult
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
+from trialkit.csv_safety import neutralise_formulas
 
 SCHEMA_VERSION = "1"
 
@@ -354,22 +355,28 @@ class AnalysisResults:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2, allow_nan=False) + "\n"
 
     # ---- the folder -------------------------------------------------------------------
-    def write(self, folder: Path) -> None:
-        """Write results.json, tables/*.csv, adam/*.csv (and DUMMY.txt) into ``folder``."""
-        folder = Path(folder)
-        (folder / "tables").mkdir(parents=True, exist_ok=True)
-        (folder / "adam").mkdir(parents=True, exist_ok=True)
-        (folder / "results.json").write_text(self.to_json(), encoding="utf-8")
+    def files(self) -> dict[str, bytes]:
+        """The output folder's files in memory: results.json, tables/*.csv, adam/*.csv (and
+        DUMMY.txt), by relative path; what :meth:`write` writes, byte for byte."""
+        files = {"results.json": self.to_json().encode("utf-8")}
         for name, frame in self.tables().items():
-            write_csv(frame, folder / "tables" / f"{name}.csv", self.dummy)
+            files[f"tables/{name}.csv"] = csv_text(frame, self.dummy).encode("utf-8")
         for name, frame in self.adam.items():
-            write_csv(frame, folder / "adam" / f"{name}.csv", self.dummy)
+            files[f"adam/{name}.csv"] = csv_text(frame, self.dummy).encode("utf-8")
         if self.dummy:
-            (folder / "DUMMY.txt").write_text(
+            files["DUMMY.txt"] = (
                 f"{DUMMY_VALUE}: treatment arms were permuted at random (seed {self.dummy_seed}).\n"
-                "These outputs test the programs; they say nothing about the treatments.\n",
-                encoding="utf-8",
-            )
+                "These outputs test the programs; they say nothing about the treatments.\n"
+            ).encode()
+        return files
+
+    def write(self, folder: Path) -> None:
+        """Write :meth:`files` into ``folder``."""
+        folder = Path(folder)
+        for rel, content in self.files().items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
 
 
 ADAM_DESCRIPTIONS = {
@@ -380,8 +387,9 @@ ADAM_DESCRIPTIONS = {
 }
 
 
-def write_csv(frame: pd.DataFrame, path: Path, dummy: bool = False) -> None:
-    """CSV with full-precision floats, ISO dates, true/false booleans; DUMMY column if dummy."""
+def csv_text(frame: pd.DataFrame, dummy: bool = False) -> str:
+    """CSV with full-precision floats, ISO dates, true/false booleans, formula-safe text cells
+    (:mod:`trialkit.csv_safety`); a DUMMY column if dummy."""
     out = frame.copy()
     for col in out.columns:
         s = out[col]
@@ -393,7 +401,7 @@ def write_csv(frame: pd.DataFrame, path: Path, dummy: bool = False) -> None:
             out[col] = s.map(lambda v: ("true" if v else "false") if isinstance(v, bool) else v)
     if dummy:
         out = mark_dummy(out)
-    out.to_csv(path, index=False, lineterminator="\n")
+    return str(neutralise_formulas(out).to_csv(index=False, lineterminator="\n"))
 
 
-__all__ = ["SCHEMA_VERSION", "AnalysisResults", "clean", "fallback_reason", "records", "write_csv"]
+__all__ = ["SCHEMA_VERSION", "AnalysisResults", "clean", "csv_text", "fallback_reason", "records"]

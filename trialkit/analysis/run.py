@@ -51,6 +51,7 @@ from trialkit.design.plan import InterimPlan
 from trialkit.errors import FindingsError, InputError
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
+from trialkit.processes import die_with_parent, worker_init_args
 
 T = TypeVar("T")
 
@@ -75,7 +76,9 @@ class _Background(Generic[T]):
         self._async: Any = None
         methods = multiprocessing.get_all_start_methods()
         if os.environ.get("TRIALKIT_WORKERS", "2") != "1" and "fork" in methods:
-            self._pool = multiprocessing.get_context("fork").Pool(processes=1)
+            self._pool = multiprocessing.get_context("fork").Pool(
+                processes=1, initializer=die_with_parent, initargs=worker_init_args()
+            )
             self._async = self._pool.apply_async(fn, args, kwargs)
 
     def result(self) -> T:
@@ -434,10 +437,8 @@ def write_analysis(
     own analyses all come through here. The manifest records the options, so ``trialkit
     verify`` can rerun the analysis exactly.
     """
-    out = Path(out)
-    check_output_dir(out, force)
-    if out.resolve().is_relative_to(Path(trial_dir).resolve()):
-        raise InputError(f"{out}: the output folder must not be inside the trial folder")
+    out, trial_dir = Path(out), Path(trial_dir)
+    check_output_dir(out, force, [trial_dir])
     started = datetime.now(UTC)
     previous = None if previous_fractions is None else [float(x) for x in previous_fractions]
     results = analyze(
@@ -455,7 +456,7 @@ def write_analysis(
         cutoff=cutoff.isoformat() if cutoff is not None else None,
         seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
     )
-    with staged_output_dir(out, force=force) as staging:
+    with staged_output_dir(out, force=force, trial_dirs=[trial_dir]) as staging:
         results.write(staging)
         record_run(staging, run, started)
     return results

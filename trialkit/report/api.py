@@ -1,31 +1,38 @@
 """``trialkit report`` and ``trialkit demo`` as library calls (the CLI only wraps these).
 
 A report renders from the output of an earlier ``trialkit analyze`` (``results``), or runs the
-analysis itself in a temporary folder outside ``out`` that is deleted afterwards, so a
-blinded (open) report's output folder never holds an unblinded intermediate. The output
-folder gets ``report.html`` and/or ``report.pdf`` and a ``manifest.json`` (inputs, options,
-versions; no results), written all at once through :func:`trialkit.output.staged_output_dir`.
+analysis itself. The output folder gets ``report.html`` and/or ``report.pdf`` and a
+``manifest.json`` (inputs, options, versions; no results), written all at once through
+:func:`trialkit.output.staged_output_dir`. A report's own analysis is held in memory, never
+written, so a killed open report leaves no unblinded result anywhere; ``--results`` must be
+the output of the same trial's analysis.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from trialkit.datasets import REQUIRED_COLUMNS, find_dataset, read_dataset
 from trialkit.definition import TrialDefinition, load_definition
 from trialkit.errors import InputError
-from trialkit.manifest import RunInfo, build_manifest, library_versions, sha256_file, write_manifest
+from trialkit.manifest import (
+    MANIFEST_NAME,
+    RunInfo,
+    build_manifest,
+    changed_inputs,
+    library_versions,
+    read_manifest,
+    sha256_file,
+    write_manifest,
+)
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.report.context import Kind, ReportOptions, build_context
 from trialkit.report.render import render_html, render_pdf
@@ -83,22 +90,48 @@ def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOu
     """Run the analysis and write it to ``dest`` the way ``trialkit analyze`` does.
 
     The same code path (:func:`trialkit.analysis.run.write_analysis`): results, tables,
-    derived datasets and ``manifest.json``, written all at once. ``dest`` must not exist yet
-    (a temporary folder of the caller's outside the report's output folder, or the demo's).
+    derived datasets and ``manifest.json``, written all at once; ``dest`` must not exist yet.
     """
-    write_analysis = _analysis_writer()
+    from trialkit.analysis.run import write_analysis
+
     write_analysis(Path(trial_dir), Path(dest), cutoff)
     return AnalysisOutput.load(dest)
 
 
-def _analysis_writer() -> Any:
-    """``trialkit.analysis.run.write_analysis``, or an input error when the build lacks it."""
-    try:
-        module: Any = importlib.import_module("trialkit.analysis.run")
-    except ImportError as exc:
-        msg = f"the analysis is not available in this build ({exc}); give --results DIR"
-        raise InputError(msg) from None
-    return module.write_analysis
+def analyse_in_memory(trial_dir: Path, cutoff: date | None) -> AnalysisOutput:
+    """Run the analysis as ``trialkit analyze`` does and keep its output in memory only.
+
+    A report that runs its own analysis never writes it to disk, so no kill at any moment can
+    leave an unblinded result behind (an open report's analysis is unblinded).
+    """
+    from trialkit.analysis.run import analyze
+
+    return AnalysisOutput.from_files(analyze(Path(trial_dir), cutoff).files())
+
+
+def check_results_match(
+    output: AnalysisOutput, results: Path, definition: TrialDefinition, trial_dir: Path
+) -> None:
+    """Refuse ``--results`` of another trial, or of this trial's data before they changed.
+
+    The trial id in ``results.json`` must be the definition's, and each input recorded in the
+    analysis' manifest must hash as the trial folder's file does now (one line, exit 2).
+    """
+    analysed = output.get("trial", "id")
+    if analysed != definition.trial.id:
+        raise InputError(
+            f"{results}: results of trial {analysed!r}, not of {definition.trial.id!r} "
+            f"({trial_dir / 'trial.toml'})"
+        )
+    if not (Path(results) / MANIFEST_NAME).is_file():
+        raise InputError(f"{results}: no {MANIFEST_NAME}; cannot tell which data it analysed")
+    changed = changed_inputs(read_manifest(Path(results)), trial_dir)
+    if changed:
+        raise InputError(
+            f"{results}: analysed other data than {trial_dir} holds now ({changed[0]}"
+            + (f"; and {len(changed) - 1} more" if len(changed) > 1 else "")
+            + "); analyse again"
+        )
 
 
 def _check_kind(kind: str, cutoff: date | None, blinded: bool | None) -> bool:
@@ -146,34 +179,34 @@ def run_report(
     trial_dir, out = Path(trial_dir), Path(out)
     is_blinded = _check_kind(kind, cutoff, blinded)
     formats = parse_formats(formats)
-    check_output_dir(out, force)
+    check_output_dir(out, force, [trial_dir])
     definition = load_definition(trial_dir)
-    with tempfile.TemporaryDirectory(prefix="trialkit-report-") as tmp:
-        if results is not None:
-            output = AnalysisOutput.load(Path(results))
-            analysed_cutoff = output.get("cutoff")
-            if cutoff is not None and analysed_cutoff != cutoff.isoformat():
-                raise InputError(
-                    f"{results}: the results are at cutoff {analysed_cutoff or 'none (all data)'}"
-                    f", not --cutoff {cutoff}"
-                )
-            if cutoff is None and analysed_cutoff:
-                cutoff = date.fromisoformat(str(analysed_cutoff))
-        elif is_blinded:  # nothing the unblinded analysis says reaches the console or logs
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                output = run_analysis(trial_dir, Path(tmp) / "analysis", cutoff)
-        else:
-            output = run_analysis(trial_dir, Path(tmp) / "analysis", cutoff)
-        options = ReportOptions(
-            kind=_kind(kind),
-            blinded=is_blinded,
-            cutoff=cutoff,
-            generated=generation_time(),
-            input_hashes=input_hashes(trial_dir),
-            software=library_versions(),
-        )
-        html = build_report(definition, output, options, trial_dir, templates)
+    if results is not None:
+        output = AnalysisOutput.load(Path(results))
+        check_results_match(output, Path(results), definition, trial_dir)
+        analysed_cutoff = output.get("cutoff")
+        if cutoff is not None and analysed_cutoff != cutoff.isoformat():
+            raise InputError(
+                f"{results}: the results are at cutoff {analysed_cutoff or 'none (all data)'}"
+                f", not --cutoff {cutoff}"
+            )
+        if cutoff is None and analysed_cutoff:
+            cutoff = date.fromisoformat(str(analysed_cutoff))
+    elif is_blinded:  # nothing the unblinded analysis says reaches the console or logs
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            output = analyse_in_memory(trial_dir, cutoff)
+    else:
+        output = analyse_in_memory(trial_dir, cutoff)
+    options = ReportOptions(
+        kind=_kind(kind),
+        blinded=is_blinded,
+        cutoff=cutoff,
+        generated=generation_time(),
+        input_hashes=input_hashes(trial_dir),
+        software=library_versions(),
+    )
+    html = build_report(definition, output, options, trial_dir, templates)
     return _write(out, force, html, formats, trial_dir, options, templates, started, results)
 
 
@@ -195,7 +228,7 @@ def _write(
 ) -> list[Path]:
     """Write the report files and the manifest into ``out`` all at once."""
     written = []
-    with staged_output_dir(out, force) as stage:
+    with staged_output_dir(out, force, [trial_dir]) as stage:
         if "html" in formats:
             (stage / "report.html").write_text(html, encoding="utf-8")
             written.append(out / "report.html")

@@ -3,8 +3,9 @@
 Writes, under ``out``: ``validation/`` (the query listing), ``analysis/`` (the final
 analysis, written as ``trialkit analyze`` writes it, ``manifest.json`` included),
 ``final/``, ``interim_open/`` and ``interim_closed/`` (reports at the interim cutoff given in
-the example's ``scenario.toml``). The interim analysis runs in a temporary folder that is
-deleted afterwards, so no unblinded interim result is left next to the open report. The two
+the example's ``scenario.toml``). The interim analysis is written inside the staging folder and
+deleted before the folder is moved into place, so no unblinded interim result is left next to
+the open report, and a killed demo leaves nothing outside its staging folder. The two
 analyses, then the three reports, run in parallel processes.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
+import shutil
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
@@ -22,10 +23,13 @@ from typing import Any
 
 from trialkit.errors import InputError
 from trialkit.output import staged_output_dir
+from trialkit.processes import die_with_parent, worker_init_args
 from trialkit.report.api import run_analysis, run_report
 from trialkit.resources import example_trials_dir
 
 EXAMPLE = "tk_aga_301"
+#: The interim analysis behind the two interim reports (removed before the demo is in place).
+INTERIM_ANALYSIS = ".interim_analysis"
 
 
 def demo_trial() -> Path:
@@ -84,11 +88,12 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
     cutoff = demo_cutoff(trial)
     workers = workers or min(3, os.cpu_count() or 1)
     with (
-        staged_output_dir(Path(out), force) as stage,
-        tempfile.TemporaryDirectory(prefix="trialkit-demo-") as tmp,
-        ProcessPoolExecutor(max_workers=workers) as pool,
+        staged_output_dir(Path(out), force, [trial]) as stage,
+        ProcessPoolExecutor(
+            workers, initializer=die_with_parent, initargs=worker_init_args()
+        ) as pool,
     ):
-        interim_results = Path(tmp) / "interim_analysis"
+        interim_results = stage / INTERIM_ANALYSIS
         validation = pool.submit(_validate, trial, stage / "validation")
         final_an = pool.submit(_analyse, trial, stage / "analysis", None)
         interim_an = pool.submit(_analyse, trial, interim_results, cutoff)
@@ -107,6 +112,7 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
         )
         written = {name: [Path(f) for f in jobs[name].result()] for name in sorted(jobs)}
         code = validation.result()
+        shutil.rmtree(interim_results)
         timings["three reports, HTML and PDF (parallel)"] = (
             time.perf_counter() - start - timings["validate and analyse (parallel)"]
         )

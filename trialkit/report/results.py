@@ -6,6 +6,7 @@ missing one is simply absent (the section that needs it says "not available").
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialkit.csv_safety import restore_formulas
 from trialkit.errors import InputError
 
 #: Identifier and code columns, read as text whatever they look like.
@@ -24,30 +26,45 @@ TEXT_COLUMNS = (
 DATE_COLUMNS = ("RANDDT", "EOSDT", "ADT", "AESTDT", "AEENDT", "EXSTDT", "EXENDT", "TRTSDT")
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """A results CSV: identifiers as text, ISO dates parsed, empty cells missing."""
+def read_csv(source: Path | bytes, name: str) -> pd.DataFrame:
+    """A results CSV (a file, or its bytes; ``name`` for messages): identifiers as text, ISO
+    dates parsed, empty cells missing, formula-safe text cells restored to the exact text."""
     try:
         frame = pd.read_csv(
-            path,
+            io.BytesIO(source) if isinstance(source, bytes) else source,
             keep_default_na=False,
             na_values=[""],
             low_memory=False,
             dtype={c: "string" for c in TEXT_COLUMNS},  # keeps leading zeros ("02")
         )
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+        raise InputError(f"{name}: cannot be read ({str(exc).splitlines()[0]})") from None
     for col in DATE_COLUMNS:
         if col in frame.columns:
             frame[col] = pd.to_datetime(frame[col], errors="coerce", format="ISO8601")
-    return frame
+    return restore_formulas(frame)
+
+
+def _parse_results(text: bytes | str, path: Path | str) -> dict[str, Any]:
+    """The parsed ``results.json``; a malformed one is unusable input (exit 2)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    if not isinstance(data, Mapping) or "schema_version" not in data:
+        raise InputError(f"{path}: not a trialkit results file (no schema_version)")
+    return dict(data)
 
 
 @dataclass
 class AnalysisOutput:
-    """An analysis output folder: ``results.json`` plus lazily read ``tables/`` and ``adam/``."""
+    """An analysis output: ``results.json`` plus lazily read ``tables/`` and ``adam/``, from a
+    folder written by ``trialkit analyze`` or held in memory (a report's own analysis, which
+    is never written to disk)."""
 
     root: Path
     results: dict[str, Any]
+    files: Mapping[str, bytes] | None = None  # in memory: relative path -> content
     _cache: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -55,23 +72,34 @@ class AnalysisOutput:
         """Read ``root/results.json``; a missing or malformed one is unusable input (exit 2)."""
         path = Path(root) / "results.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_bytes()
         except FileNotFoundError:
             raise InputError(
                 f"{path}: not found (is {root} the output of trialkit analyze?)"
             ) from None
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot be read ({exc})") from None
-        if not isinstance(data, Mapping) or "schema_version" not in data:
-            raise InputError(f"{path}: not a trialkit results file (no schema_version)")
-        return cls(root=Path(root), results=dict(data))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        return cls(root=Path(root), results=_parse_results(text, path))
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes]) -> AnalysisOutput:
+        """An analysis held in memory (``AnalysisResults.files()``)."""
+        return cls(
+            root=Path("<memory>"),
+            results=_parse_results(files["results.json"], "results.json"),
+            files=files,
+        )
 
     def _frame(self, sub: str, name: str) -> pd.DataFrame | None:
         """A CSV of ``sub/`` read once and cached (``None`` when absent)."""
-        key = f"{sub}/{name}"
+        key = f"{sub}/{name}.csv"
         if key not in self._cache:
-            path = self.root / sub / f"{name}.csv"
-            self._cache[key] = read_csv(path) if path.is_file() else None
+            if self.files is not None:
+                content = self.files.get(key)
+                self._cache[key] = None if content is None else read_csv(content, key)
+            else:
+                path = self.root / key
+                self._cache[key] = read_csv(path, str(path)) if path.is_file() else None
         return self._cache[key]
 
     def table(self, name: str) -> pd.DataFrame | None:

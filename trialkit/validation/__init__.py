@@ -138,14 +138,14 @@ def run_validate(
 ) -> int:
     """``trialkit validate``: print the summary and table, write the listing; the exit code."""
     if out is not None:
-        check_output_dir(Path(out), force)
+        check_output_dir(Path(out), force, [trial_dir])
     report = validate_trial(trial_dir, cutoff)
     summary = summary_text(str(trial_dir), report.findings, report.set_aside, cutoff)
     print(summary)
     print()
     print(terminal_table(report.findings))
     if out is not None:
-        with staged_output_dir(Path(out), force=force) as staging:
+        with staged_output_dir(Path(out), force=force, trial_dirs=[trial_dir]) as staging:
             write_csv(report.findings, staging / "query_listing.csv")
             write_html(report.findings, summary, staging / "query_listing.html")
         print(f"\nQuery listing written to {out}/query_listing.csv and .html", file=sys.stdout)

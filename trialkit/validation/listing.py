@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialkit.csv_safety import neutralise_formulas
 from trialkit.validation.rules import RULES
 
 #: Rows of the listing shown in the terminal; the rest are counted.
@@ -53,8 +54,11 @@ def terminal_table(findings: pd.DataFrame, limit: int = TERMINAL_ROWS) -> str:
 
 
 def write_csv(findings: pd.DataFrame, path: Path) -> None:
-    """The listing as CSV, one row per finding; ``row`` is the 1-based data row of the file."""
-    findings.to_csv(path, index=False)
+    """The listing as CSV, one row per finding; ``row`` is the 1-based data row of the file.
+
+    Text cells are formula-safe (:mod:`trialkit.csv_safety`): the listing is opened in
+    spreadsheets, and a collected value such as ``=HYPERLINK(..)`` must stay text there."""
+    neutralise_formulas(findings).to_csv(path, index=False)
 
 
 def write_html(findings: pd.DataFrame, summary: str, path: Path) -> None:

@@ -1,0 +1,59 @@
+"""Worker processes that end with their parent, and signals that end a command cleanly.
+
+A forked worker asks the kernel (Linux ``prctl(PR_SET_PDEATHSIG)``) to kill it when its parent
+dies, so a killed ``analyze``, ``demo`` or ``verify`` leaves no process computing behind. In the
+parent, SIGTERM, SIGINT and SIGHUP raise :class:`~trialkit.errors.Interrupted`, so the normal
+clean-up runs (staging folders removed, workers stopped) and the CLI prints one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from trialkit.errors import Interrupted
+
+PR_SET_PDEATHSIG = 1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: be killed when ``parent_pid`` dies; leave signals to the parent."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent stops us
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def worker_init_args() -> tuple[int]:
+    """``initargs`` for :func:`die_with_parent` in a pool created by this process."""
+    return (os.getpid(),)
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    """Signal handler: ignore further stop signals while cleaning up, then stop the command."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, a stop signal raises :class:`Interrupted` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
