@@ -100,7 +100,7 @@ def _mutate(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
         (("trial", "id"), KeyError, "trial.id: required key is missing"),
         (("parameters", 0, "integer"), "yes", "parameters[0].integer: expected bool"),
         (("visits", 1, "day"), 0, "visits[1].day: there is no study day 0"),
-        (("analysis", "alpha"), 1.5, "analysis.alpha: must lie in (0, 1)"),
+        (("analysis", "alpha"), 1.5, "analysis.alpha: must be in (0, 1)"),
     ],
 )
 def test_inconsistent_definition_names_the_key(
@@ -123,7 +123,7 @@ def test_load_definition_names_file(tmp_path: Path) -> None:
 
 def test_interim_plan_is_parsed_and_checked() -> None:
     data = example()
-    data["interim"] = {"information_fractions": [0.5, 1.0], "alpha": 0.025, "sided": 1}
+    data["interim"] = {"information_fractions": [0.5, 1.0], "sided": 1, "active_arms": 2}
     d = parse_definition(data)
     assert d.interim is not None and d.interim.information_fractions == (0.5, 1.0)
     data["interim"] = {"information_fractions": [0.5, 0.4, 1.0]}

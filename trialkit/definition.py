@@ -2,20 +2,28 @@
 
 Every problem is a :class:`~trialkit.errors.DefinitionError` whose message starts with the
 dotted key it concerns (``arms[2].components[1].needle_depth_mm: ...``), so a data manager
-can find it in the file. Parsing is strict: an unknown key is an error, not ignored.
+can find it in the file. Parsing is strict: an unknown key is an error, not ignored. The file
+is read defensively (docs/trial_toml.md, "Limits"): size, nesting, text and list lengths are
+bounded, every number must be finite and in its range, and codes must match ``CODE_PATTERN``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+import re
+import reprlib
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from trialkit.design.plan import InterimPlan
 from trialkit.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from trialkit.design.plan import InterimPlan
 
 TREATMENTS = ("minoxidil", "finasteride", "microneedling", "prp")
 DEVICES = ("dermaroller", "dermapen", "motorized_pen")
@@ -28,7 +36,28 @@ ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
 INTERCURRENT_EVENTS = ("discontinuation", "rescue_medication")
 STRATEGIES = ("treatment_policy", "hypothetical")
 
+#: Codes that become file names, column names or model terms (arm, visit and parameter codes,
+#: covariate, stratum and subgroup columns) must match this pattern in full.
+CODE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+CODE_RULE = "a letter, then up to 31 letters, digits or underscores"
+
+#: VISIT of an unscheduled assessment and of the early-termination visit; no visit may take
+#: these codes.
+UNSCHEDULED = "UNSCHEDULED"
+EARLY_TERMINATION = "EARLY_TERMINATION"
+PSEUDO_VISITS = (UNSCHEDULED, EARLY_TERMINATION)
+
+#: Limits of ``trial.toml`` (documented in docs/trial_toml.md): file size in bytes, nesting of
+#: arrays and tables, characters of one text, items of one array.
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_TEXT = 10_000
+MAX_ITEMS = 1_000
+#: Study days, visit windows and day counts lie within +/- this many days (ten years).
+MAX_DAYS = 3650
+
 T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass(frozen=True)
@@ -225,6 +254,199 @@ class TrialDefinition:
         return next(v for v in self.visits if v.code == code)
 
 
+# --- safe reading: bounded text, nesting, numbers and codes ---------------------------------
+
+
+class _Show(reprlib.Repr):
+    """``repr`` shortened for one-line messages; never fails on a huge integer."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 64:
+            return f"<integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHOW = _Show()
+_SHOW.maxstring = _SHOW.maxother = 60
+_SHOW.maxlist = _SHOW.maxdict = 6
+
+
+def show(value: object) -> str:
+    """A value as it may appear in a one-line message (quoted, escaped and shortened)."""
+    return _SHOW.repr(value)
+
+
+def _bounds_text(
+    low: float | None, high: float | None, low_open: bool, high_open: bool, integer: bool
+) -> str:
+    """``[0, 3650]``, ``(0, inf)`` or, for integers from 1, ``a positive integer up to 20``."""
+    if integer and low == 1:
+        return "a positive integer" + ("" if high is None else f" up to {high}")
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    interval = f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+    return f"an integer in {interval}" if integer else f"in {interval}"
+
+
+def check_number(
+    key: str,
+    value: object,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> float:
+    """``value`` of ``key`` if it is a finite number within the bounds (whole if ``integer``).
+
+    The one check of every number in ``trial.toml``: NaN, infinity, booleans, text and
+    out-of-range values are a :class:`DefinitionError` naming ``key``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise DefinitionError(
+            f"{key}: must be {'an integer' if integer else 'a number'} (got {show(value)})"
+        )
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        finite = False
+    if not finite:
+        raise DefinitionError(f"{key}: must be a finite number (got {show(value)})")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        bounds = _bounds_text(low, high, low_open, high_open, integer)
+        raise DefinitionError(f"{key}: must be {bounds} (got {show(value)})")
+    return value
+
+
+def check_integer(key: str, value: object, low: int, high: int) -> int:
+    """``value`` of ``key`` if it is an integer in ``[low, high]`` (see :func:`check_number`)."""
+    return int(check_number(key, value, low, high, integer=True))
+
+
+def check_code(key: str, value: object) -> str:
+    """``value`` of ``key`` if it is a code matching ``CODE_PATTERN`` (safe as a file name)."""
+    if not isinstance(value, str):
+        raise DefinitionError(f"{key}: expected a code, got {show(value)}")
+    if not CODE_PATTERN.fullmatch(value):
+        raise DefinitionError(f"{key}: {show(value)} is not a code ({CODE_RULE})")
+    return value
+
+
+#: Where a bracket may open or close, or a comment or string start (which hide brackets).
+_SPECIAL = re.compile(r"""[\[\]{}#"']""")
+#: A comment or a whole string at the position of its first character (TOML allows one or
+#: two quotes right before a multi-line string's closing delimiter).
+_HIDDEN = re.compile(
+    r'#[^\n]*|"""(?:[^\\]|\\.)*?"""(?:""?)?|'
+    r"'''.*?'''(?:''?)?|"
+    r'"(?:[^"\\\n]|\\.)*"|'
+    r"'[^'\n]*'",
+    re.S,
+)
+#: Key names of trial.toml (anything else is an unknown key, shown quoted).
+_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: Control characters refused in text (tab, newline and carriage return are allowed).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_brackets(text: str) -> None:
+    """Refuse arrays and inline tables nested deeper than ``MAX_DEPTH``, before parsing.
+
+    ``tomllib`` parses nesting recursively, so deep text must never reach it. Brackets in
+    comments and strings do not count; at an unterminated string the scan stops, as the
+    parser will stop there too.
+    """
+    depth = 0
+    pos = 0
+    while (found := _SPECIAL.search(text, pos)) is not None:
+        char, pos = found.group(), found.end()
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, found.start()) + 1
+                raise DefinitionError(f"line {line}: nested deeper than {MAX_DEPTH} levels")
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        else:
+            hidden = _HIDDEN.match(text, found.start())
+            if hidden is None:
+                return
+            pos = hidden.end()
+
+
+def _check_document(data: Mapping[str, Any]) -> None:
+    """Bound the parsed document: nesting (dotted keys too), key names, texts and arrays.
+
+    Iterative, so no depth of input can exhaust the stack.
+    """
+    stack: list[tuple[str, Any, int]] = [("", data, 0)]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DefinitionError(f"{key}: nested deeper than {MAX_DEPTH} levels")
+        children: list[tuple[str, Any, int]] = []
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                path = f"{key}.{name}" if key else name
+                if not _KEY.fullmatch(name):
+                    raise DefinitionError(f"{key + '.' if key else ''}{show(name)}: unknown key")
+                children.append((path, item, depth + 1))
+        elif isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                raise DefinitionError(f"{key}: more than {MAX_ITEMS} items ({len(value)})")
+            children = [(f"{key}[{i}]", item, depth + 1) for i, item in enumerate(value)]
+        elif isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise DefinitionError(f"{key}: text longer than {MAX_TEXT} characters")
+            control = _CONTROL.search(value)
+            if control:
+                raise DefinitionError(f"{key}: control character {show(control.group())} in text")
+        stack.extend(reversed(children))
+
+
+def read_toml(path: Path | str) -> dict[str, Any]:
+    """Parse ``trial.toml`` (or the one in a trial folder) within the documented limits.
+
+    Only a regular file of at most ``MAX_FILE_BYTES`` UTF-8 bytes (a leading byte order mark
+    is dropped, as editors write one) is read; nesting, texts and arrays are bounded.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "trial.toml"
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise DefinitionError(f"{path}: not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DefinitionError(f"{path}: larger than {MAX_FILE_BYTES} bytes ({info.st_size})")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: trial definition not found") from None
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise DefinitionError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        _check_brackets(text)
+        data = tomllib.loads(text)
+        _check_document(data)
+    except DefinitionError as exc:
+        raise DefinitionError(f"{path}: {exc}") from None
+    except RecursionError:  # a backstop: _check_brackets keeps deep text from tomllib
+        raise DefinitionError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of over 4300 digits
+        raise DefinitionError(f"{path}: not valid TOML ({exc})") from None
+    return data
+
+
 # --- reading helpers -----------------------------------------------------------------------
 
 
@@ -240,27 +462,76 @@ class _Table:
     def path(self, name: str) -> str:
         return f"{self.key}.{name}" if self.key else name
 
+    def required(self, name: str) -> Any:
+        """Pop ``name``, which must be present."""
+        if name not in self.data:
+            raise DefinitionError(f"{self.path(name)}: required key is missing")
+        return self.data.pop(name)
+
     def take(self, name: str, kind: type[T] | tuple[type, ...], default: Any = ...) -> Any:
         """Pop ``name``, checking its type; a missing key without default is an error."""
-        if name not in self.data:
-            if default is ...:
-                raise DefinitionError(f"{self.path(name)}: required key is missing")
+        if name not in self.data and default is not ...:
             return default
-        value = self.data.pop(name)
+        value = self.required(name)
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if float in kinds and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if (bool not in kinds and isinstance(value, bool)) or not isinstance(value, kinds):
             names = " or ".join(k.__name__ for k in kinds)
-            raise DefinitionError(f"{self.path(name)}: expected {names}, got {value!r}")
+            raise DefinitionError(f"{self.path(name)}: expected {names}, got {show(value)}")
         return value
+
+    def text(self, name: str, default: Any = ...) -> Any:
+        """Pop a string key that is not blank."""
+        value = self.take(name, str, default)
+        if isinstance(value, str) and not value.strip():
+            raise DefinitionError(f"{self.path(name)}: must not be blank")
+        return value
+
+    def code(self, name: str) -> str:
+        """Pop a required code (``CODE_PATTERN``)."""
+        return check_code(self.path(name), self.required(name))
+
+    def codes(self, name: str) -> tuple[str, ...]:
+        """Pop a list of distinct codes (``CODE_PATTERN``)."""
+        values = self.take(name, list, [])
+        codes = tuple(check_code(f"{self.path(name)}[{i}]", v) for i, v in enumerate(values))
+        dup = _first_duplicate(codes)
+        if dup:
+            raise DefinitionError(f"{self.path(name)}: {dup!r} appears twice")
+        return codes
+
+    def number(
+        self,
+        name: str,
+        default: D,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> float | D:
+        """Pop a finite number within the bounds (an integer is read as a float)."""
+        if name not in self.data:
+            return default
+        value = self.data.pop(name)
+        checked = check_number(
+            self.path(name), value, low, high, low_open=low_open, high_open=high_open
+        )
+        return float(checked)
+
+    def integer(self, name: str, default: D, low: int, high: int) -> int | D:
+        """Pop an integer in ``[low, high]``."""
+        if name not in self.data:
+            return default
+        return check_integer(self.path(name), self.data.pop(name), low, high)
 
     def choice(self, name: str, allowed: Sequence[str], default: Any = ...) -> Any:
         """Pop a string key that must be one of ``allowed``."""
         value = self.take(name, str, default)
         if value is not None and value is not default and value not in allowed:
             raise DefinitionError(
-                f"{self.path(name)}: {value!r} is not one of {', '.join(allowed)}"
+                f"{self.path(name)}: {show(value)} is not one of {', '.join(allowed)}"
             )
         return value
 
@@ -269,24 +540,47 @@ class _Table:
         values = self.take(name, list, list(default))
         for i, v in enumerate(values):
             if not isinstance(v, str):
-                raise DefinitionError(f"{self.path(name)}[{i}]: expected a string, got {v!r}")
+                raise DefinitionError(f"{self.path(name)}[{i}]: expected a string, got {show(v)}")
         return tuple(values)
 
-    def range(self, name: str, kind: type = float) -> tuple[Any, Any] | None:
-        """Pop a two-element ``[low, high]`` range with low <= high."""
+    def numbers(
+        self,
+        name: str,
+        kind: type,
+        default: Sequence[float] = (),
+        low: float | None = None,
+        high: float | None = None,
+    ) -> tuple[Any, ...]:
+        """Pop a strictly increasing list of numbers (``kind`` int or float) within the bounds."""
+        values = self.take(name, list, list(default))
+        key = self.path(name)
+        checked = [
+            check_number(f"{key}[{i}]", v, low, high, integer=kind is int)
+            for i, v in enumerate(values)
+        ]
+        if any(b <= a for a, b in itertools.pairwise(checked)):
+            raise DefinitionError(f"{key}: must increase (got {show(values)})")
+        return tuple(kind(v) for v in checked)
+
+    def range(
+        self, name: str, kind: type = float, low: float | None = None, high: float | None = None
+    ) -> tuple[Any, Any] | None:
+        """Pop a two-element ``[low, high]`` range (each within the bounds) with low <= high."""
         value = self.take(name, list, None)
         if value is None:
             return None
-        ok_types = (int, float) if kind is float else (int,)
-        if (
-            len(value) != 2
-            or not all(isinstance(v, ok_types) and not isinstance(v, bool) for v in value)
-            or value[0] > value[1]
-        ):
+        key = self.path(name)
+        if len(value) != 2:
+            raise DefinitionError(f"{key}: expected [low, high], got {show(value)}")
+        a, b = (
+            check_number(f"{key}[{i}]", v, low, high, integer=kind is int)
+            for i, v in enumerate(value)
+        )
+        if a > b:
             raise DefinitionError(
-                f"{self.path(name)}: expected [low, high] with low <= high, got {value!r}"
+                f"{key}: expected [low, high] with low <= high, got {show(value)}"
             )
-        return (kind(value[0]), kind(value[1]))
+        return (kind(a), kind(b))
 
     def tables(self, name: str, required: bool = False) -> list[_Table]:
         """Pop an array of tables."""
@@ -305,29 +599,22 @@ class _Table:
             raise DefinitionError(f"{self.path(unknown)}: unknown key")
 
 
-def _positive(table: _Table, name: str, value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise DefinitionError(f"{table.path(name)}: must be positive, got {value!r}")
-
-
 def _component(t: _Table) -> Component:
     treatment = t.choice("treatment", TREATMENTS)
     c = Component(
         treatment=treatment,
-        concentration_pct=t.take("concentration_pct", float, None),
-        dose_mg=t.take("dose_mg", float, None),
+        concentration_pct=t.number("concentration_pct", None, 0, 100, low_open=True),
+        dose_mg=t.number("dose_mg", None, 0, 100_000, low_open=True),
         route=t.choice("route", ("topical", "oral", "intradermal"), None),
-        frequency=t.take("frequency", str, None),
+        frequency=t.text("frequency", None),
         device=t.choice("device", DEVICES, None),
         setting=t.choice("setting", SETTINGS, None),
-        needle_depth_mm=t.range("needle_depth_mm"),
-        volume_ml=t.range("volume_ml"),
-        interval_days=t.take("interval_days", int, None),
-        sessions=t.take("sessions", int, None),
+        needle_depth_mm=t.range("needle_depth_mm", float, 0, 10),
+        volume_ml=t.range("volume_ml", float, 0, 100),
+        interval_days=t.integer("interval_days", None, 1, MAX_DAYS),
+        sessions=t.integer("sessions", None, 1, 1000),
     )
     t.done()
-    for name in ("concentration_pct", "dose_mg", "interval_days", "sessions"):
-        _positive(t, name, getattr(c, name))
     if treatment == "microneedling":
         for name in ("device", "needle_depth_mm", "interval_days"):
             if getattr(c, name) is None:
@@ -341,8 +628,8 @@ def _component(t: _Table) -> Component:
 
 def _arm(t: _Table) -> Arm:
     arm = Arm(
-        code=t.take("code", str),
-        label=t.take("label", str),
+        code=t.code("code"),
+        label=t.text("label"),
         reference=t.take("reference", bool, False),
         components=tuple(_component(c) for c in t.tables("components", required=True)),
     )
@@ -356,41 +643,56 @@ def _arm(t: _Table) -> Arm:
 
 
 def _visit(t: _Table) -> Visit:
-    window = t.range("window", int)
+    window = t.range("window", int, -MAX_DAYS, MAX_DAYS)
     visit = Visit(
-        code=t.take("code", str),
-        day=t.take("day", int),
+        code=t.code("code"),
+        day=check_integer(t.path("day"), t.required("day"), -MAX_DAYS, MAX_DAYS),
         window=window if window is not None else (0, 0),
         baseline=t.take("baseline", bool, False),
-        label=t.take("label", str, None),
+        label=t.text("label", None),
     )
     t.done()
+    if visit.code in PSEUDO_VISITS:
+        raise DefinitionError(
+            f"{t.path('code')}: {visit.code!r} is reserved for unplanned visits "
+            f"({', '.join(PSEUDO_VISITS)})"
+        )
     if visit.day == 0:
         raise DefinitionError(f"{t.path('day')}: there is no study day 0 (day 1 is randomisation)")
+    if not visit.window[0] <= 0 <= visit.window[1]:
+        raise DefinitionError(
+            f"{t.path('window')}: must contain the target day (before <= 0 <= after), "
+            f"got {list(visit.window)}"
+        )
     return visit
 
 
 def _parameter(t: _Table) -> Parameter:
-    levels = t.take("levels", list, None)
+    levels = t.numbers("levels", int, (), -1000, 1000) if "levels" in t.data else None
     p = Parameter(
-        code=t.take("code", str),
-        label=t.take("label", str),
-        unit=t.take("unit", str, None),
-        min=t.take("min", float, None),
-        max=t.take("max", float, None),
+        code=t.code("code"),
+        label=t.text("label"),
+        unit=t.text("unit", None),
+        min=t.number("min", None),
+        max=t.number("max", None),
         integer=t.take("integer", bool, False),
         direction=t.choice("direction", ("higher", "lower"), "higher"),
         scale=t.choice("scale", ("continuous", "ordinal"), "continuous"),
-        levels=None if levels is None else tuple(levels),
+        levels=levels,
     )
     t.done()
     if p.min is not None and p.max is not None and p.min > p.max:
         raise DefinitionError(f"{t.path('min')}: min {p.min} is above max {p.max}")
     if p.scale == "ordinal":
-        if not p.levels or not all(isinstance(v, int) for v in p.levels):
+        if not p.levels:
             raise DefinitionError(f"{t.path('levels')}: an ordinal parameter needs integer levels")
-        if list(p.levels) != sorted(set(p.levels)):
-            raise DefinitionError(f"{t.path('levels')}: levels must increase, got {list(p.levels)}")
+        outside = [
+            v
+            for v in p.levels
+            if (p.min is not None and v < p.min) or (p.max is not None and v > p.max)
+        ]
+        if outside:
+            raise DefinitionError(f"{t.path('levels')}: level {outside[0]} is outside [min, max]")
     elif p.levels is not None:
         raise DefinitionError(f"{t.path('levels')}: only an ordinal parameter has levels")
     return p
@@ -401,7 +703,7 @@ def _endpoint(t: _Table) -> Endpoint:
         parameter=t.take("parameter", str),
         visit=t.take("visit", str),
         variable=t.choice("variable", ENDPOINT_VARIABLES, "CHG"),
-        name=t.take("name", str, None),
+        name=t.text("name", None),
     )
     t.done()
     return e
@@ -410,52 +712,40 @@ def _endpoint(t: _Table) -> Endpoint:
 def _analysis(t: _Table | None) -> Analysis:
     if t is None:
         return Analysis()
-    pool = t.take("pool_sites_min_size", int, None)
     a = Analysis(
         population=t.choice("population", POPULATIONS, "ITT"),
         model=t.choice("model", ("mmrm",), "mmrm"),
         covariance=t.choice("covariance", COVARIANCES, "us"),
         covariance_fallback=t.strings("covariance_fallback"),
         df=t.choice("df", DF_METHODS, "kenward-roger"),
-        covariates=t.strings("covariates"),
-        strata=t.strings("strata"),
-        pool_sites_min_size=pool,
-        alpha=t.take("alpha", float, 0.05),
+        covariates=t.codes("covariates"),
+        strata=t.codes("strata"),
+        pool_sites_min_size=t.integer("pool_sites_min_size", None, 1, 100_000),
+        alpha=t.number("alpha", 0.05, 0, 1, low_open=True, high_open=True),
         multiplicity=t.choice("multiplicity", MULTIPLICITY, "dunnett"),
         multiplicity_order=t.strings("multiplicity_order"),
-        responder_pct_change=t.take("responder_pct_change", int, 20),
-        ae_lag_days=t.take("ae_lag_days", int, 30),
-        age_groups=tuple(t.take("age_groups", list, [40, 65])),
+        responder_pct_change=t.integer("responder_pct_change", 20, 1, 1000),
+        ae_lag_days=t.integer("ae_lag_days", 30, 0, MAX_DAYS),
+        age_groups=t.numbers("age_groups", int, (40, 65), 0, 150),
     )
     t.done()
     for i, cov in enumerate(a.covariance_fallback):
         if cov not in COVARIANCES:
             raise DefinitionError(
-                f"{t.path('covariance_fallback')}[{i}]: {cov!r} is not one of "
+                f"{t.path('covariance_fallback')}[{i}]: {show(cov)} is not one of "
                 f"{', '.join(COVARIANCES)}"
             )
-    if not 0 < a.alpha < 1:
-        raise DefinitionError(f"{t.path('alpha')}: must lie in (0, 1), got {a.alpha}")
-    if a.responder_pct_change <= 0:
-        raise DefinitionError(f"{t.path('responder_pct_change')}: must be positive")
-    if a.ae_lag_days < 0:
-        raise DefinitionError(f"{t.path('ae_lag_days')}: must not be negative")
-    if pool is not None and pool < 1:
-        raise DefinitionError(f"{t.path('pool_sites_min_size')}: must be at least 1")
-    if list(a.age_groups) != sorted(set(a.age_groups)) or not all(
-        isinstance(v, int) for v in a.age_groups
-    ):
-        raise DefinitionError(f"{t.path('age_groups')}: expected increasing integer ages")
     return a
 
 
 def _subgroup(t: _Table) -> Subgroup:
-    variable = t.take("variable", str)
-    cuts = t.take("cuts", list, [])
-    s = Subgroup(variable=variable, label=t.take("label", str, variable), cuts=tuple(cuts))
+    variable = t.code("variable")
+    s = Subgroup(
+        variable=variable,
+        label=t.text("label", variable),
+        cuts=t.numbers("cuts", float),
+    )
     t.done()
-    if list(s.cuts) != sorted(set(s.cuts)):
-        raise DefinitionError(f"{t.path('cuts')}: cut points must increase")
     return s
 
 
@@ -463,13 +753,11 @@ def _per_protocol(t: _Table | None) -> PerProtocol:
     if t is None:
         return PerProtocol()
     pp = PerProtocol(
-        min_session_share=t.take("min_session_share", float, 0.8),
+        min_session_share=t.number("min_session_share", 0.8, 0, 1),
         exposure_within_protocol=t.take("exposure_within_protocol", bool, True),
         require_primary_visit=t.take("require_primary_visit", bool, True),
     )
     t.done()
-    if not 0 <= pp.min_session_share <= 1:
-        raise DefinitionError(f"{t.path('min_session_share')}: must lie in [0, 1]")
     return pp
 
 
@@ -485,7 +773,7 @@ def _estimand(t: _Table | None) -> Estimand:
             )
         )
         e.done()
-    est = Estimand(intercurrent_events=tuple(events), description=t.take("description", str, None))
+    est = Estimand(intercurrent_events=tuple(events), description=t.text("description", None))
     t.done()
     dup = _first_duplicate([e.event for e in events])
     if dup:
@@ -494,11 +782,12 @@ def _estimand(t: _Table | None) -> Estimand:
 
 
 def _first_duplicate(values: Sequence[str]) -> str | None:
+    """The first value equal to an earlier one, ignoring case (codes become file names)."""
     seen: set[str] = set()
     for v in values:
-        if v in seen:
+        if v.casefold() in seen:
             return v
-        seen.add(v)
+        seen.add(v.casefold())
     return None
 
 
@@ -508,8 +797,42 @@ def _check_unique(key: str, codes: Sequence[str], what: str) -> None:
         raise DefinitionError(f"{key}: duplicate {what} code {dup!r}")
 
 
+def _check_endpoints(d: TrialDefinition) -> None:
+    """Each endpoint names a known parameter and post-baseline visit, once; names are unique."""
+    params = {p.code for p in d.parameters}
+    visits = {v.code for v in d.visits}
+    endpoints = [("endpoints.primary", d.primary)] + [
+        (f"endpoints.secondary[{i}]", e) for i, e in enumerate(d.secondary)
+    ]
+    seen: set[tuple[str, str, str]] = set()
+    names: set[str] = set()
+    for key, e in endpoints:
+        if e.parameter not in params:
+            raise DefinitionError(f"{key}.parameter: unknown parameter {show(e.parameter)}")
+        if e.visit not in visits:
+            raise DefinitionError(f"{key}.visit: unknown visit {show(e.visit)}")
+        if e.visit == d.baseline_visit.code:
+            raise DefinitionError(f"{key}.visit: an endpoint cannot be at the baseline visit")
+        if (e.parameter, e.visit, e.variable) in seen:
+            raise DefinitionError(
+                f"{key}: {e.variable} of {e.parameter} at {e.visit} is already an endpoint"
+            )
+        seen.add((e.parameter, e.visit, e.variable))
+        if e.name is not None:
+            if e.name in names:
+                raise DefinitionError(f"{key}.name: {show(e.name)} names two endpoints")
+            names.add(e.name)
+    if d.parameter(d.primary.parameter).scale != "continuous":
+        raise DefinitionError(
+            "endpoints.primary.parameter: the primary endpoint must be continuous"
+        )
+
+
 def _check_consistency(d: TrialDefinition) -> None:
-    """Cross-key rules: unique codes, one reference arm, one baseline, windows, endpoints."""
+    """Cross-key rules: unique codes, two arms and one reference, one baseline, windows,
+    endpoints, multiplicity order, subgroups and the interim plan's arms."""
+    if len(d.arms) < 2:
+        raise DefinitionError(f"arms: at least two arms are needed (found {len(d.arms)})")
     _check_unique("arms", [a.code for a in d.arms], "arm")
     _check_unique("visits", [v.code for v in d.visits], "visit")
     _check_unique("parameters", [p.code for p in d.parameters], "parameter")
@@ -538,49 +861,42 @@ def _check_consistency(d: TrialDefinition) -> None:
             )
     if d.baseline_visit.day != min(v.day for v in d.visits):
         raise DefinitionError("visits: the baseline visit must come before every other visit")
-    params = {p.code for p in d.parameters}
-    visits = {v.code for v in d.visits}
-    endpoints = [("endpoints.primary", d.primary)] + [
-        (f"endpoints.secondary[{i}]", e) for i, e in enumerate(d.secondary)
-    ]
-    for key, e in endpoints:
-        if e.parameter not in params:
-            raise DefinitionError(f"{key}.parameter: unknown parameter {e.parameter!r}")
-        if e.visit not in visits:
-            raise DefinitionError(f"{key}.visit: unknown visit {e.visit!r}")
-        if e.visit == d.baseline_visit.code:
-            raise DefinitionError(f"{key}.visit: an endpoint cannot be at the baseline visit")
-    if d.parameter(d.primary.parameter).scale != "continuous":
-        raise DefinitionError(
-            "endpoints.primary.parameter: the primary endpoint must be continuous"
-        )
-    arms = {a.code for a in d.arms}
+    _check_endpoints(d)
+    active = [a.code for a in d.arms if not a.reference]
     order = d.analysis.multiplicity_order
     for i, code in enumerate(order):
-        if code not in arms or code == d.reference_arm.code:
+        if code not in active:
             raise DefinitionError(
-                f"analysis.multiplicity_order[{i}]: {code!r} is not an active arm code"
+                f"analysis.multiplicity_order[{i}]: {show(code)} is not an active arm code"
             )
-    if d.analysis.multiplicity == "fixed_sequence" and sorted(order) != sorted(
-        a.code for a in d.arms if not a.reference
-    ):
+    if d.analysis.multiplicity == "fixed_sequence" and sorted(order) != sorted(active):
         raise DefinitionError(
             "analysis.multiplicity_order: fixed_sequence needs every active arm once, in order"
+        )
+    dup = _first_duplicate([s.variable for s in d.subgroups])
+    if dup:
+        raise DefinitionError(f"subgroups: {dup!r} is a subgroup twice")
+    if d.interim is not None and d.interim.active_arms != len(active):
+        raise DefinitionError(
+            f"interim.active_arms: the plan has {d.interim.active_arms}, the trial "
+            f"{len(active)} active arms"
         )
 
 
 def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> TrialDefinition:
-    """Build a checked :class:`TrialDefinition` from the mapping ``tomllib`` gives."""
+    """Build a checked :class:`TrialDefinition` from the mapping :func:`read_toml` gives."""
+    from trialkit.design.plan import InterimPlan  # the plan module reads numbers with ours
+
     root = _Table(data, "")
     info_t = root.table("trial")
     if info_t is None:
         raise DefinitionError("trial: required table is missing")
     info = TrialInfo(
-        id=info_t.take("id", str),
-        title=info_t.take("title", str),
+        id=info_t.text("id"),
+        title=info_t.text("title"),
         indication=info_t.choice("indication", ("androgenetic alopecia", "alopecia areata")),
-        sponsor=info_t.take("sponsor", str, None),
-        phase=info_t.take("phase", str, None),
+        sponsor=info_t.text("sponsor", None),
+        phase=info_t.text("phase", None),
     )
     info_t.done()
     arms = tuple(_arm(t) for t in root.tables("arms", required=True))
@@ -611,8 +927,6 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
         source=source,
     )
     root.done()
-    if not arms:
-        raise DefinitionError("arms: at least two arms are needed")
     _check_consistency(definition)
     return definition
 
@@ -622,16 +936,7 @@ def load_definition(path: Path | str) -> TrialDefinition:
     path = Path(path)
     if path.is_dir():
         path = path / "trial.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DefinitionError(f"{path}: trial definition not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(f"{path}: cannot be read ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path)
     try:
         return parse_definition(data, source=path)
     except DefinitionError as exc:
@@ -651,6 +956,11 @@ __all__ = [
     "TrialDefinition",
     "TrialInfo",
     "Visit",
+    "check_code",
+    "check_integer",
+    "check_number",
     "load_definition",
     "parse_definition",
+    "read_toml",
+    "show",
 ]

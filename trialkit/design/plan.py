@@ -14,25 +14,24 @@ Keys (all optional except ``information_fractions``)::
     effect = 0.5                 # assumed effect (difference of means), > 0
     sd = 1.0                     # assumed standard deviation, > 0
     information = "subjects"     # subjects | variance (information = 1 / var)
-    max_subjects = 200           # optional; default 2 sd^2 I_max per arm, all arms 1:1
-    active_arms = 1              # arms compared with control
+    max_subjects = 200           # optional (at most 10,000,000); default 2 sd^2 I_max per arm
+    active_arms = 1              # arms compared with control (1 to 20)
     alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm] (sum = alpha)
 """
 
 from __future__ import annotations
 
 import itertools
-import math
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trialkit.definition import check_integer, check_number, read_toml, show
 from trialkit.design import power
 from trialkit.design.boundaries import GroupSequentialDesign, group_sequential_design
 from trialkit.design.spending import NEEDS_GAMMA, SPENDING_FUNCTIONS
-from trialkit.errors import DefinitionError, InputError
+from trialkit.errors import DefinitionError
 
 KEYS: tuple[str, ...] = (
     "information_fractions",
@@ -55,6 +54,9 @@ KEYS: tuple[str, ...] = (
 
 INFORMATION_MEASURES: tuple[str, ...] = ("subjects", "variance")
 ALPHA_SHARING: tuple[str, ...] = ("split_equally", "bonferroni")
+MAX_LOOKS = 20
+MAX_ACTIVE_ARMS = 20
+MAX_SUBJECTS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -131,20 +133,10 @@ def load_interim_plan(trial: str | Path) -> InterimPlan:
     path = Path(trial)
     if path.is_dir():
         path = path / "trial.toml"
-    try:
-        with path.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: file not found") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{path}: not valid TOML ({exc})") from exc
+    doc = read_toml(path)
     if "interim" not in doc:
         raise DefinitionError(f"interim: {path} has no [interim] table")
     return InterimPlan.from_mapping(doc["interim"])
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
@@ -165,71 +157,46 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     ) -> float | None:
         if name not in mapping:
             return default
-        value = mapping[name]
-        if not _is_number(value):
-            raise DefinitionError(f"{label(name)}: must be a number (got {value!r})")
-        x = float(value)
-        too_low = low is not None and (x <= low if low_open else x < low)
-        too_high = high is not None and (x >= high if high_open else x > high)
-        if too_low or too_high:
-            lo = "(" if low_open else "["
-            hi = ")" if high_open else "]"
-            lo_s = "-inf" if low is None else f"{low:g}"
-            hi_s = "inf" if high is None else f"{high:g}"
-            raise DefinitionError(
-                f"{label(name)}: must be in {lo}{lo_s}, {hi_s}{hi} (got {value!r})"
-            )
-        return x
+        x = check_number(
+            label(name), mapping[name], low, high, low_open=low_open, high_open=high_open
+        )
+        return float(x)
 
-    def integer(
-        name: str, default: int | None, allowed: tuple[int, ...] | None = None
-    ) -> int | None:
+    def integer(name: str, default: int | None, high: int) -> int | None:
         if name not in mapping:
             return default
-        value = mapping[name]
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise DefinitionError(f"{label(name)}: must be an integer (got {value!r})")
-        if allowed is not None and value not in allowed:
-            raise DefinitionError(
-                f"{label(name)}: must be one of {', '.join(map(str, allowed))} (got {value!r})"
-            )
-        if allowed is None and value < 1:
-            raise DefinitionError(f"{label(name)}: must be a positive integer (got {value!r})")
-        return value
+        return check_integer(label(name), mapping[name], 1, high)
 
     def choice(name: str, default: str | None, allowed: tuple[str, ...], what: str) -> str | None:
         if name not in mapping:
             return default
         value = mapping[name]
         if not isinstance(value, str):
-            raise DefinitionError(f"{label(name)}: must be a string (got {value!r})")
+            raise DefinitionError(f"{label(name)}: must be a string (got {show(value)})")
         if value not in allowed:
             raise DefinitionError(
-                f"{label(name)}: unknown {what} {value!r} (use {', '.join(allowed)})"
+                f"{label(name)}: unknown {what} {show(value)} (use {', '.join(allowed)})"
             )
         return value
 
     if "information_fractions" not in mapping:
         raise DefinitionError(f"{label('information_fractions')}: required (e.g. [0.5, 1.0])")
     raw = mapping["information_fractions"]
-    if not isinstance(raw, list | tuple) or not raw or not all(_is_number(x) for x in raw):
-        raise DefinitionError(
-            f"{label('information_fractions')}: must be a non-empty list of numbers (got {raw!r})"
-        )
-    fractions = tuple(float(x) for x in raw)
+    key = label("information_fractions")
+    if not isinstance(raw, list | tuple) or not raw:
+        raise DefinitionError(f"{key}: must be a non-empty list of numbers (got {show(raw)})")
+    if len(raw) > MAX_LOOKS:
+        raise DefinitionError(f"{key}: at most {MAX_LOOKS} looks (got {len(raw)})")
+    fractions = tuple(float(check_number(f"{key}[{i}]", x)) for i, x in enumerate(raw))
     increasing = all(b > a for a, b in itertools.pairwise(fractions))
     if not increasing or fractions[0] <= 0 or abs(fractions[-1] - 1.0) > 1e-9:
-        raise DefinitionError(
-            f"{label('information_fractions')}: must increase and end at 1 (got {list(raw)!r})"
-        )
-    if len(fractions) > 20:
-        raise DefinitionError(
-            f"{label('information_fractions')}: at most 20 looks (got {len(fractions)})"
-        )
+        raise DefinitionError(f"{key}: must increase and end at 1 (got {show(list(raw))})")
     fractions = (*fractions[:-1], 1.0)
 
     alpha = number("alpha", 0.025, 0.0, 0.5)
-    sided = integer("sided", 1, (1, 2))
+    sided = mapping.get("sided", 1)
+    if type(sided) is not int or sided not in (1, 2):
+        raise DefinitionError(f"{label('sided')}: must be one of 1, 2 (got {show(sided)})")
     beta = number("beta", 0.2, 0.0, 0.5)
     eff = choice("efficacy_spending", "of", SPENDING_FUNCTIONS, "spending function")
     fut = choice("futility_spending", None, SPENDING_FUNCTIONS, "spending function")
@@ -257,15 +224,15 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     binding = mapping.get("binding_futility", False)
     if not isinstance(binding, bool):
         raise DefinitionError(
-            f"{label('binding_futility')}: must be true or false (got {binding!r})"
+            f"{label('binding_futility')}: must be true or false (got {show(binding)})"
         )
     if binding and fut is None:
         raise DefinitionError(f"{label('binding_futility')}: needs futility_spending")
     effect = number("effect", None, 0.0)
     sd = number("sd", None, 0.0)
     information = choice("information", "subjects", INFORMATION_MEASURES, "information measure")
-    max_subjects = integer("max_subjects", None)
-    arms = integer("active_arms", 1)
+    max_subjects = integer("max_subjects", None, MAX_SUBJECTS)
+    arms = integer("active_arms", 1, MAX_ACTIVE_ARMS)
     assert alpha is not None and sided is not None and beta is not None and eff is not None
     assert information is not None and arms is not None
 
@@ -276,15 +243,17 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
             choice("alpha_sharing", "split_equally", ALPHA_SHARING, "alpha sharing")
             or "split_equally"
         )
-    elif isinstance(sharing_raw, list | tuple) and all(
-        _is_number(x) and x > 0 for x in sharing_raw
-    ):
-        sharing = tuple(float(x) for x in sharing_raw)
-        if len(sharing) != arms:
+    elif isinstance(sharing_raw, list | tuple):
+        key = label("alpha_sharing")
+        if len(sharing_raw) != arms:
             raise DefinitionError(
                 f"{label('alpha_sharing')}: needs one alpha per active arm ({arms}), "
-                f"got {len(sharing)}"
+                f"got {len(sharing_raw)}"
             )
+        sharing = tuple(
+            float(check_number(f"{key}[{i}]", x, 0.0, alpha, low_open=True))
+            for i, x in enumerate(sharing_raw)
+        )
         if abs(sum(sharing) - alpha) > 1e-9:
             raise DefinitionError(
                 f"{label('alpha_sharing')}: must sum to alpha = {alpha:g} (got {sum(sharing):g})"
@@ -292,8 +261,7 @@ def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     else:
         raise DefinitionError(
             f"{label('alpha_sharing')}: must be split_equally, bonferroni or a list "
-            "of positive numbers "
-            f"(got {sharing_raw!r})"
+            f"of positive numbers (got {show(sharing_raw)})"
         )
     return InterimPlan(
         information_fractions=fractions,
