@@ -111,9 +111,9 @@ def test_nb_gee_fixed_alpha_independence_equals_glm_nb(bds: pd.DataFrame) -> Non
 
     r = nb_gee(bds, param="HAIRCNT", reference="MINOX", correlation="independence")
     a = float(r.dispersion.set_index("statistic").at["alpha", "value"])
-    glm = sm.GLM(
-        r.fit.model.endog, r.fit.model.exog, family=sm.families.NegativeBinomial(alpha=a)
-    ).fit(tol=1e-12)
+    glm = sm.GLM(r.fit.endog, r.fit.exog, family=sm.families.NegativeBinomial(alpha=a)).fit(
+        tol=1e-12
+    )
     np.testing.assert_allclose(r.fit.params, glm.params, rtol=1e-7)
 
 

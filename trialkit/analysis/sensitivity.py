@@ -13,7 +13,6 @@ the LS-mean weights are explicit and do not depend on a formula engine.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
-from statsmodels.genmod import cov_struct as gee_cov
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_estimating_equations import GEE
 from statsmodels.regression.linear_model import OLS
-from statsmodels.regression.mixed_linear_model import MixedLM
 
+from trialkit.analysis.gee import GeeFit, fit_count_gee
+from trialkit.analysis.mixed import MixedFit, fit_mixed
 from trialkit.errors import ConvergenceError, ModelSpecificationError
 
 SUBJECT = "USUBJID"
@@ -255,11 +252,11 @@ def ancova(
 
 @dataclass(frozen=True)
 class RandomSlopeResult:
-    """Random-slope mixed model: arm differences at a time point, and the MixedLM fit."""
+    """Random-slope mixed model: arm differences at a time point, and the REML fit."""
 
     diffs: pd.DataFrame
     at: float
-    fit: Any
+    fit: MixedFit
 
 
 def random_slope(
@@ -278,7 +275,8 @@ def random_slope(
     """Mixed model ``variable ~ ARMCD * t + BASE``, random intercept and slope in t by subject.
 
     t = ``time`` / ``time_scale`` (default: study day in weeks), fitted by REML (statsmodels
-    MixedLM, unstructured 2x2 random-effect covariance) on all post-baseline analysis records.
+    MixedLM's criterion and optimiser, vectorised over subjects: :mod:`trialkit.analysis.mixed`;
+    unstructured 2x2 random-effect covariance) on all post-baseline analysis records.
     The arm difference is evaluated at ``at`` (in ``time`` units; default: the median of
     ``time`` among the records at ``visit``, the caller should pass the visit's scheduled day).
     ``diffs`` columns: arm, reference, time, estimate, se, df, lower, upper, statistic (z),
@@ -302,33 +300,12 @@ def random_slope(
         X[f"ARMCD[{a}]:t"] = X[f"ARMCD[{a}]"] * t
     X["BASE"] = data["BASE"].astype(float).to_numpy()
     Z = np.column_stack([np.ones(len(t)), t])
-    model = MixedLM(
-        data[variable].astype(float).to_numpy(), X, groups=data[SUBJECT].to_numpy(), exog_re=Z
-    )
-    fit = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        packed = _reml_lbfgs(
-            model.endog, X.to_numpy(dtype=float), Z, pd.factorize(data[SUBJECT])[0]
-        )
-        if packed is not None:
-            # statsmodels' results object at the optimum found above (no further iteration)
-            candidate = model.fit(reml=True, method=["lbfgs"], start_params=packed, maxiter=0)
-            candidate.converged = True
-            fit = candidate
-        for method in ("lbfgs", "bfgs", "nm") if fit is None else ():
-            try:
-                candidate = model.fit(reml=True, method=[method])
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-            if candidate.converged:
-                fit = candidate
-                break
-    if fit is None:
-        raise ConvergenceError(f"random-slope model of {param}: did not converge")
+    fit = fit_mixed(
+        data[variable].astype(float).to_numpy(), X, Z, data[SUBJECT].to_numpy(),
+        f"random-slope model of {param}",
+    )  # fmt: skip
     k = X.shape[1]
-    params = np.asarray(fit.fe_params)
-    cov = _fixed_effects_cov(X.to_numpy(), Z, data[SUBJECT].to_numpy(), fit)
+    params, cov = fit.fe_params.to_numpy(), fit.cov_fe
     names = list(X.columns)
     contrasts = {}
     for a in order[1:]:
@@ -343,124 +320,6 @@ def random_slope(
     return RandomSlopeResult(diffs=diffs, at=at, fit=fit)
 
 
-class _SingularCovariance(ArithmeticError):
-    """The random-effects covariance is (near) singular: statsmodels' pseudo-inverse branch."""
-
-
-class _RemlProfile:
-    """statsmodels MixedLM's profile REML criterion of one model, vectorised over subjects.
-
-    Same parameterisation (packed lower Cholesky factor of cov_re / scale, fixed effects and
-    scale profiled out), same value and score as ``MixedLM.loglike`` / ``MixedLM.score``
-    (including the score's Cholesky re-factorisation), computed from per-subject sums with
-    the Woodbury identity instead of a Python loop over subjects. Rows are grouped by
-    ``codes`` (subject codes 0..G-1).
-    """
-
-    def __init__(self, y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray) -> None:
-        """Per-subject cross products of the sorted rows."""
-        order = np.argsort(codes, kind="stable")
-        y, X, Z, codes = y[order], X[order], Z[order], codes[order]
-        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        self.y, self.X, self.Z = y, X, Z
-        self.ZZ = np.add.reduceat(Z[:, :, None] * Z[:, None, :], self.starts, axis=0)
-        self.ZX = np.add.reduceat(Z[:, :, None] * X[:, None, :], self.starts, axis=0)
-        self.Zy = np.add.reduceat(Z * y[:, None], self.starts, axis=0)
-        self.XX = X.T @ X
-        self.Xy = X.T @ y
-        self._cache: tuple[bytes, float, np.ndarray] | None = None
-
-    def evaluate(self, packed: np.ndarray) -> tuple[float, np.ndarray]:
-        """Profile REML log-likelihood and its score at ``packed`` (cached for the last point)."""
-        key = np.asarray(packed, dtype=float).tobytes()
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1], self._cache[2]
-        q = self.Z.shape[1]
-        tril = np.tril_indices(q)
-        L = np.zeros((q, q))
-        L[tril] = packed
-        psi = L @ L.T
-        if np.linalg.eigvalsh(psi).min() < 1e-10:
-            raise _SingularCovariance("random-effects covariance is singular")
-        K = np.linalg.inv(np.linalg.inv(psi) + self.ZZ)  # (Psi^-1 + Z'Z)^-1 by subject
-        KZX = K @ self.ZX
-        XWX = self.XX - np.einsum("gap,gaq->pq", self.ZX, KZX)
-        XWy = self.Xy - np.einsum("gap,ga->p", KZX, self.Zy)
-        beta = np.linalg.solve(XWX, XWy)
-        r = self.y - self.X @ beta
-        Zr = np.add.reduceat(self.Z * r[:, None], self.starts, axis=0)
-        KZr = np.einsum("gab,gb->ga", K, Zr)
-        qf = float(r @ r - np.einsum("ga,ga->", Zr, KZr))
-        n, p = self.X.shape
-        df = n - p
-        ld_psi = np.linalg.slogdet(psi)[1]
-        ld_m = np.linalg.slogdet(np.linalg.inv(K))[1]
-        ld_xwx = np.linalg.slogdet(XWX)[1]
-        value = float(
-            -0.5 * (len(self.starts) * ld_psi + ld_m.sum())
-            - df * np.log(qf) / 2.0
-            - ld_xwx / 2.0
-            - df * np.log(2 * np.pi) / 2.0
-            + df * np.log(df) / 2.0
-            - df / 2.0
-        )
-        ZWZ = self.ZZ - self.ZZ @ K @ self.ZZ
-        u = Zr - np.einsum("gab,gb->ga", self.ZZ, KZr)
-        ZWX = self.ZX - self.ZZ @ KZX
-        gradient = (
-            -0.5 * ZWZ.sum(axis=0)
-            + df / (2.0 * qf) * np.einsum("ga,gb->ab", u, u)
-            + 0.5 * np.einsum("gap,pq,gbq->ab", ZWX, np.linalg.inv(XWX), ZWX)
-        )
-        score = (2.0 * gradient @ np.linalg.cholesky(psi))[tril]
-        self._cache = (key, value, score)
-        return value, score
-
-
-def _reml_lbfgs(y: np.ndarray, X: np.ndarray, Z: np.ndarray, codes: np.ndarray) -> Any:
-    """Packed REML estimate by statsmodels' own optimisation (``MixedLM.fit(method="lbfgs")``:
-    L-BFGS-B on -loglike / n from cov_re = I, default tolerances), on the vectorised
-    criterion; None when it does not converge or meets a singular covariance."""
-    reml = _RemlProfile(y, X, Z, codes)
-    n = len(y)
-    k = Z.shape[1] * (Z.shape[1] + 1) // 2
-    start = np.eye(Z.shape[1])[np.tril_indices(Z.shape[1])]
-    try:
-        xopt, _, info = optimize.fmin_l_bfgs_b(
-            lambda x: -reml.evaluate(x)[0] / n,
-            start,
-            fprime=lambda x: -reml.evaluate(x)[1] / n,
-            maxiter=100,
-            bounds=[(None, None)] * k,
-        )
-    except (_SingularCovariance, np.linalg.LinAlgError, FloatingPointError):
-        return None
-    if info["warnflag"] != 0 or not np.all(np.isfinite(xopt)):
-        return None
-    return xopt
-
-
-def _fixed_effects_cov(X: np.ndarray, Z: np.ndarray, groups: np.ndarray, fit: Any) -> np.ndarray:
-    """(sum X_i' V_i^-1 X_i)^-1 at the REML variance estimates, as lme4's ``vcov``.
-
-    statsmodels' ``cov_params`` inverts the observed information of all parameters jointly,
-    which differs slightly; the conditional covariance is the usual model-based one. With
-    V_i = s I + Z_i G Z_i', V_i^-1 = (I - Z_i G (s I + Z_i'Z_i G)^-1 Z_i') / s (Woodbury,
-    valid for a singular G), summed over subjects at once.
-    """
-    G = np.asarray(fit.cov_re) * 1.0
-    scale = float(fit.scale)
-    codes = pd.factorize(groups)[0]
-    order = np.argsort(codes, kind="stable")
-    X, Z, codes = X[order], Z[order], codes[order]
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    ZZ = np.add.reduceat(Z[:, :, None] * Z[:, None, :], starts, axis=0)
-    ZX = np.add.reduceat(Z[:, :, None] * X[:, None, :], starts, axis=0)
-    K = G @ np.linalg.inv(scale * np.eye(G.shape[0]) + ZZ @ G)
-    info = (X.T @ X - np.einsum("gap,gab,gbq->pq", ZX, K, ZX)) / scale
-    return np.asarray(np.linalg.inv(info))
-
-
 # --- negative binomial GEE of counts ---------------------------------------------------------
 
 
@@ -470,7 +329,7 @@ class CountGeeResult:
 
     rate_ratios: pd.DataFrame
     dispersion: pd.DataFrame
-    fit: Any
+    fit: GeeFit
 
 
 def nb_alpha_moment(y: np.ndarray, mu: np.ndarray, df_resid: float) -> float:
@@ -506,9 +365,10 @@ def nb_gee(
 ) -> CountGeeResult:
     """GEE of post-baseline counts (AVAL): NB2 variance, log link, ``ARMCD + log(BASE) + AVISIT``.
 
-    Working correlation exchangeable (or ``"independence"``), robust (sandwich) SEs, scale 1.
-    The rate ratio is the arm's ratio to the reference over all post-baseline visits (one arm
-    effect, no arm-by-visit interaction): ``rate_ratios`` columns arm, reference, estimate (log
+    Working correlation exchangeable (or ``"independence"``), robust (sandwich) SEs, scale 1;
+    statsmodels' GEE, vectorised over subjects (:mod:`trialkit.analysis.gee`). The rate ratio
+    is the arm's ratio to the reference over all post-baseline visits (one arm effect, no
+    arm-by-visit interaction): ``rate_ratios`` columns arm, reference, estimate (log
     rate ratio), se, lower, upper (log scale), statistic (z), p_value, rate_ratio, rr_lower,
     rr_upper.
 
@@ -538,30 +398,18 @@ def nb_gee(
     for v in visit_order[1:]:
         X[f"AVISIT[{v}]"] = (data["AVISIT"] == v).astype(float).to_numpy()
     y = data["AVAL"].astype(float).to_numpy()
-    groups = pd.factorize(data[SUBJECT])[0]
-    cov_struct: Any = (
-        gee_cov.Exchangeable() if correlation == "exchangeable" else gee_cov.Independence()
-    )
+    subjects = data[SUBJECT].to_numpy()
+    df_resid = len(y) - X.shape[1]
 
-    def fit_at(a: float, previous: Any) -> Any:
-        """The GEE at dispersion ``a``, warm-started from ``previous`` (its coefficients and
-        working correlation) when given."""
-        family: Any = families.Poisson() if a == 0.0 else families.NegativeBinomial(alpha=a)
-        structure = type(cov_struct)()
-        model = GEE(y, X, groups=groups, family=family, cov_struct=structure)
-        if previous is not None:
-            structure.dep_params = previous.model.cov_struct.dep_params
-        start = None if previous is None else np.asarray(previous.params)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return model.fit(maxiter=200, ctol=1e-10, start_params=start)
+    def fit_at(a: float, previous: GeeFit | None) -> GeeFit:
+        return fit_count_gee(y, X, subjects, alpha=a, correlation=correlation, start=previous)
 
     fit = fit_at(0.0, None)
-    a = nb_alpha_moment(y, np.asarray(fit.fittedvalues), len(y) - X.shape[1])
+    a = nb_alpha_moment(y, fit.fittedvalues, df_resid)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported below
         fit = fit_at(a, fit)
-        a_new = nb_alpha_moment(y, np.asarray(fit.fittedvalues), len(y) - X.shape[1])
+        a_new = nb_alpha_moment(y, fit.fittedvalues, df_resid)
         done = abs(a_new - a) <= tol * max(a, 1e-12)
         a = a_new
         if done:
@@ -569,15 +417,11 @@ def nb_gee(
     else:
         raise ConvergenceError(f"NB GEE of {param}: dispersion did not converge")
     fit = fit_at(a, fit)
-    params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+    params, cov = fit.params.to_numpy(), fit.cov_params
     rr = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "rate_ratio", "rr")
     rr.insert(0, "reference", reference)
     rr.insert(0, "arm", order[1:])
-    rho = (
-        float(np.atleast_1d(fit.model.cov_struct.dep_params)[0])
-        if correlation == "exchangeable"
-        else 0.0
-    )
+    rho = fit.rho
     dispersion = pd.DataFrame(
         {
             "statistic": [
