@@ -3,7 +3,8 @@
 ``python -m trialkit.examples`` regenerates every folder of ``example_trials/``;
 ``python -m trialkit.examples --check`` verifies the committed files are byte-identical to a
 fresh generation. For tests, :func:`make_small_trial` gives a fresh small clean trial
-(definition and frames) for any seed, and :func:`write_small_trial` writes one as a folder.
+(definition and frames) for any seed, and :func:`write_small_trial` writes one as a folder;
+:func:`write_scaled_trial` writes the multicentre example at any size (benchmarks).
 """
 
 from trialkit.examples.bundled import (
@@ -13,6 +14,7 @@ from trialkit.examples.bundled import (
     make_small_trial,
     regenerate,
     render_example,
+    write_scaled_trial,
     write_small_trial,
 )
 from trialkit.examples.corruptions import apply_corruptions
@@ -35,6 +37,7 @@ __all__ = [
     "regenerate",
     "render_example",
     "render_trial",
+    "write_scaled_trial",
     "write_small_trial",
     "write_trial",
 ]

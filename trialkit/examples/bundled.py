@@ -133,12 +133,31 @@ def write_small_trial(
     The ``[interim]`` plan's ``max_subjects`` becomes the small trial's size (``n_per_arm``
     times the arms), so its group sequential looks reach sensible information fractions.
     """
-    folder = Path(folder)
-    definition, _ = load_example(base)
-    write_trial(generate_trial(definition, small_scenario(seed, n_per_arm, base)), folder)
-    text = (example_dir(base) / "trial.toml").read_text(encoding="utf-8")
-    text = re.sub(
-        r"(?m)^max_subjects = \d+$", f"max_subjects = {n_per_arm * len(definition.arms)}", text
+    return _write_resized(Path(folder), small_scenario(seed, n_per_arm, base), base)
+
+
+def scaled_scenario(n_per_arm: int, base: str = SMALL_TRIAL_BASE) -> Scenario:
+    """The settings of ``base`` (its sites, seed and enrolment) with ``n_per_arm`` subjects per
+    arm: a trial of any size for benchmarks (``base``'s own size gives its bundled data)."""
+    _, scenario = load_example(base)
+    return dataclasses.replace(
+        scenario, name=f"{base}_{n_per_arm}_per_arm", n_per_arm=n_per_arm, corruptions=()
     )
+
+
+def write_scaled_trial(folder: Path | str, n_per_arm: int, base: str = SMALL_TRIAL_BASE) -> Path:
+    """Write a trial folder of :func:`scaled_scenario` (``max_subjects`` scaled as in
+    :func:`write_small_trial`)."""
+    return _write_resized(Path(folder), scaled_scenario(n_per_arm, base), base)
+
+
+def _write_resized(folder: Path, scenario: Scenario, base: str) -> Path:
+    """Generate ``scenario`` with ``base``'s definition into ``folder``; ``trial.toml`` is
+    ``base``'s with the ``[interim]`` ``max_subjects`` set to the trial's size."""
+    definition, _ = load_example(base)
+    write_trial(generate_trial(definition, scenario), folder)
+    text = (example_dir(base) / "trial.toml").read_text(encoding="utf-8")
+    size = scenario.n_per_arm * len(definition.arms)
+    text = re.sub(r"(?m)^max_subjects = \d+$", f"max_subjects = {size}", text)
     (folder / "trial.toml").write_text(text, encoding="utf-8")
     return folder
