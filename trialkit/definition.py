@@ -408,14 +408,12 @@ def _check_document(data: Mapping[str, Any]) -> None:
 
 
 def read_toml(path: Path | str) -> dict[str, Any]:
-    """Parse ``trial.toml`` (or the one in a trial folder) within the documented limits.
+    """Parse the TOML file ``path`` within the documented limits.
 
     Only a regular file of at most ``MAX_FILE_BYTES`` UTF-8 bytes (a leading byte order mark
     is dropped, as editors write one) is read; nesting, texts and arrays are bounded.
     """
     path = Path(path)
-    if path.is_dir():
-        path = path / "trial.toml"
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
