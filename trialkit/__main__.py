@@ -1,5 +1,5 @@
-"""``python -m trialkit`` runs the command line."""
+"""``python -m trialkit``: the ``trialkit`` command."""
 
-from trialkit.cli import run
+from trialkit.entry import run
 
 run()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click import exceptions as click_exceptions
 
 from trialkit.errors import TrialkitError
 
@@ -69,12 +70,20 @@ def parse_cutoff(value: str | None) -> date | None:
     """Parse ``--cutoff``; a bad date is unusable input (exit 2)."""
     if value is None:
         return None
+    from trialkit.datasets import EARLIEST_DATE, LATEST_DATE
+
     try:
-        return date.fromisoformat(value)
+        cutoff = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--cutoff"
         ) from None
+    if not EARLIEST_DATE.date() <= cutoff <= LATEST_DATE.date():
+        raise typer.BadParameter(
+            f"{value} is outside {EARLIEST_DATE.date()}..{LATEST_DATE.date()}",
+            param_hint="--cutoff",
+        )
+    return cutoff
 
 
 def parse_fractions(value: str | None) -> tuple[float, ...] | None:
@@ -126,6 +135,8 @@ def analyze(
         typer.Option(
             "--dummy-randomization",
             metavar="SEED",
+            min=0,
+            max=2**32 - 1,
             help="Permute arms with this seed (blinded dry run; every output marked DUMMY).",
             show_default=False,
         ),
@@ -237,13 +248,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGTERM and SIGINT end the command through the normal clean-up (no partial output), with
     one line and exit code 128 + the signal number (143 and 130).
     """
-    from trialkit.processes import Interrupted, stop_on_signals
+    from trialkit.processes import Interrupted, received_signal, stop_on_signals
 
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
         with stop_on_signals():
-            app(args=list(argv) if argv is not None else None, prog_name="trialkit")
-    except SystemExit as exc:  # typer's standalone mode ends every run this way
+            try:
+                code = app(args=args, prog_name="trialkit", standalone_mode=False)
+            except Exception as exc:  # a signal inside an import comes out as ImportError
+                stopped = received_signal()
+                if stopped is not None and not isinstance(exc, Interrupted):
+                    raise stopped from None
+                raise
+    except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return 2
+    except click_exceptions.ClickException as exc:  # a bad option or argument: one line
+        print(f"trialkit: error: {_usage_line(exc, args)}", file=sys.stderr)
+        return exc.exit_code
     except Interrupted as exc:
         print(f"trialkit: stopped: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -257,13 +281,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = str(exc).splitlines()[0][:500] if str(exc) else ""
         print(f"trialkit: internal error: {type(exc).__name__}: {first}", file=sys.stderr)
         return 3
-    return 0
+    return code if isinstance(code, int) else 0
 
 
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+def _usage_line(exc: click_exceptions.ClickException, args: Sequence[str]) -> str:
+    """A usage error in one line, pointing at the command's help."""
+    message = " ".join(exc.format_message().split())
+    command = next((a for a in args if not a.startswith("-")), None)
+    commands = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
+    commands |= {g.name or "" for g in app.registered_groups}
+    where = f"trialkit {command} --help" if command in commands else "trialkit --help"
+    return f"{message} (see '{where}')"
 
 
 if __name__ == "__main__":
-    run()
+    sys.exit(main())

@@ -38,10 +38,21 @@ def worker_init_args() -> tuple[int]:
     return (os.getpid(),)
 
 
+#: The stop signal received, if any (an exception raised by the handler inside a C
+#: extension's import can come out as another exception: the CLI asks here).
+_received: list[int] = []
+
+
+def received_signal() -> Interrupted | None:
+    """The stop of this command by a signal, if one was received."""
+    return Interrupted(_received[0]) if _received else None
+
+
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     """Signal handler: ignore further stop signals while cleaning up, then stop the command."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
+    _received.append(signum)
     raise Interrupted(signum)
 
 

@@ -1,0 +1,203 @@
+"""Hostile --out values: every command refuses them with exit 2 and one line, and every file
+stays where it was (nothing deleted, nothing written outside the output folder)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trialkit.cli import main
+from trialkit.errors import OutputExistsError
+from trialkit.output import MARKER_NAME, staged_output_dir
+from trialkit.resources import example_trials_dir
+
+COMMANDS = ("validate", "analyze", "report")
+
+
+def snapshot(root: Path) -> dict[str, bytes | str]:
+    """Every file (content) and link (target) under ``root``: what must survive."""
+    out: dict[str, bytes | str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink():
+            out[rel] = f"-> {os.readlink(path)}"
+        elif path.is_file():
+            out[rel] = path.read_bytes()
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``tmp/work`` (the working directory and $HOME) holding ``trial/`` and a sibling file."""
+    work = tmp_path / "work"
+    shutil.copytree(example_trials_dir() / "dhurat2013", work / "trial")
+    (work / "notes.txt").write_text("a sibling file that must survive\n")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(work))
+    # font and plotting caches are not ours: keep them out of the snapshot
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    return work
+
+
+def run(command: str, trial: Path, out: Path | str, *extra: str) -> int:
+    args = [command, str(trial), "--out", str(out), *extra]
+    if command == "report":
+        args += ["--format", "html"]
+    return main(args)
+
+
+def assert_refused(code: int, capsys: pytest.CaptureFixture[str], out: object) -> str:
+    """Exit 2 and one line naming ``out``; the line."""
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert code == 2, captured.err
+    assert len(lines) == 1 and lines[0].startswith("trialkit: error: "), captured.err
+    assert str(out) in lines[0] and "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize(
+    "where", ["trial", "parent", "cwd", "dot", "root", "home", "inside_trial", "trial_parent_dots"]
+)
+def test_protected_out_is_refused_and_untouched(
+    workspace: Path, capsys: pytest.CaptureFixture[str], command: str, force: bool, where: str
+) -> None:
+    trial = workspace / "trial"
+    out = {
+        "trial": trial,
+        "parent": workspace,
+        "cwd": Path.cwd(),
+        "dot": Path("."),
+        "root": Path("/"),
+        "home": Path(os.environ["HOME"]),
+        "inside_trial": trial / "queries",
+        "trial_parent_dots": trial / "..",
+    }[where]
+    before = snapshot(workspace)
+    code = run(command, trial, out, *(["--force"] if force else []))
+    assert_refused(code, capsys, out)
+    assert snapshot(workspace) == before
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("kind", ["foreign_folder", "file", "symlink_to_folder", "dangling_link"])
+def test_foreign_out_is_refused_and_untouched(
+    workspace: Path, capsys: pytest.CaptureFixture[str], command: str, force: bool, kind: str
+) -> None:
+    trial = workspace / "trial"
+    other = workspace / "other"
+    other.mkdir()
+    (other / "thesis.docx").write_bytes(b"years of work")
+    out = workspace / "out"
+    if kind == "foreign_folder":
+        shutil.copytree(other, out)
+    elif kind == "file":
+        out.write_text("not a folder\n")
+    elif kind == "symlink_to_folder":
+        out.symlink_to(other, target_is_directory=True)
+    else:
+        out.symlink_to(workspace / "nowhere")
+    before = snapshot(workspace)
+    code = run(command, trial, out, *(["--force"] if force else []))
+    assert_refused(code, capsys, out)
+    assert snapshot(workspace) == before
+
+
+def test_demo_refuses_protected_out(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot(workspace)
+    for out in (".", str(workspace), "notes.txt"):
+        code = main(["demo", "--out", out, "--force"])
+        assert_refused(code, capsys, out)
+    assert snapshot(workspace) == before
+
+
+def test_force_replaces_only_a_trialkit_output(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial, out = workspace / "trial", workspace / "queries"
+    assert run("validate", trial, out) == 0
+    assert (out / MARKER_NAME).is_file()
+    (out / "query_listing.csv").write_text("edited\n")
+    assert run("validate", trial, out) == 2  # exists, no --force
+    assert (out / "query_listing.csv").read_text() == "edited\n"
+    assert run("validate", trial, out, "--force") == 0
+    assert (out / "query_listing.csv").read_text() != "edited\n"
+    assert [p.name for p in workspace.iterdir() if p.name.startswith(".")] == []
+
+
+def test_force_on_an_empty_folder_is_allowed(workspace: Path) -> None:
+    (workspace / "empty").mkdir()
+    assert run("validate", workspace / "trial", workspace / "empty", "--force") == 0
+    assert (workspace / "empty" / "query_listing.csv").is_file()
+
+
+def test_a_folder_created_during_the_run_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with (
+        pytest.raises(OutputExistsError, match="appeared while this run was going"),
+        staged_output_dir(out) as stage,
+    ):
+        (stage / "a.txt").write_text("mine")
+        out.mkdir()
+        (out / "theirs.txt").write_text("someone else's")
+    assert (out / "theirs.txt").read_text() == "someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # our staging folder is gone
+
+
+def test_two_runs_into_one_out_one_wins(tmp_path: Path) -> None:
+    """Two runs started before either finished: the first to finish wins, the other is refused
+    and removes only its own staging folder."""
+    out = tmp_path / "out"
+    with (
+        pytest.raises(OutputExistsError, match="appeared while this run was going"),
+        staged_output_dir(out) as first,
+    ):
+        (first / "run.txt").write_text("first")
+        with staged_output_dir(out) as second:
+            (second / "run.txt").write_text("second")
+    assert (out / "run.txt").read_text() == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_two_forced_runs_never_mix(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with staged_output_dir(out) as stage:
+        (stage / "run.txt").write_text("old")
+    with staged_output_dir(out, force=True) as first:
+        (first / "run.txt").write_text("first")
+        with staged_output_dir(out, force=True) as second:
+            (second / "run.txt").write_text("second")
+    assert (out / "run.txt").read_text() == "first"  # whole folders replaced, never merged
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_out_under_a_file_is_unwritable(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = workspace / "notes.txt" / "out"
+    before = snapshot(workspace)
+    assert_refused(run("validate", workspace / "trial", out), capsys, out)
+    assert snapshot(workspace) == before
+
+
+def test_full_disk_is_one_line_and_no_partial_output(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = workspace / "analysis"
+    before = snapshot(workspace)
+    code = run("analyze", workspace / "trial", out)
+    assert "No space left on device" in assert_refused(code, capsys, out)
+    assert snapshot(workspace) == before
+    assert sorted(p.name for p in workspace.iterdir()) == ["notes.txt", "trial"]

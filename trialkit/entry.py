@@ -1,0 +1,22 @@
+"""The ``trialkit`` console command: stop signals are handled from the first moment, before
+the command line's heavy imports, so even an early SIGTERM ends with one line and exit 143."""
+
+from __future__ import annotations
+
+import sys
+
+from trialkit.processes import received_signal, stop_on_signals
+
+
+def run() -> None:
+    """Console-script entry point: the CLI's exit code (see ``trialkit.cli.main``)."""
+    with stop_on_signals():
+        try:
+            from trialkit.cli import main
+        except BaseException:  # a stop signal during the imports: nothing has run yet
+            stopped = received_signal()
+            if stopped is None:
+                raise
+            print(f"trialkit: stopped: {stopped}", file=sys.stderr)
+            sys.exit(stopped.exit_code)
+    sys.exit(main())
