@@ -37,6 +37,19 @@ def _drop(name: str, query: Callable[[pd.DataFrame], pd.Series]) -> Callable[[Fr
     return mutate
 
 
+def _add_column(name: str, column: str) -> Callable[[Frames], None]:
+    """Append a column named ``column`` (a second one if it exists), values of the first column."""
+
+    def mutate(f: Frames) -> None:
+        f[name] = pd.concat([f[name], f[name].iloc[:, [0]].set_axis([column], axis=1)], axis=1)
+
+    return mutate
+
+
+def _no_records(name: str) -> Callable[[Frames], None]:
+    return _drop(name, lambda frame: frame.index >= 0)
+
+
 def _both(*fns: Callable[[Frames], None]) -> Callable[[Frames], None]:
     def mutate(f: Frames) -> None:
         for fn in fns:
@@ -201,6 +214,45 @@ CASES: list[tuple[str, str, Callable[[Frames], None], Callable[[Frames], None]]]
         "completed-with-reason",
         _set("subjects", 0, "DCSREAS", "adverse event"),
         lambda f: None,
+    ),
+    (
+        "TK021",
+        "after-2200",
+        _set("adverse_events", 0, "AEENDT", "2201-01-01"),
+        _set("adverse_events", 0, "AEENDT", "2200-12-31"),
+    ),
+    (
+        "TK021",
+        "before-1900",
+        _set("subjects", 0, "RANDDT", D("1899-12-31")),
+        _set("subjects", 0, "RANDDT", D("1900-01-01")),
+    ),
+    (
+        "TK021",
+        "beyond-datetime64",
+        _set("subjects", 2, "EOSDT", "9999-12-31"),
+        _set("subjects", 2, "EOSDT", None),
+    ),
+    ("TK022", "aval-inf", _on_week4("AVAL", float("inf")), _on_week4("AVAL", 600.0)),
+    (
+        "TK022",
+        "dose-nan-text",
+        _set("exposure", 0, "EXDOSE", "nan"),
+        _set("exposure", 0, "EXDOSE", "1"),
+    ),
+    (
+        "TK022",
+        "age-minus-inf-text",
+        _set("subjects", 0, "AGE", "-inf"),
+        _set("subjects", 0, "AGE", "1e2"),
+    ),
+    ("TK023", "aval-twice", _add_column("assessments", "AVAL"), lambda f: None),
+    ("TK024", "no-assessments", _no_records("assessments"), _no_records("adverse_events")),
+    (
+        "TK032",
+        "studyid-twice",
+        _both(_add_column("exposure", "STUDYID"), _add_column("exposure", "STUDYID")),
+        _add_column("exposure", "STUDYID"),
     ),
     (
         "TK030",

@@ -14,14 +14,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from trialkit.datasets import OPTIONAL_DATASETS, REQUIRED_COLUMNS, Dataset, read_trial_datasets
+from trialkit.datasets import (
+    MAY_BE_EMPTY,
+    OPTIONAL_DATASETS,
+    REQUIRED_COLUMNS,
+    Dataset,
+    drop_repeated_columns,
+    read_trial_datasets,
+)
 from trialkit.definition import TrialDefinition, load_definition
 from trialkit.errors import DatasetError
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.validation.checks import cross_findings
 from trialkit.validation.convert import convert_frame
 from trialkit.validation.cutoff import apply_cutoff
-from trialkit.validation.findings import FINDING_COLUMNS, combine
+from trialkit.validation.findings import FINDING_COLUMNS, combine, dataset_finding
 from trialkit.validation.listing import summary_text, terminal_table, write_csv, write_html
 from trialkit.validation.rules import RULES, Rule
 from trialkit.validation.schemas import column_kinds, schema_findings, specialise
@@ -33,7 +40,9 @@ class ValidationResult:
 
     findings: pd.DataFrame
     set_aside: dict[str, int]
-    kept: dict[str, pd.DataFrame]  # input frames without set-aside rows, index = file row - 1
+    #: Input frames without set-aside rows (index = file row - 1), repeated columns dropped
+    #: and every cell that did not convert (TK002, TK021, TK022) missing.
+    kept: dict[str, pd.DataFrame]
 
     @property
     def has_errors(self) -> bool:
@@ -61,20 +70,61 @@ def _check_columns(datasets: dict[str, pd.DataFrame]) -> None:
             raise DatasetError(f"dataset {name!r}: missing required column(s) {', '.join(missing)}")
 
 
+def _structure_findings(name: str, frame: pd.DataFrame, repeated: tuple[str, ...]) -> pd.DataFrame:
+    """TK023/TK032 columns named more than once; TK024 a dataset that must have records."""
+    parts = [
+        dataset_finding(
+            name, column, "TK023" if column in REQUIRED_COLUMNS[name] else "TK032",
+            f"{column} is named more than once; only the first such column is read",
+        )
+        for column in repeated
+    ]  # fmt: skip
+    if frame.empty and name not in MAY_BE_EMPTY:
+        parts.append(dataset_finding(name, "", "TK024", f"{name} has no records"))
+    return combine(parts)
+
+
+def _without_bad_cells(frame: pd.DataFrame, bad: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the cells of findings ``bad`` (1-based rows) set missing."""
+    if bad.empty:
+        return frame
+    out = frame.copy()
+    for column, group in bad.groupby("column"):
+        out[column] = out[column].mask(out.index.isin(group["row"].to_numpy(dtype="int64") - 1))
+    return out
+
+
+def _not_missing_too(findings: pd.DataFrame, unconverted: pd.DataFrame) -> pd.DataFrame:
+    """Without TK001 (missing) for cells that did not convert: those are reported already."""
+    if unconverted.empty:
+        return findings
+    keys = ["dataset", "row", "column"]
+    cell = pd.MultiIndex.from_frame(findings[keys])
+    again = cell.isin(pd.MultiIndex.from_frame(unconverted[keys])) & (findings["rule"] == "TK001")
+    return findings[~again].reset_index(drop=True)
+
+
 def validate_datasets(
     definition: TrialDefinition,
     datasets: dict[str, pd.DataFrame],
     cutoff: date | str | None = None,
     bad_dates: dict[str, pd.DataFrame] | None = None,
+    repeated_columns: dict[str, tuple[str, ...]] | None = None,
 ) -> ValidationResult:
     """Validate collected frames (index = 0-based file row) and collect every finding.
 
-    Inputs are never modified. ``bad_dates`` are date cells a reader already found
-    unparseable (``Dataset.bad_dates``). Raises ``DatasetError`` when a required dataset or
-    column is missing.
+    Inputs are never modified. ``bad_dates`` are date cells a reader already set missing
+    (``Dataset.bad_dates``), ``repeated_columns`` the names it found more than once
+    (``Dataset.repeated_columns``); a frame's own repeated columns count too, the first of
+    each is used. Raises ``DatasetError`` when a required dataset or column is missing.
     """
+    repeated = dict(repeated_columns or {})
+    unique: dict[str, pd.DataFrame] = {}
+    for n, f in datasets.items():
+        unique[n], own = drop_repeated_columns(f.reset_index(drop=True))
+        repeated[n] = tuple(dict.fromkeys((*repeated.get(n, ()), *own)))
+    datasets = unique
     _check_columns(datasets)
-    datasets = {n: f.reset_index(drop=True) for n, f in datasets.items()}
     cutoff = date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
     names = [n for n in REQUIRED_COLUMNS if n in datasets]
     schemas = {n: specialise(n, definition) for n in names}
@@ -86,24 +136,16 @@ def validate_datasets(
             n, datasets[n], column_kinds(schemas[n]), bad
         )
     kept, set_aside = apply_cutoff(converted, cutoff)
-    parts = []
+    parts = [_structure_findings(n, datasets[n], repeated.get(n, ())) for n in names]
     for n in names:
-        frame = kept[n]
         tf = type_findings[n]
-        tf = tf[tf["row"].isin(frame.index.to_numpy() + 1)]
-        found = schema_findings(n, frame, schemas[n])
-        # A cell that did not convert was reported as TK002; do not report it missing too.
-        bad_cells = set(zip(tf["row"], tf["column"], strict=True))
-        if bad_cells and len(found):
-            again = [
-                (r, c) in bad_cells and rule == "TK001"
-                for r, c, rule in zip(found["row"], found["column"], found["rule"], strict=True)
-            ]
-            found = found[~pd.Series(again, index=found.index, dtype=bool)]
-        parts += [tf, found]
+        type_findings[n] = tf[tf["row"].isin(kept[n].index.to_numpy() + 1)]
+        parts += [type_findings[n], schema_findings(n, kept[n], schemas[n])]
     parts.append(cross_findings(definition, kept))
-    findings = combine(parts)
-    originals = {n: datasets[n].loc[kept[n].index] for n in names}
+    findings = _not_missing_too(combine(parts), combine(type_findings.values()))
+    originals = {
+        n: _without_bad_cells(datasets[n].loc[kept[n].index], type_findings[n]) for n in names
+    }
     return ValidationResult(findings=findings, set_aside=set_aside, kept=originals)
 
 
@@ -122,6 +164,7 @@ def validate_trial(trial_dir: Path | str, cutoff: date | str | None = None) -> V
         {n: d.frame for n, d in datasets.items()},
         cutoff,
         bad_dates={n: d.bad_dates for n, d in datasets.items()},
+        repeated_columns={n: d.repeated_columns for n, d in datasets.items()},
     )
     return ValidationReport(
         findings=result.findings,

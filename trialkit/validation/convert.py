@@ -1,16 +1,32 @@
 """Convert dataset columns to the types their schema declares, reporting cells that do not fit.
 
-Numbers become float64 and dates datetime64[ns]; a cell whose text is not a number or not a
-valid date becomes missing and is reported once, as TK002, never again as TK001 (missing).
+Numbers become float64 and dates datetime64[ns]. A cell that is not a number (TK002), not a
+finite number (TK022: inf, -inf, nan), not a valid date (TK002) or a date outside the plausible
+range (TK021) becomes missing and is reported once, never again as TK001 (missing).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from trialkit.datasets import (
+    DATE_OUT_OF_RANGE,
+    EARLIEST_DATE,
+    LATEST_DATE,
+    NOT_A_DATE,
+    parse_dates,
+)
 from trialkit.validation.findings import cell_findings, combine
 
-_MIN, _MAX = pd.Timestamp.min, pd.Timestamp.max
+#: Rule and message of each reason a date cell is set missing (see ``parse_dates``).
+DATE_PROBLEMS = {
+    NOT_A_DATE: ("TK002", "not a valid date (YYYY-MM-DD)"),
+    DATE_OUT_OF_RANGE: ("TK021", f"outside {EARLIEST_DATE:%Y-%m-%d} to {LATEST_DATE:%Y-%m-%d}"),
+}
+
+#: (mask of the cells, rule, what is wrong) of one converted column.
+Problems = list[tuple[pd.Series, str, str]]
 
 
 def convert_frame(
@@ -19,10 +35,10 @@ def convert_frame(
     kinds: dict[str, str],
     bad_dates: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The frame with converted columns, and the TK002 findings of cells that did not convert.
+    """The frame with converted columns, and the findings of cells that did not convert.
 
-    ``bad_dates`` (``row``, ``column``, ``value``; 0-based rows) are date cells the reader
-    already found unparseable and set to missing.
+    ``bad_dates`` (``row``, ``column``, ``value``, ``problem``; 0-based rows) are date cells
+    the reader already set missing (``Dataset.bad_dates``).
     """
     out = frame.copy(deep=False)
     parts = []
@@ -30,65 +46,57 @@ def convert_frame(
         if column not in out:
             continue
         raw = out[column]
+        problems: Problems = []
         if kind == "number":
-            converted, bad = _to_number(raw)
-            what = "not a number"
+            out[column], problems = _to_number(raw)
         elif kind == "date":
-            converted, bad = _to_date(raw)
-            what = "not a valid date (YYYY-MM-DD)"
+            out[column], problems = _to_date(raw)
         else:
-            converted, bad = _to_text(raw), None
-        out[column] = converted
-        if bad is not None and bad.any():
-            parts.append(
-                cell_findings(
-                    name, frame, bad, column, "TK002", f"{column} {what}", raw.astype("str")
-                )
-            )
+            out[column] = _to_text(raw)
+        for mask, rule, what in problems:
+            parts.append(cell_findings(name, frame, mask, column, rule, f"{column} {what}"))
     if bad_dates is not None and len(bad_dates):
-        for date_column, group in bad_dates.groupby("column"):
+        for (date_column, problem), group in bad_dates.groupby(["column", "problem"]):
             text = pd.Series(group["value"].to_numpy(), index=group["row"].to_numpy())
-            mask = out.index.isin(text.index)
-            value = text.reindex(out.index)
+            rule, what = DATE_PROBLEMS[str(problem)]
             parts.append(
                 cell_findings(
-                    name, out, mask, str(date_column), "TK002",
-                    f"{date_column} not a valid date (YYYY-MM-DD)", value,
+                    name, out, out.index.isin(text.index), str(date_column), rule,
+                    f"{date_column} {what}", text.reindex(out.index),
                 )
             )  # fmt: skip
     return out, combine(parts)
 
 
-def _to_number(raw: pd.Series) -> tuple[pd.Series, pd.Series | None]:
+def _to_number(raw: pd.Series) -> tuple[pd.Series, Problems]:
+    """Numbers as float64; text that is no number and values that are not finite are missing."""
     if pd.api.types.is_bool_dtype(raw):
-        return raw.astype("float64"), raw.notna()
+        return pd.Series(np.nan, index=raw.index), [(raw.notna(), "TK002", "not a number")]
+    nan_text = pd.Series(False, index=raw.index)
     if pd.api.types.is_numeric_dtype(raw):
-        return raw.astype("float64"), None
-    text = raw.astype("str").str.strip()
-    converted = pd.to_numeric(text, errors="coerce").astype("float64")
-    bad = converted.isna() & text.notna() & (text != "")
-    return converted, bad
-
-
-def _to_date(raw: pd.Series) -> tuple[pd.Series, pd.Series | None]:
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed, bad = raw, None
+        values = raw.astype("float64")
+        not_number = nan_text
     else:
         text = raw.astype("str").str.strip()
-        text = text.mask(text == "")
-        try:
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        except ValueError:  # mixed UTC offsets: compare in UTC
-            parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
-        bad = parsed.isna() & text.notna()
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    if parsed.dtype == "datetime64[ns]" and bad is None:
-        return parsed, None
-    # A date outside datetime64[ns] (year 3024, 0001) is reported as not a valid date.
-    in_range = parsed.isna() | ((parsed >= _MIN) & (parsed <= _MAX))
-    bad = ~in_range if bad is None else bad | ~in_range
-    return parsed.where(in_range).astype("datetime64[ns]"), bad
+        values = pd.to_numeric(text, errors="coerce").astype("float64")
+        failed = values.isna() & text.notna() & (text != "")
+        if failed.any():  # lower-case only the few failed cells: 'nan' is no value either
+            nan_text[failed] = text[failed].str.lower().str.lstrip("+-").eq("nan").to_numpy()
+        not_number = failed & ~nan_text
+    not_finite = nan_text | np.isinf(values.to_numpy())
+    problems: Problems = [
+        (not_number, "TK002", "not a number"),
+        (not_finite, "TK022", "not a finite number"),
+    ]
+    return values.mask(not_finite), problems
+
+
+def _to_date(raw: pd.Series) -> tuple[pd.Series, Problems]:
+    dates, not_date, out_of_range = parse_dates(raw)
+    return dates, [
+        (mask, *DATE_PROBLEMS[problem])
+        for mask, problem in ((not_date, NOT_A_DATE), (out_of_range, DATE_OUT_OF_RANGE))
+    ]
 
 
 def _to_text(raw: pd.Series) -> pd.Series:

@@ -78,6 +78,23 @@ def cell_findings(
     ).astype({c: "str" for c in FINDING_COLUMNS if c != "row"})
 
 
+def dataset_finding(dataset: str, column: str, rule: str, message: str) -> pd.DataFrame:
+    """One finding about a dataset as a whole or one of its columns, not a row (row blank)."""
+    return pd.DataFrame(
+        {
+            "dataset": [dataset],
+            "row": pd.array([pd.NA], dtype="Int64"),
+            "USUBJID": "",
+            "VISIT": "",
+            "column": column,
+            "value": "",
+            "rule": rule,
+            "severity": RULES[rule].severity,
+            "message": message,
+        }
+    ).astype({c: "str" for c in FINDING_COLUMNS if c != "row"})
+
+
 def _text(rows: pd.DataFrame, column: str) -> np.ndarray:
     if column not in rows:
         return np.full(len(rows), "", dtype=object)

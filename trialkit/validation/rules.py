@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from trialkit.datasets import EARLIEST_DATE, LATEST_DATE, MAY_BE_EMPTY, REQUIRED_COLUMNS
+
 Severity = Literal["error", "warning"]
 
 
@@ -55,9 +57,25 @@ _RULES = (
         "with a DCSREAS or without EOSDT; ONGOING with an EOSDT)",
     ),
     Rule(
+        "TK021",
+        "error",
+        f"date outside {EARLIEST_DATE:%Y-%m-%d} to {LATEST_DATE:%Y-%m-%d} "
+        "(missing for the analysis)",
+    ),
+    Rule("TK022", "error", "number not finite: inf, -inf or nan (missing for the analysis)"),
+    Rule("TK023", "error", "required column named more than once (only the first is read)"),
+    Rule(
+        "TK024",
+        "error",
+        "dataset without records ("
+        + ", ".join(n for n in REQUIRED_COLUMNS if n not in MAY_BE_EMPTY)
+        + "; the others may be empty)",
+    ),
+    Rule(
         "TK030", "warning", "assessment outside its visit window (target date = RANDDT + day - 1)"
     ),
     Rule("TK031", "warning", "microneedling or PRP sessions spaced unlike the arm's interval"),
+    Rule("TK032", "warning", "column trialkit does not use named more than once (first one kept)"),
 )
 
 #: Every rule by ID, in table order.
