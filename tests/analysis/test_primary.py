@@ -13,7 +13,7 @@ from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.plan import check_plan
 from trialkit.analysis.primary import fallback_reason, fit_with_fallback, run_primary
 from trialkit.definition import TrialDefinition, load_definition
-from trialkit.errors import ConvergenceError, DefinitionError
+from trialkit.errors import ConvergenceError, DefinitionError, ModelSpecificationError
 from trialkit.resources import example_trials_dir
 
 FIX = Path(__file__).parents[1] / "fixtures" / "analysis"
@@ -152,3 +152,40 @@ def test_subgroup_variables_must_suit_their_cuts(definition: TrialDefinition) ->
     cut_text = dataclasses.replace(definition, subgroups=(Subgroup("SEVERITY", "S", (2.0,)),))
     with pytest.raises(DefinitionError, match=r"^subgroups\[0\]\.cuts: 'SEVERITY' is not numeric"):
         check_subgroup_data(cut_text, adsl)
+
+
+# --- data problems are named (exit 2), not blamed on the covariance ----------------------------
+
+
+def test_single_subject_is_a_data_problem(data: pd.DataFrame) -> None:
+    one = data.loc[data["USUBJID"] == sorted(set(data["USUBJID"]))[0]]
+    with pytest.raises(ModelSpecificationError, match=r"^primary MMRM: only 1 subject \(") as exc:
+        fit_with_fallback(one, "CHG ~ AVISIT", ["us", "cs"], VISITS, "MINOX", "residual")
+    assert "covariance" not in str(exc.value) and exc.value.exit_code == 2
+
+
+def test_constant_covariate_is_a_data_problem(data: pd.DataFrame) -> None:
+    flat = data.assign(BASE=100.0)
+    with pytest.raises(ModelSpecificationError, match="covariate 'BASE' is constant") as exc:
+        fit_with_fallback(flat, "CHG ~ ARMCD * AVISIT + BASE", ["us", "cs"], VISITS, "MINOX",
+                          "residual")  # fmt: skip
+    assert "Intercept" not in str(exc.value)
+
+
+def test_reason_shared_by_every_structure_is_a_data_problem(data: pd.DataFrame) -> None:
+    twin = data.assign(ARM2=data["ARMCD"])
+    with pytest.raises(ModelSpecificationError, match=r"^primary MMRM: design matrix is rank"):
+        fit_with_fallback(twin, "CHG ~ ARMCD + ARM2 + AVISIT", ["us", "cs"], VISITS, "MINOX",
+                          "residual")  # fmt: skip
+
+
+def test_arm_without_post_baseline_data_is_named(
+    definition: TrialDefinition, data: pd.DataFrame
+) -> None:
+    plan = check_plan(definition, ADSL, BDS)
+    days = {v.code: v.day for v in definition.post_baseline_visits}
+    arms = [a.code for a in definition.arms]
+    without = data.loc[data["ARMCD"] != "MN_PRP"]
+    with pytest.raises(ModelSpecificationError, match="arm 'MN_PRP' has no post-baseline CHG"):
+        run_primary(without, plan, arms, "MINOX", VISITS, days, "WEEK24", ["us", "cs"],
+                    "kenward-roger", 0.05)  # fmt: skip

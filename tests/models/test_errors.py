@@ -139,3 +139,48 @@ def test_non_convergence_is_flagged_not_raised(df: pd.DataFrame) -> None:
     assert not res.convergence.optimizer_success or not res.convergence.gradient_ok
     assert res.convergence.message != "converged"
     assert "Converged: False" in res.summary()
+
+
+# --- data problems named before any covariance is tried (trialkit.models.checks) -----------
+
+
+@pytest.mark.parametrize("covariance", ["us", "cs", "ar1"])
+def test_single_subject_is_named_whatever_the_covariance(df: pd.DataFrame, covariance: str) -> None:
+    one = df[df["SUBJ"] == "S001"]
+    with pytest.raises(
+        ModelSpecificationError, match=r"only 1 subject \('S001'\) .* at least two subjects"
+    ) as e:
+        _model(one, "Y ~ 1", covariance=covariance)
+    _one_line(e)
+
+
+def test_constant_covariate_is_named_not_the_intercept(df: pd.DataFrame) -> None:
+    with pytest.raises(ModelSpecificationError, match=r"covariate 'BASE' is constant \(5\)") as e:
+        _model(df.assign(BASE=5.0), "Y ~ ARM * VISIT + BASE", covariance="cs")
+    assert "Intercept" not in _one_line(e)
+
+
+def test_single_level_factor_is_named(df: pd.DataFrame) -> None:
+    with pytest.raises(ModelSpecificationError, match=r"factor 'SEX' has one level \('F'\)"):
+        _model(df.assign(SEX="F"), "Y ~ ARM + SEX", covariance="cs")
+
+
+def test_arm_without_outcomes_is_named(df: pd.DataFrame) -> None:
+    d = df.copy()
+    d.loc[d["ARM"] == "TRT", "Y"] = np.nan
+    with pytest.raises(ModelSpecificationError, match=r"factor 'ARM' has one level \('PBO'\)"):
+        _model(d, "Y ~ ARM * VISIT", covariance="cs")
+
+
+def test_reference_level_without_outcomes_is_named(df: pd.DataFrame) -> None:
+    d = df.copy()
+    d.loc[d["ARM"] == "PBO", "Y"] = np.nan
+    with pytest.raises(
+        ModelSpecificationError, match=r"factor 'ARM': its reference level 'PBO' has no row"
+    ):
+        _model(d, "Y ~ ARM", covariance="cs", reference={"ARM": "PBO"})
+
+
+def test_two_subjects_still_fit(df: pd.DataFrame) -> None:
+    two = df[df["SUBJ"].isin(["S001", "S002"])]
+    assert _model(two, "Y ~ VISIT", covariance="cs").fit().converged

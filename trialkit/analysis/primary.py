@@ -76,9 +76,18 @@ def fit_with_fallback(
 
     A structure the data cannot identify (ModelSpecificationError while setting up) counts as
     a failure like non-convergence. If none converges: :class:`ConvergenceError` naming each.
+    Problems of the data rather than of a covariance are ModelSpecificationError (exit 2)
+    naming them: those no structure could fit (one subject, a constant covariate:
+    :meth:`MMRM.check_data`), checked before any fit, and any reason that two or more
+    structures gave alike (e.g. an aliased design column).
     """
     attempts: list[Attempt] = []
+    refusals: set[str] = set()
     reference = {ARM: reference_arm, VISIT: visits[0]}
+    try:
+        MMRM.check_data(formula, data, subject=SUBJECT, visit=VISIT, reference=reference)
+    except ModelSpecificationError as exc:
+        raise ModelSpecificationError(f"{what}: {exc}") from None
     for cov in dict.fromkeys(covariances):
         try:
             model = MMRM.from_formula(
@@ -88,6 +97,7 @@ def fit_with_fallback(
             res = model.fit(method="reml", df=df_method)
         except ModelSpecificationError as exc:
             attempts.append(Attempt(cov, False, f"cannot be estimated: {exc}"))
+            refusals.add(str(exc))
             continue
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
             attempts.append(Attempt(cov, False, f"fit failed: {type(exc).__name__}: {exc}"))
@@ -96,6 +106,9 @@ def fit_with_fallback(
             attempts.append(Attempt(cov, True, None))
             return FittedModel(res, cov, attempts, formula, list(visits))
         attempts.append(Attempt(cov, False, f"did not converge: {res.convergence.message}"))
+    refused = all(a.message and a.message.startswith("cannot") for a in attempts)
+    if len(attempts) > 1 and len(refusals) == 1 and refused:
+        raise ModelSpecificationError(f"{what}: {refusals.pop()}")
     detail = "; ".join(f"{a.covariance}: {a.message}" for a in attempts)
     raise ConvergenceError(f"{what}: no covariance structure converged ({detail})")
 
@@ -210,6 +223,13 @@ def run_primary(
         raise ModelSpecificationError(
             f"primary MMRM: no analysed value at the primary visit {primary_visit!r}"
         )
+    observed = set(data.loc[data[plan.response].notna(), ARM].astype(str))
+    for arm in arms:
+        if arm not in observed:
+            raise ModelSpecificationError(
+                f"primary MMRM: arm {arm!r} has no post-baseline {plan.response} in the "
+                "analysis data: its effect cannot be estimated"
+            )
     formula = plan.formula()
     fit = fit_with_fallback(data, formula, covariances, visits, reference, df_method)
     res = fit.results

@@ -1,5 +1,9 @@
 """The MMRM model: data checks, padding to subjects x visits, and fitting.
 
+Data problems that no covariance structure can fix (one subject, a constant covariate, an arm
+without outcomes: :mod:`trialkit.models.checks`) are refused while the model is set up, before
+any covariance is considered.
+
 Usage (statsmodels' habits)::
 
     model = MMRM.from_formula("FEV1 ~ RACE + SEX + ARMCD * AVISIT", data=df,
@@ -16,11 +20,13 @@ import pandas as pd
 import scipy.linalg
 
 from trialkit.errors import ModelSpecificationError
+from trialkit.models.checks import check_model_data
 from trialkit.models.covariance import make_structure
 from trialkit.models.dof import kenward_roger_adjust, make_context
 from trialkit.models.fit import CovarianceModel, empirical_covariance, optimise
 from trialkit.models.formula import (
     DesignInfo,
+    ParsedFormula,
     factor_codes,
     factor_levels,
     make_design,
@@ -71,25 +77,8 @@ class MMRM:
         self.subject, self.visit, self.group_col = subject, visit, group
         self.covariance_name = covariance.lower()
         make_structure(self.covariance_name, 1)  # validates the name
-        used = [parsed.response] + [v for t in parsed.terms for v in t]
-        for col, role in [(subject, "subject"), (visit, "visit")] + (
-            [(group, "group")] if group else []
-        ):
-            if col not in data.columns:
-                raise ModelSpecificationError(f"{role} column {col!r} is not in the data")
-        for v in used:
-            if v not in data.columns:
-                raise ModelSpecificationError(
-                    f"formula names column {v!r}, which is not in the data"
-                )
-        cols = list(dict.fromkeys(used + [subject, visit] + ([group] if group else [])))
-        df = data[cols]
-        keep = df.notna().all(axis=1).to_numpy()
-        df = df.loc[keep].reset_index(drop=True)
-        if len(df) == 0:
-            raise ModelSpecificationError(
-                f"no rows with a non-missing {parsed.response!r} and covariates"
-            )
+        ref = dict(reference or {})
+        df = _analysable_rows(parsed, data, subject, visit, group, ref)
         # visits
         if visit_order is not None:
             vlevels = [str(v) for v in visit_order]
@@ -126,12 +115,12 @@ class MMRM:
                 f"(column {visit!r})"
             )
         # visit column as a factor in the design, levels in visit order unless data says otherwise
-        ref = dict(reference or {})
         for k in ref:
             if k not in data.columns:
                 raise ModelSpecificationError(
                     f"reference= names column {k!r}, which is not in the data"
                 )
+        used = {parsed.response, *(v for t in parsed.terms for v in t)}
         design_ref = {k: v for k, v in ref.items() if k in used}
         design_df = df
         info, X, y = make_design(
@@ -194,6 +183,20 @@ class MMRM:
         ``reference``: reference level per factor (default: its first level).
         """
         return cls(formula, data, subject, visit, covariance, group, visit_order, reference)
+
+    @staticmethod
+    def check_data(
+        formula: str,
+        data: pd.DataFrame,
+        subject: str,
+        visit: str,
+        group: str | None = None,
+        reference: Mapping[str, str] | None = None,
+    ) -> None:
+        """Refuse, as setting up the model would, data that no covariance structure could fit
+        (one subject, a constant covariate, a factor without a second level or its reference:
+        :mod:`trialkit.models.checks`), without building the design."""
+        _analysable_rows(parse_formula(formula), data, subject, visit, group, dict(reference or {}))
 
     def _check_estimable(self) -> None:
         """Refuse covariances the data cannot identify (too few subjects, unseen visit pairs)."""
@@ -294,6 +297,38 @@ class MMRM:
         if ctx is not None and dfm == "kenward-roger":
             ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, self.padded, kr_second_order)
         return MMRMResults(self, out, cov, ctx, method=method, df_method=dfm)
+
+
+def _analysable_rows(
+    parsed: ParsedFormula,
+    data: pd.DataFrame,
+    subject: str,
+    visit: str,
+    group: str | None,
+    reference: Mapping[str, str],
+) -> pd.DataFrame:
+    """The rows the model uses (outcome and every used column present), checked for the data
+    problems of :func:`trialkit.models.checks.check_model_data`."""
+    used = [parsed.response] + [v for t in parsed.terms for v in t]
+    for col, role in [(subject, "subject"), (visit, "visit")] + (
+        [(group, "group")] if group else []
+    ):
+        if col not in data.columns:
+            raise ModelSpecificationError(f"{role} column {col!r} is not in the data")
+    for v in used:
+        if v not in data.columns:
+            raise ModelSpecificationError(f"formula names column {v!r}, which is not in the data")
+    cols = list(dict.fromkeys(used + [subject, visit] + ([group] if group else [])))
+    df = data[cols]
+    keep = df.notna().all(axis=1).to_numpy()
+    df = df.loc[keep].reset_index(drop=True)
+    if len(df) == 0:
+        raise ModelSpecificationError(
+            f"no rows with a non-missing {parsed.response!r} and covariates"
+        )
+    variables = [v for t in parsed.terms for v in t if v != visit]
+    check_model_data(df, parsed.response, variables, subject, reference)
+    return df
 
 
 def _check_rank(X: np.ndarray, names: list[str]) -> None:
