@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
         return 2
     except click_exceptions.ClickException as exc:  # a bad option or argument: one line
-        print(f"trialkit: error: {_usage_line(exc, args)}", file=sys.stderr)
+        print(f"trialkit: error: {_usage_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except Interrupted as exc:
         print(f"trialkit: stopped: {exc}", file=sys.stderr)
@@ -284,14 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-def _usage_line(exc: click_exceptions.ClickException, args: Sequence[str]) -> str:
+def _usage_line(exc: click_exceptions.ClickException) -> str:
     """A usage error in one line, pointing at the command's help."""
     message = " ".join(exc.format_message().split())
-    command = next((a for a in args if not a.startswith("-")), None)
-    commands = {c.name or getattr(c.callback, "__name__", "") for c in app.registered_commands}
-    commands |= {g.name or "" for g in app.registered_groups}
-    where = f"trialkit {command} --help" if command in commands else "trialkit --help"
-    return f"{message} (see '{where}')"
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "trialkit"
+    return f"{message} (see '{command} --help')"
 
 
 if __name__ == "__main__":

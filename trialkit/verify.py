@@ -8,6 +8,7 @@ within tolerance. Exit 0 reproduced, 1 differences or changed inputs, 2 unusable
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -88,8 +89,8 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
 
 def run_verify(out: Path, rtol: float, atol: float, trial_dir: Path | None = None) -> int:
     """``trialkit verify``: print the account and return the exit code (0 or 1)."""
-    if rtol < 0 or atol < 0:
-        raise InputError("--rtol/--atol: tolerances must not be negative")
+    if not (math.isfinite(rtol) and math.isfinite(atol)) or rtol < 0 or atol < 0:
+        raise InputError(f"--rtol/--atol: tolerances must be finite and >= 0 (got {rtol}, {atol})")
     report = verify_output(out, Tolerance(rtol=rtol, atol=atol), trial_dir)
     print(report.text())
     return 0 if report.reproduced else 1
