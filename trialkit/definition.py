@@ -284,7 +284,9 @@ def _bounds_text(
         return "a positive integer" + ("" if high is None else f" up to {high}")
     lo = "-inf" if low is None else f"{low:g}"
     hi = "inf" if high is None else f"{high:g}"
-    interval = f"{'(' if low_open else '['}{lo}, {hi}{')' if high_open else ']'}"
+    opening = "(" if low_open or low is None else "["
+    closing = ")" if high_open or high is None else "]"
+    interval = f"{opening}{lo}, {hi}{closing}"
     return f"an integer in {interval}" if integer else f"in {interval}"
 
 
