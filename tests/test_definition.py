@@ -26,6 +26,7 @@ from trialkit.definition import (
     read_toml,
     show,
 )
+from trialkit.design.plan import load_interim_plan, read_interim_table
 from trialkit.errors import DefinitionError
 from trialkit.resources import example_trials_dir
 
@@ -293,3 +294,12 @@ def test_endpoints_subgroups_and_interim_arms_are_consistent() -> None:
     data["interim"] = {"information_fractions": [0.5, 1.0], "active_arms": 1}
     with pytest.raises(DefinitionError, match=r"^interim\.active_arms: the plan has 1, the"):
         parse_definition(data)
+
+
+def test_interim_plan_file_is_read_within_the_limits(tmp_path: Path) -> None:
+    """``trialkit design`` reads [interim] through read_toml too: BOM accepted, depth bounded."""
+    plan = b"\xef\xbb\xbf[interim]\ninformation_fractions = [0.5, 1.0]\n"
+    assert read_interim_table(_write(tmp_path, plan)) == {"information_fractions": [0.5, 1.0]}
+    assert load_interim_plan(tmp_path).information_fractions == (0.5, 1.0)
+    with pytest.raises(DefinitionError, match="nested deeper than"):
+        load_interim_plan(_write(tmp_path, plan + b"x = " + b"[" * 5000 + b"]" * 5000))

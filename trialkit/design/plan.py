@@ -128,15 +128,21 @@ class InterimPlan:
         return two_arms * (self.active_arms + 1) / 2.0
 
 
-def load_interim_plan(trial: str | Path) -> InterimPlan:
-    """Read the ``[interim]`` table of ``trial`` (a trial directory or its trial.toml)."""
+def read_interim_table(trial: str | Path) -> Any:
+    """The unchecked ``[interim]`` table of ``trial`` (a trial directory or its trial.toml),
+    read within trial.toml's limits (:func:`trialkit.definition.read_toml`)."""
     path = Path(trial)
     if path.is_dir():
         path = path / "trial.toml"
     doc = read_toml(path)
     if "interim" not in doc:
         raise DefinitionError(f"interim: {path} has no [interim] table")
-    return InterimPlan.from_mapping(doc["interim"])
+    return doc["interim"]
+
+
+def load_interim_plan(trial: str | Path) -> InterimPlan:
+    """Read and check the ``[interim]`` table of ``trial`` (a trial directory or its trial.toml)."""
+    return InterimPlan.from_mapping(read_interim_table(trial))
 
 
 def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
