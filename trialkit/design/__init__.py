@@ -1,34 +1,37 @@
 """Group sequential designs: spending functions, boundaries, power, interim plans.
 
-Typer (``trialkit.design.cli``) and matplotlib (``trialkit.design.plot``) are imported only
-from their own modules.
+Exports are loaded on first use, so ``import trialkit.design.plan`` (reading a trial
+definition) does not import scipy; Typer (``trialkit.design.cli``) and matplotlib
+(``trialkit.design.plot``) are imported only from their own modules.
 """
 
-from trialkit.design.boundaries import GroupSequentialDesign, group_sequential_design
-from trialkit.design.plan import InterimPlan, load_interim_plan
-from trialkit.design.power import (
-    conditional_power,
-    conditional_power_design,
-    conditional_power_trend,
-    design_drift,
-    inflation_factor,
-    max_information,
-)
-from trialkit.design.spending import spend
-from trialkit.design.update import t_to_z, update_design
+from __future__ import annotations
 
-__all__ = [
-    "GroupSequentialDesign",
-    "InterimPlan",
-    "conditional_power",
-    "conditional_power_design",
-    "conditional_power_trend",
-    "design_drift",
-    "group_sequential_design",
-    "inflation_factor",
-    "load_interim_plan",
-    "max_information",
-    "spend",
-    "t_to_z",
-    "update_design",
-]
+import importlib
+from typing import Any
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "GroupSequentialDesign": "boundaries",
+    "group_sequential_design": "boundaries",
+    "InterimPlan": "plan",
+    "load_interim_plan": "plan",
+    "conditional_power": "power",
+    "conditional_power_design": "power",
+    "conditional_power_trend": "power",
+    "design_drift": "power",
+    "inflation_factor": "power",
+    "max_information": "power",
+    "spend": "spending",
+    "t_to_z": "update",
+    "update_design": "update",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy exports (see the module docstring)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'trialkit.design' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"trialkit.design.{_EXPORTS[name]}"), name)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from trialkit.design import power
-from trialkit.design.plan import InterimPlan, _parse, load_interim_plan
+from trialkit.design.plan import (
+    InterimPlan,
+    load_interim_plan,
+    parse_interim_plan,
+    read_interim_table,
+)
 from trialkit.errors import DefinitionError
 
 app = typer.Typer(help="Group sequential designs (interim analyses).", no_args_is_help=True)
@@ -72,17 +75,19 @@ def build_plan(trial: Path | None, options: dict[str, Any]) -> InterimPlan:
     base: dict[str, Any] = {}
     if trial is not None:
         load_interim_plan(trial)  # file, TOML and plan errors name the trial.toml key
-        path = trial / "trial.toml" if trial.is_dir() else trial
-        with path.open("rb") as fh:
-            base = dict(tomllib.load(fh)["interim"])
+        base = dict(read_interim_table(trial))
     if "information_fractions" not in given and "information_fractions" not in base:
         raise DefinitionError("--fractions: give --fractions or --trial")
     mapping = {**base, **given}
-    return _parse(mapping, lambda name: _OPTION_NAMES[name] if name in given else f"interim.{name}")
+    return parse_interim_plan(
+        mapping, lambda name: _OPTION_NAMES[name] if name in given else f"interim.{name}"
+    )
 
 
 def summarize(plan: InterimPlan) -> dict[str, Any]:
     """Plan and, per distinct arm alpha, boundaries, drift and inflation factor (JSON-ready)."""
+    from trialkit.design import power  # numerics only when a design is computed
+
     arms = []
     for alpha in sorted(set(plan.arm_alphas()), reverse=True):
         design = plan.design(alpha)

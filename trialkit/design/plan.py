@@ -25,12 +25,13 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trialkit.definition import check_integer, check_number, read_toml, show
-from trialkit.design import power
-from trialkit.design.boundaries import GroupSequentialDesign, group_sequential_design
-from trialkit.design.spending import NEEDS_GAMMA, SPENDING_FUNCTIONS
+from trialkit.vocabulary import NEEDS_GAMMA, SPENDING_FUNCTIONS
+
+if TYPE_CHECKING:
+    from trialkit.design.boundaries import GroupSequentialDesign
 from trialkit.errors import DefinitionError
 
 KEYS: tuple[str, ...] = (
@@ -82,7 +83,7 @@ class InterimPlan:
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], key: str = "interim") -> InterimPlan:
         """Validate the ``[interim]`` table ``mapping``; errors name the full key (``key.name``)."""
-        return _parse(mapping, lambda name: f"{key}.{name}" if name else key)
+        return parse_interim_plan(mapping, lambda name: f"{key}.{name}" if name else key)
 
     def arm_alphas(self) -> tuple[float, ...]:
         """Alpha of each active arm: equal split (Bonferroni) or the explicit allocation."""
@@ -91,7 +92,12 @@ class InterimPlan:
         return (self.alpha / self.active_arms,) * self.active_arms
 
     def design(self, alpha: float | None = None) -> GroupSequentialDesign:
-        """The group sequential design of one arm (its alpha defaults to the first arm's share)."""
+        """The group sequential design of one arm (its alpha defaults to the first arm's share).
+
+        The numerics (scipy) are imported here, not with the plan: reading a trial definition
+        needs neither."""
+        from trialkit.design.boundaries import group_sequential_design
+
         return group_sequential_design(
             self.information_fractions,
             alpha=self.arm_alphas()[0] if alpha is None else alpha,
@@ -108,6 +114,8 @@ class InterimPlan:
         """Information (1 / var of the estimate) the last look needs for the assumed effect."""
         if self.effect is None:
             raise DefinitionError("interim.effect: needed for the maximum information")
+        from trialkit.design import power
+
         return power.max_information(self.design(), self.effect)
 
     def planned_max_subjects(self) -> float:
@@ -121,6 +129,8 @@ class InterimPlan:
             return float(self.max_subjects)
         if self.effect is None or self.sd is None:
             raise DefinitionError("interim.max_subjects: give it, or effect and sd to derive it")
+        from trialkit.design import power
+
         two_arms = max(
             power.max_subjects(self.design(alpha=a), self.effect, self.sd)
             for a in set(self.arm_alphas())
@@ -145,7 +155,7 @@ def load_interim_plan(trial: str | Path) -> InterimPlan:
     return InterimPlan.from_mapping(read_interim_table(trial))
 
 
-def _parse(mapping: object, label: Callable[[str], str]) -> InterimPlan:
+def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimPlan:
     """Check every key of the plan table and build the plan; ``label`` names a key in messages."""
     if not isinstance(mapping, Mapping):
         raise DefinitionError(f"{label('')}: must be a table (got {type(mapping).__name__})")

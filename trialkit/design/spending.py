@@ -11,11 +11,7 @@ import math
 
 from scipy.special import ndtr, ndtri
 
-SPENDING_FUNCTIONS: tuple[str, ...] = ("of", "pocock", "hsd", "kd")
-"""Names of the supported spending families."""
-
-NEEDS_GAMMA: frozenset[str] = frozenset({"hsd", "kd"})
-"""Families that take a shape parameter gamma."""
+from trialkit.vocabulary import SPENDING_FUNCTIONS
 
 
 def spend(name: str, level: float, t: float, gamma: float | None = None, sided: int = 1) -> float:
@@ -42,4 +38,4 @@ def spend(name: str, level: float, t: float, gamma: float | None = None, sided: 
         if gamma == 0:
             return level * t
         return level * (1.0 - math.exp(-gamma * t)) / (1.0 - math.exp(-gamma))
-    raise ValueError(f"unknown spending function {name!r}")
+    raise ValueError(f"unknown spending function {name!r} (one of {SPENDING_FUNCTIONS})")
