@@ -42,7 +42,9 @@ def main() -> None:
     print(f"{'what':32} {'best wall time':>15}")
     for name, cmd in CASES.items():
         print(f"{name:32} {best(cmd, args.repeat):>13.3f} s")
-    heavy = subprocess.run([sys.executable, "-c", HEAVY], check=True, capture_output=True, text=True)
+    heavy = subprocess.run(
+        [sys.executable, "-c", HEAVY], check=True, capture_output=True, text=True
+    )
     print(f"heavy modules imported by trialkit.definition: {heavy.stdout.strip()}")
 
 
