@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
+
+from trialkit.report.formatting import display_text
 
 #: Okabe & Ito (2008), reordered so neighbouring arms contrast well; black is kept for pooled.
 OKABE_ITO: tuple[str, ...] = (
@@ -34,6 +37,8 @@ POOLED_COLOUR = "#000000"
 #: Site lines (recruitment): Okabe-Ito without yellow, which is too pale on white.
 SITE_COLOURS: tuple[str, ...] = ("#56B4E9", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#0072B2")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
+#: The most characters of one data text (an arm label, a subgroup level) a figure shows.
+FIGURE_TEXT_MAX = 120
 
 _RC: Any = {
     "svg.fonttype": "none",
@@ -61,8 +66,12 @@ def arm_markers(arm_codes: Sequence[str]) -> dict[str, str]:
 
 
 def plain(text: Any) -> str:
-    """Data text for matplotlib: ``$`` would start mathtext, so it is escaped."""
-    return str(text).replace("$", r"\$")
+    """Data text for matplotlib: as :func:`display_text` shows it (no character that is invalid
+    in SVG, at most ``FIGURE_TEXT_MAX`` characters), with ``$`` escaped (it starts mathtext).
+
+    matplotlib escapes ``<``, ``&`` and quotes itself, so any label makes a well-formed figure.
+    """
+    return display_text(str(text), FIGURE_TEXT_MAX).replace("$", r"\$")
 
 
 def to_svg(fig: Figure, name: str, dpi: float = 100) -> str:
@@ -72,7 +81,10 @@ def to_svg(fig: Figure, name: str, dpi: float = 100) -> str:
     """
     buffer = io.StringIO()
     rc: Any = {**_RC, "svg.hashsalt": f"trialkit-{name}"}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        # text stays text (the reader's fonts draw it): a glyph missing from matplotlib's
+        # font only makes its layout estimate, so it is no reason to warn
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig.savefig(buffer, format="svg", dpi=dpi, metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     start = text.find("<svg")

@@ -14,6 +14,19 @@ from datetime import date, datetime
 from typing import Any
 
 MISSING = "–"
+#: The most characters a report shows of one table cell, and of any other text (a title, a
+#: description); the rest is cut with a marker giving the text's length, so a 1 MB field
+#: renders (in the PDF too) and the cut is never silent.
+CELL_TEXT_MAX = 1000
+TEXT_MAX = 20_000
+#: A word longer than ``LONG_WORD`` characters (longer than a SHA-256 digest: a pasted blob, a
+#: cut text) gets a break opportunity (U+200B, zero width) every ``WRAP_EVERY`` characters, so
+#: it wraps within its table column instead of running off the page.
+LONG_WORD = 64
+WRAP_EVERY = 16
+_LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
+#: Characters that are invalid in XML (SVG) or invisible: shown as U+FFFD.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def is_missing(value: Any) -> bool:
@@ -125,6 +138,22 @@ def fmt_text(value: Any) -> str:
     if isinstance(value, float):
         return fmt_num(value, 2)
     return str(value)
+
+
+def display_text(text: str, limit: int = TEXT_MAX) -> str:
+    """Text as a report shows it: unprintable characters as U+FFFD, at most ``limit``
+    characters (a longer text is cut with a marker giving its full length), and very long
+    words breakable (see ``LONG_WORD``)."""
+    clean = _UNPRINTABLE.sub("\ufffd", text)
+    if len(clean) > limit:
+        clean = f"{clean[:limit]}… [cut, {len(clean):,} characters in all]"
+    return _LONG_WORD.sub(_breakable, clean)
+
+
+def _breakable(match: re.Match[str]) -> str:
+    """A long word with a zero-width break opportunity every ``WRAP_EVERY`` characters."""
+    word = match.group(0)
+    return "\u200b".join(word[i : i + WRAP_EVERY] for i in range(0, len(word), WRAP_EVERY))
 
 
 def fmt_cell(column: str, value: Any) -> str:

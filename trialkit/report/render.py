@@ -3,23 +3,50 @@
 Templates come from ``report_templates/`` (found with :mod:`trialkit.resources`); a user folder
 given with ``--templates`` is searched first, so any file, e.g. ``sections/primary.html.j2``
 (or just ``primary.html.j2``), can be replaced by name. The shipped files stay reachable under
-the ``default:`` prefix for templates that extend them. Autoescaping is on for everything.
+the ``default:`` prefix for templates that extend them. Every template runs in Jinja's sandbox
+(no attribute starting with ``_``, no unsafe call) with autoescaping on; any error in a template
+is an input error naming the template's file and line. The PDF fetches nothing.
 """
 
 from __future__ import annotations
 
-import re
+import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
+from xml.etree import ElementTree
 
 import jinja2
+import jinja2.sandbox
 from markupsafe import Markup
 
 from trialkit.errors import InputError
+from trialkit.report.formatting import display_text
 from trialkit.resources import templates_dir
 
 ENTRY_TEMPLATE = "report.html.j2"
+#: The most items (characters) one ``*`` in a template may build, and bits one ``**`` may.
+MAX_TEMPLATE_SEQUENCE = 1_000_000
+MAX_TEMPLATE_POWER_BITS = 4096
+
+_SVG_NS = "{http://www.w3.org/2000/svg}"
+_XLINK_NS = "{http://www.w3.org/1999/xlink}"
+#: The elements matplotlib writes (and a few plain shapes); anything else is not a figure.
+_SVG_ELEMENTS = frozenset(
+    {"svg", "g", "defs", "style", "path", "use", "clipPath", "rect", "text", "tspan", "image",
+     "title", "desc", "line", "polyline", "polygon", "circle", "ellipse", "linearGradient",
+     "radialGradient", "stop", "pattern", "mask", "symbol"}
+)  # fmt: skip
+
+
+class TemplateError(InputError):
+    """A report template cannot be rendered; the message names its file and line (exit 2)."""
+
+
+class RenderWarning(UserWarning):
+    """Something the rendering left out (a resource the PDF did not fetch): one line each."""
 
 
 class _UserLoader(jinja2.FileSystemLoader):
@@ -30,27 +57,103 @@ class _UserLoader(jinja2.FileSystemLoader):
     ) -> tuple[str, str, Callable[[], bool]]:
         """The template from the user's folder, a section also at its top level."""
         try:
-            return super().get_source(environment, template)
+            return self._read(environment, template)
         except jinja2.TemplateNotFound:
-            if template.startswith("sections/"):
-                return super().get_source(environment, template.removeprefix("sections/"))
+            if not template.startswith("sections/"):
+                raise
+        return self._read(environment, template.removeprefix("sections/"))
+
+    def _read(
+        self, environment: jinja2.Environment, name: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        """One file of the folder; an unreadable one is a template error naming it."""
+        try:
+            return super().get_source(environment, name)
+        except jinja2.TemplateNotFound:  # an OSError too
             raise
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            path = Path(self.searchpath[0]) / name
+            raise TemplateError(f"{path}: template error: cannot read: {reason}") from None
+
+
+class _Sandbox(jinja2.sandbox.SandboxedEnvironment):
+    """Jinja's sandbox, with ``*`` and ``**`` bounded so a template cannot exhaust memory or CPU."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        """``left operator right``, refused when its result would be unreasonably large."""
+        if operator == "*" and _product_size(left, right) > MAX_TEMPLATE_SEQUENCE:
+            raise jinja2.sandbox.SecurityError(
+                f"'*' would build more than {MAX_TEMPLATE_SEQUENCE:,} items"
+            )
+        if operator == "**" and _power_bits(left, right) > MAX_TEMPLATE_POWER_BITS:
+            raise jinja2.sandbox.SecurityError(
+                f"'**' would build a number of more than {MAX_TEMPLATE_POWER_BITS} bits"
+            )
+        return super().call_binop(context, operator, left, right)
+
+
+def _product_size(left: Any, right: Any) -> int:
+    """Length of ``left * right`` when one side is a sequence and the other a count, else 0."""
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
+            return len(seq) * max(count, 0)
+    return 0
+
+
+def _power_bits(base: Any, exponent: Any) -> int:
+    """Bits of the integer ``base ** exponent`` (0 for anything else)."""
+    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
+        return exponent * abs(base).bit_length()
+    return 0
+
+
+def _finalize(value: Any) -> Any:
+    """Every printed value: text as :func:`display_text` shows it; markup (figures) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return display_text(value)
+    return value
 
 
 def safe_svg(svg: str) -> Markup:
     """Mark a figure's SVG (made by :mod:`trialkit.report.figures`) safe to embed.
 
-    Matplotlib escapes every text it writes; this refuses anything that is not a plain
-    ``<svg>`` element or that carries script, so a template cannot be tricked into raw HTML.
+    Only the markup is checked, never the text (matplotlib escapes it): one ``<svg>`` element of
+    the elements figures use, no event handler, links only within the document (or ``data:``
+    images), so a template cannot be tricked into embedding raw HTML or script.
     """
     text = str(svg).strip()
-    if not text.startswith("<svg") or re.search(r"<\s*script|\son\w+\s*=|javascript:", text, re.I):
-        raise ValueError("refusing to embed a figure that is not plain SVG")
+    if "<!" in text:  # no DOCTYPE, entity, CDATA or comment: nothing that hides markup
+        raise ValueError("refusing to embed a figure with declarations or comments")
+    try:
+        root = ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        raise ValueError(f"refusing to embed a figure that is not well-formed SVG: {exc}") from None
+    if root.tag.removeprefix(_SVG_NS) != "svg":
+        raise ValueError("refusing to embed a figure that is not an <svg> element")
+    for element in root.iter():
+        name = element.tag.removeprefix(_SVG_NS)
+        if name not in _SVG_ELEMENTS:
+            raise ValueError(f"refusing to embed a figure with a <{name}> element")
+        for key, value in element.attrib.items():
+            attr = key.removeprefix(_XLINK_NS)
+            if attr.lower().startswith("on") or "javascript:" in value.lower():
+                raise ValueError(f"refusing to embed a figure with a script ({attr})")
+            if attr == "href" and not value.startswith(("#", "data:image/")):
+                raise ValueError(f"refusing to embed a figure linking outside it ({value[:40]})")
+        if name == "style" and (
+            "@import" in (element.text or "") or "url(" in (element.text or "")
+        ):
+            raise ValueError("refusing to embed a figure whose style loads a resource")
     return Markup(text)
 
 
 def environment(user_templates: Path | None = None) -> jinja2.Environment:
-    """The Jinja environment: the user's folder (if any) before the shipped templates."""
+    """The sandboxed Jinja environment: the user's folder (if any) before the shipped templates."""
     shipped = jinja2.FileSystemLoader(str(templates_dir()))
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None:
@@ -61,10 +164,11 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader(
         [jinja2.PrefixLoader({"default": shipped}, delimiter=":"), *loaders]
     )
-    env = jinja2.Environment(
+    env = _Sandbox(
         loader=loader,
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
         trim_blocks=False,
         lstrip_blocks=False,
         keep_trailing_newline=True,
@@ -73,37 +177,87 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def _template_frame(tb: TracebackType | None) -> tuple[str, int] | None:
+    """File and line of the innermost template frame of a traceback (Jinja rewrites them)."""
+    found = None
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            found = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def template_error(exc: Exception) -> TemplateError | None:
+    """The one-line error for an exception raised by a template, or ``None`` if none was."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where: tuple[str, int] | None = (str(exc.filename or exc.name), exc.lineno)
+    else:
+        where = _template_frame(exc.__traceback__)
+    if where is None and not isinstance(exc, jinja2.TemplateError):
+        return None  # not the template's doing
+    if isinstance(exc, jinja2.TemplateNotFound):
+        detail = f"template not found: {exc.name}"
+    elif isinstance(exc, jinja2.TemplateError):
+        detail = str(exc.message)
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    prefix = f"{where[0]}:{where[1]}: " if where else ""
+    return TemplateError(f"{prefix}template error: {' '.join(detail.split())}")
+
+
 def render_html(context: dict[str, Any], user_templates: Path | None = None) -> str:
     """The report as one HTML document (no external scripts, styles, fonts or images)."""
     env = environment(user_templates)
     try:
-        template = env.get_template(ENTRY_TEMPLATE)
-        return template.render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        where = f"{exc.filename or exc.name}:{exc.lineno}"
-        raise InputError(f"{where}: template error: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise InputError(f"report template not found: {exc.name}") from None
-    except jinja2.UndefinedError as exc:
-        raise InputError(f"report template uses an undefined value: {exc.message}") from None
+        return env.get_template(ENTRY_TEMPLATE).render(**context)
+    except TemplateError:
+        raise  # already names its file
+    except Exception as exc:  # a template can raise anything (1 / 0, a bad filter argument)
+        error = template_error(exc)
+        if error is None:
+            raise
+        raise error from None
 
 
-def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """WeasyPrint URL fetcher that fetches nothing: the HTML must be self-contained."""
-    raise ValueError(f"external resource refused: {url}")
+class _Collect(logging.Handler):
+    """Collects the messages of WeasyPrint's errors (resources it could not load)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the first line of the message."""
+        self.messages.append((record.getMessage().splitlines() or [""])[0])
 
 
 def render_pdf(html: str, path: Path) -> None:
-    """Write the HTML as a PDF with its print stylesheet (page numbers, running header)."""
+    """Write the HTML as a PDF with its print stylesheet (page numbers, running header).
+
+    Nothing is fetched, from the network or the disk: only ``data:`` URLs are read. Each
+    resource WeasyPrint could not load is a :class:`RenderWarning`, never an error.
+    """
     try:
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: pango missing
         raise InputError(
             f"PDF output needs WeasyPrint and pango (pip install 'trialkit[pdf]'): {exc}"
         ) from None
-    import logging
-
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    if not hasattr(weasyprint, "URLFetcher"):
+        raise InputError(f"PDF output needs WeasyPrint 68 or later, not {weasyprint.__version__}")
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    document = weasyprint.HTML(string=html, url_fetcher=_no_fetch, base_url=None)
-    document.write_pdf(str(path), uncompressed_pdf=False)
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    logger, collect = logging.getLogger("weasyprint"), _Collect()
+    saved = logger.level, logger.propagate
+    logger.addHandler(collect)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False  # its messages become warnings below, not lines on stderr
+    try:
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
+        document.write_pdf(str(path), uncompressed_pdf=False)
+    finally:
+        logger.removeHandler(collect)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+    for message in dict.fromkeys(collect.messages):
+        warnings.warn(f"{path.name}: {message}", RenderWarning, stacklevel=2)

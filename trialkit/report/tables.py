@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from trialkit.report.formatting import fmt_cell, humanize
+from trialkit.report.formatting import CELL_TEXT_MAX, display_text, fmt_cell, humanize
 
 
 def make_table(
@@ -23,10 +23,15 @@ def make_table(
     note: str | None = None,
     numeric: Sequence[bool] | None = None,
 ) -> dict[str, Any]:
-    """Build a table; the first column is text, the others numeric unless ``numeric`` says."""
+    """Build a table; the first column is text, the others numeric unless ``numeric`` says.
+
+    Each cell shows at most ``CELL_TEXT_MAX`` characters (a longer one is cut with a marker).
+    """
     norm = [
-        r if isinstance(r, dict) else {"cells": [str(c) for c in r], "kind": "data"} for r in rows
-    ]
+        {**r, "cells": _cells(r["cells"])} if isinstance(r, dict)
+        else {"cells": _cells(r), "kind": "data"}
+        for r in rows
+    ]  # fmt: skip
     return {
         "caption": caption,
         "header": [str(h) for h in header],
@@ -34,6 +39,11 @@ def make_table(
         "rows": norm,
         "note": note,
     }
+
+
+def _cells(cells: Sequence[Any]) -> list[str]:
+    """Cells as the table shows them (see :func:`display_text`)."""
+    return [display_text(str(c), CELL_TEXT_MAX) for c in cells]
 
 
 def group_row(label: str, width: int) -> dict[str, Any]:
