@@ -133,12 +133,18 @@ def _read_raw(path: Path) -> pd.DataFrame:
     """The file's table as read, columns named exactly as in the file (duplicates kept)."""
     ext = path.suffix.lower()
     if ext == ".csv":
-        frame = pd.read_csv(
-            path,
-            dtype={c: "string" for c in TEXT_COLUMNS},
-            keep_default_na=False,
-            na_values=[""],
-        )
+        with warnings.catch_warnings():  # longer rows would shift every value (index_col)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            try:
+                frame = pd.read_csv(
+                    path,
+                    dtype={c: "string" for c in TEXT_COLUMNS},
+                    keep_default_na=False,
+                    na_values=[""],
+                    index_col=False,
+                )
+            except pd.errors.ParserWarning:
+                raise ValueError("rows have more fields than the header") from None
         # pandas renames a repeated header name (AVAL, AVAL.1): restore the names as written.
         header = pd.read_csv(path, header=None, nrows=1, dtype="str", keep_default_na=False)
         if header.shape[1] == frame.shape[1]:

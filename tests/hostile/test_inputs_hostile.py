@@ -311,6 +311,29 @@ def test_repeated_other_column_is_a_warning(work: Path, capsys: pytest.CaptureFi
     assert snapshot(work) == before
 
 
+def _append_to_rows(path: Path, text: str) -> None:
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], *(ln + text for ln in lines[1:])]) + "\n")
+
+
+def test_rows_longer_than_the_header_are_refused(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: pandas took the first field of such rows for an index, shifting every value."""
+    _append_to_rows(work / "trial" / "assessments.csv", ",x")
+    before = snapshot(work)
+    line = assert_refused(run("validate", "trial"), capsys, "trial/assessments.csv")
+    assert "more fields than the header" in line and snapshot(work) == before
+
+
+def test_trailing_comma_on_every_row_is_read_as_written(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: the same shift turned a clean file with trailing commas into 1,930 errors."""
+    _append_to_rows(work / "trial" / "assessments.csv", ",")
+    assert run("validate", "trial") == 0, capsys.readouterr().out
+
+
 def test_header_only_assessments_is_an_error(
     work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
