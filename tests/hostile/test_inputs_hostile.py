@@ -207,6 +207,16 @@ def test_dangling_dataset_link_is_refused(work: Path, capsys: pytest.CaptureFixt
     assert "missing file" in line and snapshot(work) == before
 
 
+def test_dataset_link_loop_is_refused(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trial = work / "trial"
+    (trial / "subjects.csv").unlink()
+    (trial / "subjects.csv").symlink_to("loop.csv")
+    (trial / "loop.csv").symlink_to("subjects.csv")
+    before = snapshot(work)
+    assert_refused(run("validate", "trial"), capsys, "trial/subjects.csv")
+    assert snapshot(work) == before
+
+
 # --- dates and numbers no analysis can use -------------------------------------------------------
 
 

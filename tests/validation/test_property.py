@@ -23,7 +23,9 @@ NASTY = [
 ]  # fmt: skip
 
 corruption = st.tuples(
-    st.sampled_from(["blank", "text", "number", "code", "shuffle_dates", "duplicate", "drop"]),
+    st.sampled_from(
+        ["blank", "text", "number", "code", "shuffle_dates", "duplicate", "drop", "repeat", "empty"]
+    ),
     st.sampled_from(list(clean_frames())),
     st.integers(0, 10_000),  # row (modulo the frame's length)
     st.integers(0, 100),  # column (modulo the number of columns)
@@ -42,6 +44,12 @@ def _corrupt(frames: dict[str, pd.DataFrame], op: tuple) -> None:
         return
     if kind == "duplicate":
         frames[name] = pd.concat([frame, frame.iloc[[row]]], ignore_index=True)
+        return
+    if kind == "repeat":  # the header names a column twice
+        frames[name] = pd.concat([frame, frame[[column]]], axis=1)
+        return
+    if kind == "empty":  # header only
+        frames[name] = frame.iloc[:0]
         return
     frame = frame.astype({column: "object"})
     if kind == "blank":
