@@ -190,3 +190,18 @@ def test_repeated_column_given_as_a_frame_is_a_finding(
         [name, "USUBJID", "TK023"]
     ]
     assert list(result.kept[name].columns) == list(f.columns)
+
+
+def test_parquet_timestamp_beyond_datetime64_ns_is_out_of_range(tmp_path: Path) -> None:
+    path = tmp_path / "assessments.parquet"
+    frame = _assessments().drop(columns="AVAX")
+    frame["ADT"] = pd.Series(["2024-01-01", "9999-12-31"], dtype="datetime64[s]")
+    frame.to_parquet(path)
+    ds = read_dataset(path, "assessments")
+    assert ds.frame["ADT"].dtype == "datetime64[ns]" and ds.frame["ADT"].notna().tolist() == [
+        True,
+        False,
+    ]
+    assert ds.bad_dates[["row", "value", "problem"]].values.tolist() == [
+        [1, "9999-12-31", DATE_OUT_OF_RANGE]
+    ]
