@@ -10,3 +10,7 @@ from __future__ import annotations
 SPENDING_FUNCTIONS: tuple[str, ...] = ("of", "pocock", "hsd", "kd")
 #: Spending families that take a shape parameter gamma.
 NEEDS_GAMMA: frozenset[str] = frozenset({"hsd", "kd"})
+
+#: The version of the ``results.json`` contract (``schemas/results.schema.json``): the analysis
+#: writes it, the report refuses any other.
+RESULTS_SCHEMA_VERSION = "1"

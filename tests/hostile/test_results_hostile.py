@@ -124,3 +124,17 @@ def test_report_refuses_a_results_file_that_is_not_json(
     (bad / "results.json").write_text(json.dumps([1, 2]) + "garbage")
     assert main(["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(bad)]) == 2
     assert "results.json" in _one_line(capsys)
+
+
+def test_report_refuses_another_schema_version(
+    analysed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trial, analysis = analysed
+    old = tmp_path / "old"
+    shutil.copytree(analysis, old)
+    data = json.loads((old / "results.json").read_text(encoding="utf-8"))
+    data["schema_version"] = "0"
+    (old / "results.json").write_text(json.dumps(data), encoding="utf-8")
+    assert main(["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(old)]) == 2
+    line = _one_line(capsys)
+    assert "schema_version '0'" in line and "schema_version '1'" in line

@@ -24,8 +24,9 @@ from trialkit.analysis.multiplicity import MultiplicityResult
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
 from trialkit.csv_safety import neutralise_formulas
+from trialkit.vocabulary import RESULTS_SCHEMA_VERSION
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = RESULTS_SCHEMA_VERSION
 
 CONTRAST_OUTPUT_COLUMNS = (
     "arm", "reference", "visit", "visitn", "estimate", "se", "df", "t", "p", "lower", "upper",

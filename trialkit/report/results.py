@@ -17,6 +17,7 @@ import pandas as pd
 
 from trialkit.csv_safety import restore_formulas
 from trialkit.errors import InputError
+from trialkit.vocabulary import RESULTS_SCHEMA_VERSION
 
 #: Identifier and code columns, read as text whatever they look like.
 TEXT_COLUMNS = (
@@ -53,6 +54,11 @@ def _parse_results(text: bytes | str, path: Path | str) -> dict[str, Any]:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     if not isinstance(data, Mapping) or "schema_version" not in data:
         raise InputError(f"{path}: not a trialkit results file (no schema_version)")
+    if data["schema_version"] != RESULTS_SCHEMA_VERSION:
+        raise InputError(
+            f"{path}: results of schema_version {data['schema_version']!r}; this trialkit reads "
+            f"schema_version {RESULTS_SCHEMA_VERSION!r} (analyse again with this version)"
+        )
     return dict(data)
 
 

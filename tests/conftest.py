@@ -1,0 +1,44 @@
+"""Suite-wide checks: every ``results.json`` a test writes under its ``tmp_path`` holds the
+documented contract (``schemas/results.schema.json``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trialkit.resources import schemas_dir
+
+
+@cache
+def results_validator() -> Any:
+    """The JSON Schema validator of ``results.json``."""
+    import jsonschema
+
+    schema = json.loads((schemas_dir() / "results.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_results_files(root: Path) -> None:
+    """Validate every ``results.json`` under ``root`` that is a trialkit results file."""
+    for path in root.rglob("results.json"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # a hostile test's deliberately broken file
+        if isinstance(doc, dict) and doc.get("schema_version") == "1":
+            errors = sorted(results_validator().iter_errors(doc), key=str)
+            assert not errors, f"{path}: {errors[0].message} at {list(errors[0].absolute_path)}"
+
+
+@pytest.fixture(autouse=True)
+def _results_follow_the_schema(request: pytest.FixtureRequest) -> Iterator[None]:
+    # asked for before the test runs, so tmp_path is torn down after this check
+    tmp = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if tmp is not None:
+        check_results_files(tmp)
