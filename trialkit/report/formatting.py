@@ -18,13 +18,13 @@ MISSING = "–"
 #: description); the rest is cut with a marker giving the text's length, so a 1 MB field
 #: renders (in the PDF too) and the cut is never silent.
 CELL_TEXT_MAX = 1000
-TEXT_MAX = 20_000
+TEXT_MAX = 5_000
 #: A word longer than ``LONG_WORD`` characters (longer than a SHA-256 digest: a pasted blob, a
 #: cut text) gets a break opportunity (U+200B, zero width) every ``WRAP_EVERY`` characters, so
 #: it wraps within its table column instead of running off the page.
 LONG_WORD = 64
 WRAP_EVERY = 16
-_LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
+_LONG_WORD = re.compile(rf"[^\s\u200b]{{{LONG_WORD + 1},}}")  # so it is done once only
 #: Characters that are invalid in XML (SVG) or invisible: shown as U+FFFD.
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 

@@ -25,7 +25,8 @@ def make_table(
 ) -> dict[str, Any]:
     """Build a table; the first column is text, the others numeric unless ``numeric`` says.
 
-    Each cell shows at most ``CELL_TEXT_MAX`` characters (a longer one is cut with a marker).
+    Each cell (and header) shows at most ``CELL_TEXT_MAX`` characters (a longer one is cut
+    with a marker).
     """
     norm = [
         {**r, "cells": _cells(r["cells"])} if isinstance(r, dict)
@@ -34,7 +35,7 @@ def make_table(
     ]  # fmt: skip
     return {
         "caption": caption,
-        "header": [str(h) for h in header],
+        "header": _cells(header),
         "numeric": list(numeric) if numeric is not None else [i > 0 for i in range(len(header))],
         "rows": norm,
         "note": note,
