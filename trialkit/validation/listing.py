@@ -38,14 +38,22 @@ def summary_text(
     return "\n".join(lines)
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\x00``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def terminal_table(findings: pd.DataFrame, limit: int = TERMINAL_ROWS) -> str:
     """The first ``limit`` findings as a text table, saying how many more there are."""
     if findings.empty:
         return "No findings."
-    shown = findings.head(limit).copy()
-    shown["row"] = shown["row"].astype("str").replace("<NA>", "")
+    shown = findings.head(limit).astype("string").fillna("")
     for col in ("value", "message"):
         shown[col] = shown[col].str.slice(0, 60)
+    # control characters (a NUL in a collected value) would garble the terminal: show them escaped
+    shown = shown.apply(lambda col: col.map(_printable))
     text = shown.to_string(index=False)
     more = len(findings) - len(shown)
     if more:
