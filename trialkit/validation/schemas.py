@@ -15,14 +15,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.io.pandas_io import from_yaml
 
-from trialkit.definition import Parameter, TrialDefinition
+from trialkit.definition import PSEUDO_VISITS, Parameter, TrialDefinition
 from trialkit.resources import schemas_dir
 from trialkit.validation.findings import cell_findings, combine, empty_findings
 
 DATASETS = ("subjects", "assessments", "exposure", "adverse_events", "concomitant_medications")
-
-#: VISIT values allowed besides the scheduled visit codes.
-EXTRA_VISITS = ("UNSCHEDULED", "EARLY_TERMINATION")
 
 #: Rule ID of each pandera check name; ``AVAL_range_*`` (added in code) is TK004 too.
 CHECK_RULES = {
@@ -58,7 +55,7 @@ def specialise(name: str, definition: TrialDefinition) -> pa.DataFrameSchema:
     if name == "subjects":
         schema = _add_isin(schema, "ARMCD", [a.code for a in definition.arms])
     elif name == "assessments":
-        visits = [v.code for v in definition.visits] + list(EXTRA_VISITS)
+        visits = [v.code for v in definition.visits] + list(PSEUDO_VISITS)
         schema = _add_isin(schema, "VISIT", visits)
         schema = _add_isin(schema, "PARAMCD", [p.code for p in definition.parameters])
         checks = [c for c in (_aval_check(p) for p in definition.parameters) if c is not None]
