@@ -210,19 +210,23 @@ def test_pdf_refuses_every_fetch_with_a_warning(tmp_path: Path) -> None:
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"not an image")
     html = f"""<html><head><link rel="stylesheet" href="https://example.invalid/a.css">
-<style>@import "file://{secret}"; body {{ background: url(ftp://example.invalid/x) }}</style></head>
+<style>@import "file://{secret}"; body {{ background: url(ftp://example.invalid/x) }}
+@font-face {{ font-family: F; src: url(http://example.invalid/f.woff) }} p {{ font-family: F }}
+</style></head>
 <body><img src="{secret.as_uri()}"><img src="http://example.invalid/b.png">
-<img src="data:image/png;base64,{PIXEL}"><img src="relative.png"></body></html>"""
+<img src="data:image/png;base64,{PIXEL}"><img src="relative.png"><p>x</p></body></html>"""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         render_pdf(html, tmp_path / "r.pdf")
     assert (tmp_path / "r.pdf").stat().st_size > 500
     messages = [str(w.message) for w in caught if issubclass(w.category, RenderWarning)]
-    for url in ("https://example.invalid/a.css", secret.as_uri(), "http://example.invalid/b.png",
-                "ftp://example.invalid/x", "relative.png"):  # fmt: skip
+    web = "http://example.invalid"
+    for url in ("https://example.invalid/a.css", secret.as_uri(), f"{web}/b.png",
+                "ftp://example.invalid/x", "relative.png", f"{web}/f.woff"):  # fmt: skip
         assert any(url in m for m in messages), (url, messages)
     assert all(m.startswith("r.pdf: ") and "\n" not in m for m in messages)
     assert not any("data:" in m for m in messages)
+    assert len(messages) == len(set(messages)) == 6  # one line per resource
 
 
 @pytest.mark.skipif(not _pdf_available(), reason="WeasyPrint with pango is not installed")

@@ -231,11 +231,27 @@ class _Collect(logging.Handler):
         self.messages.append((record.getMessage().splitlines() or [""])[0])
 
 
+def _data_only_fetcher(weasyprint: Any, refused: list[str]) -> Any:
+    """A WeasyPrint URL fetcher that reads ``data:`` URLs only and records every other URL."""
+
+    class DataOnly(weasyprint.URLFetcher):
+        """Serves ``data:`` URLs; anything else (network, disk) is refused, never opened."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            """The resource of a ``data:`` URL; any other URL is recorded and refused."""
+            if not url.lower().startswith("data:"):
+                refused.append(url)
+                raise ValueError(f"not fetched: {url}")
+            return super().fetch(url, headers)
+
+    return DataOnly(allow_redirects=False)
+
+
 def render_pdf(html: str, path: Path) -> None:
     """Write the HTML as a PDF with its print stylesheet (page numbers, running header).
 
     Nothing is fetched, from the network or the disk: only ``data:`` URLs are read. Each
-    resource WeasyPrint could not load is a :class:`RenderWarning`, never an error.
+    refused URL, and each other resource WeasyPrint could not load, is a :class:`RenderWarning`.
     """
     try:
         import weasyprint
@@ -246,18 +262,21 @@ def render_pdf(html: str, path: Path) -> None:
     if not hasattr(weasyprint, "URLFetcher"):
         raise InputError(f"PDF output needs WeasyPrint 68 or later, not {weasyprint.__version__}")
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    refused: list[str] = []
     logger, collect = logging.getLogger("weasyprint"), _Collect()
     saved = logger.level, logger.propagate
     logger.addHandler(collect)
     logger.setLevel(logging.ERROR)
     logger.propagate = False  # its messages become warnings below, not lines on stderr
     try:
+        fetcher = _data_only_fetcher(weasyprint, refused)
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
         document.write_pdf(str(path), uncompressed_pdf=False)
     finally:
         logger.removeHandler(collect)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
-    for message in dict.fromkeys(collect.messages):
+    messages = [f"not fetched (a report loads nothing from outside): {url}" for url in refused]
+    messages += [m for m in collect.messages if not any(url in m for url in refused)]
+    for message in dict.fromkeys(messages):
         warnings.warn(f"{path.name}: {message}", RenderWarning, stacklevel=2)
