@@ -201,6 +201,18 @@ def test_script_smuggled_as_a_figure(
     assert "script (onload)" in line
 
 
+@pytest.mark.parametrize(
+    "markup",
+    ["<div>" * 5000 + "x", '<p style="font-size: 1e9px">x</p>'],
+    ids=["deeply-nested", "huge-font"],
+)
+def test_markup_weasyprint_cannot_lay_out(
+    analysis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], markup: str
+) -> None:
+    line = _refused(analysis, tmp_path, capsys, markup)
+    assert line.startswith("trialkit: error: report.pdf: WeasyPrint cannot lay out the HTML: ")
+
+
 class _Counting(http.server.BaseHTTPRequestHandler):
     """Counts requests (there must be none) and answers each with an empty 404."""
 

@@ -252,6 +252,7 @@ def render_pdf(html: str, path: Path) -> None:
 
     Nothing is fetched, from the network or the disk: only ``data:`` URLs are read. Each
     refused URL, and each other resource WeasyPrint could not load, is a :class:`RenderWarning`.
+    Markup WeasyPrint cannot lay out (a template's 5,000 nested elements) is an input error.
     """
     try:
         import weasyprint
@@ -272,6 +273,9 @@ def render_pdf(html: str, path: Path) -> None:
         fetcher = _data_only_fetcher(weasyprint, refused)
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
         document.write_pdf(str(path), uncompressed_pdf=False)
+    except Exception as exc:  # WeasyPrint fails on some markup a template can write
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise InputError(f"{path.name}: WeasyPrint cannot lay out the HTML: {detail}") from None
     finally:
         logger.removeHandler(collect)
         logger.setLevel(saved[0])
