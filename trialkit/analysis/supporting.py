@@ -207,8 +207,8 @@ def _sensitivity(
         return {"sensitivity_random_slope": r.diffs}
 
     c.run("sensitivity", "random_slope",
-          "Random intercept and slope mixed model (statsmodels MixedLM), arm difference at the "
-          "primary visit's scheduled day", _slope)  # fmt: skip
+          "Random intercept and slope mixed model (REML, statsmodels MixedLM's criterion), arm "
+          "difference at the primary visit's scheduled day", _slope)  # fmt: skip
     if param.integer:
 
         def _gee() -> dict[str, pd.DataFrame]:
