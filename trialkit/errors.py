@@ -60,3 +60,8 @@ class Interrupted(TrialkitError):
 
         super().__init__(f"{signal.Signals(signum).name} received; nothing was written")
         self.exit_code = 128 + signum
+
+
+class StoreError(InputError):
+    """A store cannot be used as asked: a bad URL, an unreachable server, a store of another
+    trial, an unknown query, a locked transfer (exit 2)."""

@@ -1,0 +1,51 @@
+"""Bulk reads and writes of many rows: one executemany on SQLite, COPY on PostgreSQL.
+
+The ORM or one INSERT per row would make ingesting millions of records take minutes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+import pandas as pd
+from sqlalchemy import Connection, Select, Table, bindparam, update
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_ALL)
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            copy.write(buffer.getvalue())
+        return
+    marks = ", ".join("?" for _ in columns)
+    cursor = raw.cursor()
+    cursor.executemany(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
+        zip(*(frame[c].tolist() for c in columns), strict=True),
+    )
+    cursor.close()
+
+
+def set_removed(conn: Connection, table: Table, ids: Sequence[int], transfer: int) -> None:
+    """Mark the record versions ``ids`` as removed in ``transfer``."""
+    if len(ids):
+        stmt = update(table).where(table.c.id == bindparam("rid")).values(removed_in=transfer)
+        conn.execute(stmt, [{"rid": int(i)} for i in ids])
+
+
+def read_frame(conn: Connection, stmt: Select[tuple[object, ...]]) -> pd.DataFrame:
+    """The rows of ``stmt`` as a frame, columns named as selected."""
+    result = conn.execute(stmt)
+    return pd.DataFrame(result.all(), columns=list(result.keys()))

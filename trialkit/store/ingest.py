@@ -1,0 +1,302 @@
+"""``trialkit ingest``: validate a transfer folder and store it as the next transfer, in one
+transaction (a killed ingest leaves the store at the previous transfer).
+
+Records are matched to the previous transfer by record key (and order among records sharing
+a key): unchanged ones keep their version, changed and added ones get a new version, and
+missing ones are ended. Findings become queries; their lifecycle follows (``queries.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, func, select
+
+from trialkit.datasets import REQUIRED_COLUMNS
+from trialkit.errors import FindingsError, StoreError
+from trialkit.manifest import sha256_file, trial_inputs
+from trialkit.store.audit import Event, append, now
+from trialkit.store.bulk import insert_frame, read_frame, set_removed
+from trialkit.store.connection import Store, open_store, writing
+from trialkit.store.digest import change_digest, encode_order
+from trialkit.store.queries import KEY_RULES, QueryCounts, apply_findings, found_queries
+from trialkit.store.records import (
+    cell_table,
+    join_cells,
+    key_incomplete,
+    key_text,
+    split_cells,
+)
+from trialkit.store.schema import layouts, records, store_info, transfers
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One dataset of a transfer as the store keeps it, before anything is written."""
+
+    name: str
+    file_name: str
+    columns: list[str]
+    frame: pd.DataFrame  # record_key, seq, subject, cells; in file order
+
+
+@dataclass(frozen=True)
+class DatasetChange:
+    """What one ingest did to one dataset."""
+
+    dataset: str
+    added: int
+    changed: int
+    removed: int
+
+    def line(self) -> str:
+        """The summary line ingest prints."""
+        return f"{self.dataset}: {self.added} added, {self.changed} changed, {self.removed} removed"
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What ``ingest`` stored."""
+
+    transfer: int
+    changes: list[DatasetChange]
+    queries: QueryCounts
+    findings: int
+
+    def lines(self) -> list[str]:
+        """What ``trialkit ingest`` prints: one line per dataset, then the queries."""
+        q = self.queries
+        return [
+            f"transfer {self.transfer} stored ({self.findings} finding(s))",
+            *(f"  {c.line()}" for c in self.changes),
+            f"  queries: {q.opened} opened, {q.closed} closed, {q.reopened} reopened",
+        ]
+
+
+def _prepare(
+    report_findings: pd.DataFrame, name: str, frame: pd.DataFrame, path: Path
+) -> tuple[Prepared, pd.DataFrame]:
+    """The dataset's records and the key findings (SK001, SK002) of its records."""
+    table = cell_table(name, frame, report_findings)
+    key, seq = key_text(name, table)
+    prepared = Prepared(
+        name=name,
+        file_name=path.name,
+        columns=[str(c) for c in table.columns],
+        frame=pd.DataFrame(
+            {
+                "record_key": key.to_numpy(dtype=object),
+                "seq": seq.to_numpy(dtype="int64"),
+                "subject": table["USUBJID"].to_numpy(dtype=object),
+                "cells": join_cells(name, table).to_numpy(dtype=object),
+            }
+        ),
+    )
+    rows = np.arange(1, len(table) + 1)
+    parts = []
+    for rule, mask in (("SK001", seq.to_numpy() > 0), ("SK002", key_incomplete(name, table))):
+        if mask.any():
+            severity, message = KEY_RULES[rule]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "dataset": name,
+                        "row": rows[mask],
+                        "column": "",
+                        "rule": rule,
+                        "severity": severity,
+                        "message": message,
+                    }
+                )
+            )
+    return prepared, pd.concat(parts) if parts else pd.DataFrame()
+
+
+def content_hash(files: dict[str, str]) -> str:
+    """The hash of a transfer: of its files' names and SHA-256s."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def ingest(
+    store_url: str, transfer_dir: Path, user: str, note: str = "", reject_errors: bool = False
+) -> IngestSummary:
+    """Validate ``transfer_dir`` and store it as the next transfer (see the module docstring)."""
+    from trialkit.validation import validate_trial
+
+    transfer_dir = Path(transfer_dir)
+    report = validate_trial(transfer_dir)
+    if reject_errors and report.has_errors:
+        n = int((report.findings["severity"] == "error").sum())
+        raise FindingsError(f"{transfer_dir}: {n} error finding(s); not stored (--reject-errors)")
+    assert report.definition is not None
+    files = {p.name: sha256_file(p) for p in trial_inputs(transfer_dir)}
+    prepared, key_findings, keys = {}, [report.findings], {}
+    for name in REQUIRED_COLUMNS:
+        if name in report.datasets:
+            d = report.datasets[name]
+            prepared[name], found = _prepare(report.findings, name, d.frame, d.path)
+            key_findings.append(found)
+            keys[name] = prepared[name].frame["record_key"]
+    found = found_queries(
+        pd.concat([report.findings, *(f for f in key_findings[1:] if len(f))], ignore_index=True),
+        keys,
+    )
+    toml = (transfer_dir / "trial.toml").read_bytes().decode("utf-8")
+    store = open_store(store_url, create=True)
+    with writing(store) as conn:
+        number = _check_and_number(conn, store, report.definition.trial.id, files)
+        conn.execute(
+            transfers.insert().values(
+                number=number,
+                ingested_at=now(),
+                user_name=user,
+                note=note,
+                content_hash=content_hash(files),
+                files=json.dumps(files, sort_keys=True),
+                trial_toml=toml,
+            )
+        )
+        events = [
+            Event(
+                "ingest",
+                user,
+                {
+                    "content_hash": content_hash(files),
+                    "files": files,
+                    "note": note,
+                    "source": str(transfer_dir.resolve()),
+                },
+                number,
+            )
+        ]
+        changes = []
+        previous = _previous_layouts(conn, number - 1)
+        for name in [n for n in REQUIRED_COLUMNS if n in prepared or n in previous]:
+            change, digest = _store_dataset(
+                conn, number, name, prepared.get(name), previous.get(name)
+            )
+            changes.append(change)
+            detail = {
+                "dataset": name,
+                "added": change.added,
+                "changed": change.changed,
+                "removed": change.removed,
+                "digest": digest,
+            }
+            events.append(Event("records", user, detail, number))
+        counts, query_events = apply_findings(conn, number, found, user)
+        append(conn, [*events, *query_events])
+    return IngestSummary(number, changes, counts, len(report.findings))
+
+
+def _check_and_number(conn: Connection, store: Store, trial_id: str, files: dict[str, str]) -> int:
+    """The next transfer's number; another trial, a lock or the same files again is refused."""
+    info = conn.execute(select(store_info)).first()
+    if info is None:
+        conn.execute(store_info.insert().values(id=1, trial_id=trial_id, created_at=now()))
+    elif info.trial_id != trial_id:
+        raise StoreError(
+            f"--store {store.shown}: holds trial {info.trial_id!r}, not {trial_id!r}; "
+            "use another store"
+        )
+    elif info.locked_transfer is not None:
+        raise StoreError(
+            f"--store {store.shown}: transfer {info.locked_transfer} is locked; "
+            "no transfer can be ingested until it is unlocked"
+        )
+    same = conn.execute(
+        select(transfers.c.number).where(transfers.c.content_hash == content_hash(files))
+    ).first()
+    if same is not None:
+        raise StoreError(
+            f"--store {store.shown}: these files were ingested already as transfer {same.number}"
+        )
+    last = conn.execute(select(func.max(transfers.c.number))).scalar()
+    return int(last or 0) + 1
+
+
+def _previous_layouts(conn: Connection, transfer: int) -> dict[str, list[str]]:
+    rows = conn.execute(
+        select(layouts.c.dataset, layouts.c.columns).where(layouts.c.transfer == transfer)
+    )
+    return {r.dataset: json.loads(r.columns) for r in rows}
+
+
+def _store_dataset(
+    conn: Connection, number: int, name: str, new: Prepared | None, old_columns: list[str] | None
+) -> tuple[DatasetChange, str]:
+    """Write one dataset's versions for transfer ``number``; what changed and its digest."""
+    old = read_frame(
+        conn,
+        select(records.c.id, records.c.record_key, records.c.seq, records.c.cells).where(
+            records.c.dataset == name, records.c.removed_in.is_(None)
+        ),
+    )
+    if new is None:  # an optional dataset no longer sent: every record removed
+        set_removed(conn, records, old["id"].tolist(), number)
+        empty = pd.DataFrame(columns=["id", "record_key", "seq", "cells"])
+        return DatasetChange(name, 0, 0, len(old)), change_digest(
+            [], "", b"", empty, old["id"].to_numpy()
+        )
+    frame = new.frame
+    merged = frame.reset_index().merge(
+        old, on=["record_key", "seq"], how="outer", suffixes=("", "_old"), indicator=True
+    )
+    both = merged["_merge"] == "both"
+    old_cells = merged["cells_old"]
+    if old_columns is not None and old_columns != new.columns:
+        old_cells = _relayout(old_cells, old_columns, new.columns)
+    same_values = both & (merged["cells"] == old_cells)
+    keep = same_values if old_columns == new.columns else pd.Series(False, index=merged.index)
+    added_mask = (merged["_merge"] == "left_only").to_numpy()
+    changed = int((both & ~same_values).sum())
+    removed = int((merged["_merge"] == "right_only").sum())
+    ended = merged.loc[merged["_merge"].ne("left_only") & ~keep, "id"].astype("int64").to_numpy()
+    set_removed(conn, records, ended.tolist(), number)
+    rows = merged[merged["_merge"] != "right_only"].sort_values("index")
+    fresh = ~keep[rows.index].to_numpy()
+    start = int(conn.execute(select(func.max(records.c.id))).scalar() or 0) + 1
+    ids = rows["id"].to_numpy(dtype="float64").copy()
+    ids[fresh] = np.arange(start, start + int(fresh.sum()))
+    ids_int = ids.astype("int64")
+    written = pd.DataFrame(
+        {
+            "id": ids_int[fresh],
+            "dataset": name,
+            "record_key": rows["record_key"].to_numpy(dtype=object)[fresh],
+            "seq": rows["seq"].to_numpy(dtype="int64")[fresh],
+            "subject": rows["subject"].to_numpy(dtype=object)[fresh],
+            "cells": rows["cells"].to_numpy(dtype=object)[fresh],
+            "added_in": number,
+        }
+    )
+    insert_frame(conn, records, written)
+    order = encode_order(ids_int)
+    conn.execute(
+        layouts.insert().values(
+            transfer=number,
+            dataset=name,
+            columns=json.dumps(new.columns),
+            file_name=new.file_name,
+            record_order=order,
+        )
+    )
+    digest = change_digest(new.columns, new.file_name, order, written, ended)
+    return DatasetChange(name, int(added_mask.sum()), changed, removed), digest
+
+
+def _relayout(cells: pd.Series, old: list[str], new: list[str]) -> pd.Series:
+    """Cells written under the ``old`` columns, rewritten under the ``new`` ones ('' if absent)."""
+    present = cells.notna()
+    table = split_cells(cells[present], old).reindex(columns=new, fill_value="")
+    out = cells.copy()
+    out[present] = join_cells("", table) if len(new) else ""
+    return out.where(present)
+
+
+__all__ = ["IngestSummary", "ingest"]

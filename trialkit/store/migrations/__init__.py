@@ -1,0 +1,1 @@
+"""Alembic migrations of the store schema, run from code by ``trialkit.store.connection``."""
