@@ -8,8 +8,10 @@ Errors are caught here once; library code only raises :class:`~trialkit.errors.T
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +19,7 @@ from typing import Annotated
 import typer
 from typer._click import exceptions as click_exceptions
 
-from trialkit.errors import TrialkitError
+from trialkit.errors import TrialkitError, TrialkitWarning
 
 app = typer.Typer(
     name="trialkit",
@@ -238,6 +240,23 @@ def verify(
     raise typer.Exit(run_verify(out, rtol=rtol, atol=atol, trial_dir=trial))
 
 
+@contextlib.contextmanager
+def _warnings_in_one_line() -> Iterator[None]:
+    """Print each of trialkit's warnings as one line on stderr (at the end of the command);
+    other libraries' warnings are shown as Python shows them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.simplefilter("always", TrialkitWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, TrialkitWarning):
+                    print(f"trialkit: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _os_error_line(exc: OSError) -> str:
     """One line for an operating-system error: the file it names and what went wrong."""
     where = f"{exc.filename}: " if exc.filename is not None else ""
@@ -254,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        with stop_on_signals():
+        with stop_on_signals(), _warnings_in_one_line():
             try:
                 code = app(args=args, prog_name="trialkit", standalone_mode=False)
             except Exception as exc:  # a signal inside an import comes out as ImportError

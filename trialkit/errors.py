@@ -65,3 +65,15 @@ class Interrupted(TrialkitError):
 class StoreError(InputError):
     """A store cannot be used as asked: a bad URL, an unreachable server, a store of another
     trial, an unknown query, a locked transfer (exit 2)."""
+
+
+class TemplateError(InputError):
+    """A report template cannot be rendered; the message names its file and line (exit 2)."""
+
+
+class TrialkitWarning(UserWarning):
+    """Something a command left out or could not do but went on; the CLI prints one line each."""
+
+
+class RenderWarning(TrialkitWarning):
+    """Something the rendering left out (a resource the PDF did not fetch)."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small generated trial, a fake analysis output, rendered reports."""
+"""Shared fixtures: a small generated trial, its analysis, rendered reports."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from trialkit.definition import load_definition
 from trialkit.examples import write_small_trial
 from trialkit.report import AnalysisOutput, ReportOptions, build_report
 
-from .fake_results import write_fake_results
+from .analysis_results import plant_ae_term, write_test_results
 
 EVIL = "<script>alert('x')</script>"
 CUTOFF = date(2030, 1, 1)
@@ -19,14 +19,17 @@ CUTOFF = date(2030, 1, 1)
 
 @pytest.fixture(scope="session")
 def small_trial(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh small trial folder (trial.toml and CSV datasets)."""
-    return write_small_trial(tmp_path_factory.mktemp("trial") / "trial", seed=11)
+    """A fresh small trial folder (trial.toml and CSV datasets) whose first adverse event is a
+    serious one with a script tag as its term."""
+    trial = write_small_trial(tmp_path_factory.mktemp("trial") / "trial", seed=11)
+    plant_ae_term(trial, EVIL)
+    return trial
 
 
 @pytest.fixture(scope="session")
-def fake_results(small_trial: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fake ``trialkit analyze`` output with a script tag in an adverse-event term."""
-    return write_fake_results(small_trial, tmp_path_factory.mktemp("res") / "results", ae_term=EVIL)
+def analysis_output(small_trial: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``trialkit analyze``'s output of the small trial (a script tag in an adverse-event term)."""
+    return write_test_results(small_trial, tmp_path_factory.mktemp("res") / "results")
 
 
 def render(trial: Path, results: Path, kind: str = "final", blinded: bool = False) -> str:
@@ -44,10 +47,10 @@ def render(trial: Path, results: Path, kind: str = "final", blinded: bool = Fals
 
 
 @pytest.fixture(scope="session")
-def html_reports(small_trial: Path, fake_results: Path) -> dict[str, str]:
+def html_reports(small_trial: Path, analysis_output: Path) -> dict[str, str]:
     """The final, open and closed reports' HTML."""
     return {
-        "final": render(small_trial, fake_results),
-        "open": render(small_trial, fake_results, "interim", blinded=True),
-        "closed": render(small_trial, fake_results, "interim", blinded=False),
+        "final": render(small_trial, analysis_output),
+        "open": render(small_trial, analysis_output, "interim", blinded=True),
+        "closed": render(small_trial, analysis_output, "interim", blinded=False),
     }

@@ -12,8 +12,8 @@ from trialkit.cli import main
 from trialkit.report.formatting import fmt_num
 from trialkit.report.render import safe_svg
 
+from .analysis_results import write_test_results
 from .conftest import render
-from .fake_results import write_fake_results
 from .test_blinding import text_of
 
 
@@ -36,7 +36,7 @@ def test_script_in_trial_title_and_site_is_inert(small_trial: Path, tmp_path: Pa
     (trial / "subjects.csv").write_text(
         subjects.replace(f",{first_site},", ",<b>$x$</b>,"), encoding="utf-8"
     )
-    results = write_fake_results(trial, tmp_path / "results")
+    results = write_test_results(trial, tmp_path / "results")
     for blinded in (False, True):
         html = render(trial, results, "interim", blinded=blinded)
         assert "<img" not in html and "<b>" not in html
@@ -68,7 +68,7 @@ def test_sections_of_each_kind(html_reports: dict[str, str]) -> None:
 
 
 def test_missing_results_render_a_note(small_trial: Path, tmp_path: Path) -> None:
-    results = write_fake_results(small_trial, tmp_path / "r", drop=("subgroups", "sensitivity"))
+    results = write_test_results(small_trial, tmp_path / "r", drop=("subgroups", "sensitivity"))
     html = render(small_trial, results)
     assert "Subgroup analyses: not available in these results." in html
     assert "Sensitivity analyses: not available in these results." in html
@@ -82,10 +82,10 @@ def _section(html: str, name: str) -> str:
 
 
 def test_closed_report_presents_the_look_of_results_json(
-    html_reports: dict[str, str], fake_results: Path
+    html_reports: dict[str, str], analysis_output: Path
 ) -> None:
     """Boundaries, observed z and crossings as results.json has them: nothing recomputed."""
-    look = json.loads((fake_results / "results.json").read_text(encoding="utf-8"))["interim"]
+    look = json.loads((analysis_output / "results.json").read_text(encoding="utf-8"))["interim"]
     section = _section(html_reports["closed"], "boundaries")
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", section)
     for row in look["arms"]:
@@ -111,7 +111,7 @@ def test_each_share_of_alpha_gets_its_own_boundaries(small_trial: Path, tmp_path
     toml = (trial / "trial.toml").read_text(encoding="utf-8")
     toml = toml.replace('alpha_sharing = "split_equally"', "alpha_sharing = [0.0125, 0.01, 0.0025]")
     (trial / "trial.toml").write_text(toml, encoding="utf-8")
-    results = write_fake_results(trial, tmp_path / "r")
+    results = write_test_results(trial, tmp_path / "r")
     look = json.loads((results / "results.json").read_text(encoding="utf-8"))["interim"]
     assert [r["alpha"] for r in look["arms"]] == [0.0125, 0.01, 0.0025]
     section = _section(render(trial, results, "interim", blinded=False), "boundaries")
@@ -124,7 +124,7 @@ def test_each_share_of_alpha_gets_its_own_boundaries(small_trial: Path, tmp_path
 def test_without_a_look_the_monitoring_section_is_not_available(
     small_trial: Path, tmp_path: Path
 ) -> None:
-    results = write_fake_results(small_trial, tmp_path / "r", drop=("interim",))
+    results = write_test_results(small_trial, tmp_path / "r", drop=("interim",))
     closed = render(small_trial, results, "interim", blinded=False)
     assert "Group sequential monitoring: not available in these results." in closed
     open_ = render(small_trial, results, "interim", blinded=True)
@@ -132,9 +132,9 @@ def test_without_a_look_the_monitoring_section_is_not_available(
 
 
 def test_open_report_shows_the_information_fraction_only(
-    html_reports: dict[str, str], fake_results: Path
+    html_reports: dict[str, str], analysis_output: Path
 ) -> None:
-    look = json.loads((fake_results / "results.json").read_text(encoding="utf-8"))["interim"]
+    look = json.loads((analysis_output / "results.json").read_text(encoding="utf-8"))["interim"]
     info = _section(html_reports["open"], "information")
     assert fmt_num(look["information_fraction"], 3) in info
     assert 'id="boundaries"' not in html_reports["open"]
@@ -144,8 +144,8 @@ def test_open_report_shows_the_information_fraction_only(
             assert fmt_num(row[key], 3) not in visible, key
 
 
-def test_figures_are_deterministic(small_trial: Path, fake_results: Path) -> None:
-    assert render(small_trial, fake_results) == render(small_trial, fake_results)
+def test_figures_are_deterministic(small_trial: Path, analysis_output: Path) -> None:
+    assert render(small_trial, analysis_output) == render(small_trial, analysis_output)
 
 
 def test_svg_ids_are_unique(html_reports: dict[str, str]) -> None:
@@ -160,7 +160,7 @@ def test_every_figure_passes_the_svg_check(html_reports: dict[str, str]) -> None
         safe_svg(svg)
 
 
-def test_user_templates_override_a_section(small_trial: Path, fake_results: Path,
+def test_user_templates_override_a_section(small_trial: Path, analysis_output: Path,
                                            tmp_path: Path) -> None:  # fmt: skip
     from trialkit.definition import load_definition
     from trialkit.report import AnalysisOutput, ReportOptions, build_report
@@ -172,16 +172,16 @@ def test_user_templates_override_a_section(small_trial: Path, fake_results: Path
         '<div class="brand">ACME</div>{% include "default:sections/estimand.html.j2" %}'
     )
     html = build_report(
-        load_definition(small_trial), AnalysisOutput.load(fake_results), ReportOptions(),
+        load_definition(small_trial), AnalysisOutput.load(analysis_output), ReportOptions(),
         small_trial, templates=user,
     )  # fmt: skip
     assert "Sponsor sign-off: " in html and "Prepared by" not in html
-    assert '<div class="brand">ACME</div>' in html and "Treatment policy estimand" in html
+    assert '<div class="brand">ACME</div>' in html and "as if no subject had discontinued" in html
 
 
-def test_cli_report_html_only(small_trial: Path, fake_results: Path, tmp_path: Path) -> None:
+def test_cli_report_html_only(small_trial: Path, analysis_output: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code = main(["report", str(small_trial), "--out", str(out), "--results", str(fake_results),
+    code = main(["report", str(small_trial), "--out", str(out), "--results", str(analysis_output),
                  "--format", "html"])  # fmt: skip
     assert code == 0
     assert (out / "report.html").is_file() and not (out / "report.pdf").exists()
@@ -196,7 +196,7 @@ def test_cli_report_html_only(small_trial: Path, fake_results: Path, tmp_path: P
                 "--format",
                 "html",
                 "--results",
-                str(fake_results),
+                str(analysis_output),
             ]
         )
         == 2
@@ -208,10 +208,10 @@ def test_cli_report_html_only(small_trial: Path, fake_results: Path, tmp_path: P
     [["--kind", "interim", "--cutoff", "2030-01-01"], ["--kind", "interim", "--blinded"],
      ["--blinded"], ["--format", "docx"], ["--kind", "weekly"]],
 )  # fmt: skip
-def test_cli_refuses_bad_options(small_trial: Path, fake_results: Path, tmp_path: Path,
+def test_cli_refuses_bad_options(small_trial: Path, analysis_output: Path, tmp_path: Path,
                                  args: list[str]) -> None:  # fmt: skip
     code = main(["report", str(small_trial), "--out", str(tmp_path / "o"), "--results",
-                 str(fake_results), *args])  # fmt: skip
+                 str(analysis_output), *args])  # fmt: skip
     assert code == 2
     assert not (tmp_path / "o").exists()
 
@@ -219,11 +219,11 @@ def test_cli_refuses_bad_options(small_trial: Path, fake_results: Path, tmp_path
 def test_dummy_randomization_is_marked(small_trial: Path, tmp_path: Path) -> None:
     import json
 
-    results = write_fake_results(small_trial, tmp_path / "r")
+    results = write_test_results(small_trial, tmp_path / "r")
     data = json.loads((results / "results.json").read_text())
     data["dummy"], data["dummy_seed"] = True, 7
     (results / "results.json").write_text(json.dumps(data))
     for blinded in (False, True):
         assert "DUMMY RANDOMIZATION" in render(small_trial, results, "interim", blinded)
-    plain = render(small_trial, write_fake_results(small_trial, tmp_path / "r2"))
+    plain = render(small_trial, write_test_results(small_trial, tmp_path / "r2"))
     assert "DUMMY RANDOMIZATION" not in plain

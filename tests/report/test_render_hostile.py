@@ -12,7 +12,7 @@ import jinja2.sandbox
 import pandas as pd
 import pytest
 
-from trialkit.errors import InputError
+from trialkit.errors import InputError, RenderWarning, TemplateError
 from trialkit.report.figures import (
     FIGURE_TEXT_MAX,
     boundaries_figure,
@@ -20,8 +20,6 @@ from trialkit.report.figures import (
     lsmeans_figure,
 )
 from trialkit.report.render import (
-    RenderWarning,
-    TemplateError,
     environment,
     render_html,
     render_pdf,
@@ -29,8 +27,8 @@ from trialkit.report.render import (
 )
 from trialkit.report.tables import group_row, make_table
 
+from .analysis_results import write_test_results
 from .conftest import render
-from .fake_results import write_fake_results
 
 HOSTILE_LABELS = [
     "a < b && c > d",
@@ -102,7 +100,7 @@ def test_unreadable_template_names_the_file(tmp_path: Path) -> None:
 
 
 def test_error_in_a_section_names_the_users_section(
-    small_trial: Path, fake_results: Path, tmp_path: Path
+    small_trial: Path, analysis_output: Path, tmp_path: Path
 ) -> None:
     from trialkit.definition import load_definition
     from trialkit.report import AnalysisOutput, ReportOptions, build_report
@@ -112,7 +110,7 @@ def test_error_in_a_section_names_the_users_section(
     )
     with pytest.raises(TemplateError, match=r"user/title_page\.html\.j2:2: template error: "):
         build_report(
-            load_definition(small_trial), AnalysisOutput.load(fake_results), ReportOptions(),
+            load_definition(small_trial), AnalysisOutput.load(analysis_output), ReportOptions(),
             small_trial, templates=folder,
         )  # fmt: skip
 
@@ -178,7 +176,7 @@ def test_a_1mb_cell_is_cut_with_a_marker() -> None:
 
 
 def test_huge_user_text_is_cut_and_script_inert(small_trial: Path, tmp_path: Path) -> None:
-    results = write_fake_results(
+    results = write_test_results(
         small_trial, tmp_path / "r", ae_term="<script>alert(1)</script> " + "A" * 1_000_000
     )
     html = render(small_trial, results)

@@ -22,7 +22,7 @@ import jinja2
 import jinja2.sandbox
 from markupsafe import Markup
 
-from trialkit.errors import InputError
+from trialkit.errors import InputError, RenderWarning, TemplateError
 from trialkit.report.formatting import display_text
 from trialkit.resources import templates_dir
 
@@ -39,14 +39,6 @@ _SVG_ELEMENTS = frozenset(
      "title", "desc", "line", "polyline", "polygon", "circle", "ellipse", "linearGradient",
      "radialGradient", "stop", "pattern", "mask", "symbol"}
 )  # fmt: skip
-
-
-class TemplateError(InputError):
-    """A report template cannot be rendered; the message names its file and line (exit 2)."""
-
-
-class RenderWarning(UserWarning):
-    """Something the rendering left out (a resource the PDF did not fetch): one line each."""
 
 
 class _UserLoader(jinja2.FileSystemLoader):
@@ -261,7 +253,7 @@ def render_pdf(html: str, path: Path) -> None:
             f"PDF output needs WeasyPrint and pango (pip install 'trialkit[pdf]'): {exc}"
         ) from None
     if not hasattr(weasyprint, "URLFetcher"):
-        raise InputError(f"PDF output needs WeasyPrint 68 or later, not {weasyprint.__version__}")
+        raise InputError(f"PDF output needs WeasyPrint 70 or later, not {weasyprint.__version__}")
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     refused: list[str] = []
     logger, collect = logging.getLogger("weasyprint"), _Collect()
