@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from trialkit.datasets import REQUIRED_COLUMNS, read_trial_datasets
-from trialkit.definition import TrialDefinition
+from trialkit.definition import PSEUDO_VISITS, TrialDefinition
 from trialkit.examples import (
     check,
     example_names,
@@ -120,7 +120,7 @@ def test_clean_trial_structure(name: str) -> None:
     assert set(subj["ARMCD"]) == {a.code for a in d.arms}
     assert set(ass["USUBJID"]) <= set(subj["USUBJID"])
     assert set(ass["PARAMCD"]) == {p.code for p in d.parameters}
-    assert set(ass["VISIT"]) <= {v.code for v in d.visits} | {"UNSCHEDULED", "EARLY_TERMINATION"}
+    assert set(ass["VISIT"]) <= {v.code for v in d.visits} | set(PSEUDO_VISITS)
     assert subj["AGE"].between(18, 100).all() and set(subj["SEX"]) <= {"M", "F"}
     base = ass[ass["VISIT"] == d.baseline_visit.code].groupby(["USUBJID", "PARAMCD"]).size()
     assert (base == 1).all() and len(base) == len(subj) * len(d.parameters)
@@ -196,7 +196,7 @@ def test_tk_aga_301_has_realistic_messiness() -> None:
     sizes = subj["SITEID"].value_counts()
     assert 8 <= len(sizes) <= 12 and sizes.min() < 12 <= sizes.max()
     visits = set(f["assessments"]["VISIT"])
-    assert {"UNSCHEDULED", "EARLY_TERMINATION"} <= visits
+    assert set(PSEUDO_VISITS) <= visits
     assert 0 < len(outside_window(d, f)) < 0.02 * len(f["assessments"])
     assert (f["concomitant_medications"]["CMRESCUE"] == "Y").sum() >= 3
     ae = f["adverse_events"]

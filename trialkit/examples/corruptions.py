@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import TrialDefinition
-from trialkit.examples.generator import UNSCHEDULED, outside_window
+from trialkit.definition import UNSCHEDULED, TrialDefinition
+from trialkit.examples.generator import outside_window
 from trialkit.examples.scenario import Scenario
 
 PLANTED_COLUMNS = ("rule", "dataset", "USUBJID", "column", "description")

@@ -17,11 +17,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import Arm, Component, TrialDefinition
+from trialkit.definition import EARLY_TERMINATION, UNSCHEDULED, Arm, Component, TrialDefinition
 from trialkit.examples.scenario import ParameterSpec, Scenario
-
-UNSCHEDULED = "UNSCHEDULED"
-EARLY_TERMINATION = "EARLY_TERMINATION"
 
 SUBJECT_COLUMNS = (
     "STUDYID",
