@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialkit.cutoff import CutoffDate
 from trialkit.derive._common import study_day, text_where
-from trialkit.derive.cutoff import CutoffDate, apply_cutoff
+from trialkit.derive.cutoff import apply_cutoff
 
 SEVERITY_CODES = {"MILD": 1, "MODERATE": 2, "SEVERE": 3}
 _ADSL_COLUMNS = (

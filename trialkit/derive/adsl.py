@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from trialkit.cutoff import CutoffDate
 from trialkit.definition import TREATMENTS, Arm, TrialDefinition
 from trialkit.derive._common import (
     flag,
@@ -18,7 +19,7 @@ from trialkit.derive._common import (
     unique_subjects,
 )
 from trialkit.derive.bds import analysis_records
-from trialkit.derive.cutoff import CutoffDate, apply_cutoff
+from trialkit.derive.cutoff import apply_cutoff
 from trialkit.errors import DatasetError
 
 PROCEDURES = {"microneedling": "MN", "prp": "PRP"}

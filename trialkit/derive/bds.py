@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trialkit.cutoff import CutoffDate, after, to_cutoff
 from trialkit.definition import TrialDefinition
 from trialkit.derive._common import study_day, subject_index, text_where
-from trialkit.derive.cutoff import CutoffDate, after, to_cutoff
 from trialkit.derive.windows import analysis_windows, slot_visits
 
 #: Subject-level columns copied from ADSL onto every BDS record (when ADSL has them).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trialkit.cutoff import split_at_cutoff
 from trialkit.datasets import (
     MAY_BE_EMPTY,
     OPTIONAL_DATASETS,
@@ -27,7 +28,6 @@ from trialkit.errors import DatasetError
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.validation.checks import cross_findings
 from trialkit.validation.convert import convert_frame
-from trialkit.validation.cutoff import apply_cutoff
 from trialkit.validation.findings import FINDING_COLUMNS, combine, dataset_finding
 from trialkit.validation.listing import summary_text, terminal_table, write_csv, write_html
 from trialkit.validation.rules import RULES, Rule
@@ -135,7 +135,7 @@ def validate_datasets(
         converted[n], type_findings[n] = convert_frame(
             n, datasets[n], column_kinds(schemas[n]), bad
         )
-    kept, set_aside = apply_cutoff(converted, cutoff)
+    kept, set_aside = split_at_cutoff(converted, cutoff)
     parts = [_structure_findings(n, datasets[n], repeated.get(n, ())) for n in names]
     for n in names:
         tf = type_findings[n]
