@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from trialkit.datasets import REQUIRED_COLUMNS, read_trial_datasets
-from trialkit.definition import PSEUDO_VISITS, TrialDefinition
+from trialkit.definition import TrialDefinition
 from trialkit.examples import (
     check,
     example_names,
@@ -25,8 +25,10 @@ from trialkit.examples import (
     write_trial,
 )
 from trialkit.examples.__main__ import main
+from trialkit.examples.io import render_csv
 from trialkit.resources import example_trials_dir
 from trialkit.validation.rules import RULES
+from trialkit.vocabulary import PSEUDO_VISITS
 
 CLEAN = ("dhurat2013", "tk_aga_301")
 Frames = dict[str, pd.DataFrame]
@@ -99,6 +101,11 @@ def test_written_files_read_back_unchanged(tmp_path: Path) -> None:
 def test_csv_files_are_modest() -> None:
     for path in example_trials_dir().glob("*/*.csv"):
         assert path.stat().st_size < 2_000_000, path
+
+
+def test_render_csv_writes_a_repeated_column_name_twice() -> None:
+    frame = pd.DataFrame([[1, "a", 2]], columns=["X", "Y", "X"])
+    assert render_csv(frame) == b"X,Y,X\n1,a,2\n"
 
 
 # --- structure ------------------------------------------------------------------------------
@@ -240,12 +247,25 @@ def test_tk_aga_301_week24_effects_near_calibration() -> None:
 # --- the dirty transfer ---------------------------------------------------------------------
 
 
+#: Rules the dirty transfer cannot plant without breaking its other uses (each has its own
+#: case in tests/validation/test_rules.py).
+NOT_PLANTED = {
+    "TK023": "a repeated required column leaves the trial unreadable for analysis",
+    "TK024": "an empty required dataset leaves nothing to analyse",
+}
+
+
 def _rule_ids() -> set[str]:
-    return set(RULES)
+    return set(RULES) - set(NOT_PLANTED)
+
+
+def _planted() -> pd.DataFrame:
+    path = example_trials_dir() / "tk_aga_301_dirty" / "planted_problems.csv"
+    return pd.read_csv(path, dtype="str", keep_default_na=False)
 
 
 def test_dirty_plants_every_rule() -> None:
-    planted = pd.read_csv(example_trials_dir() / "tk_aga_301_dirty" / "planted_problems.csv")
+    planted = _planted()
     assert list(planted.columns) == ["rule", "dataset", "USUBJID", "column", "description"]
     assert set(planted["rule"]) == _rule_ids()
     assert set(planted["dataset"]) <= set(REQUIRED_COLUMNS)
@@ -261,7 +281,7 @@ def test_dirty_trial_toml_is_the_clean_one() -> None:
 def test_dirty_plants_are_in_the_data() -> None:
     root = example_trials_dir()
     dirty = read_trial_datasets(root / "tk_aga_301_dirty")
-    planted = pd.read_csv(root / "tk_aga_301_dirty" / "planted_problems.csv")
+    planted = _planted()
     subj = dirty["subjects"].frame
     ass = dirty["assessments"].frame
     by_rule = planted.groupby("rule")["USUBJID"].apply(list)
@@ -272,9 +292,15 @@ def test_dirty_plants_are_in_the_data() -> None:
     assert subj["AGE"].isna().sum() == 1 and (subj["SEX"] == "X").sum() == 1
     aval = pd.to_numeric(ass["AVAL"], errors="coerce")
     assert (aval == 900).sum() == 1 and (ass["AVAL"].astype(str) == "abc").sum() == 1
-    # every planted subject (but the orphan) is a subject of the trial
+    assert np.isinf(pd.to_numeric(ass["AVAL"], errors="coerce")).sum() == 1
+    ae = dirty["adverse_events"]
+    assert (ae.bad_dates["value"] == "2204-03-15").sum() == 1
+    assert ae.repeated_columns == tuple(planted.loc[planted["rule"] == "TK032", "column"])
+    # every planted subject (but the orphan) is a subject of the trial; a repeated column none
     known = set(subj["USUBJID"]) | set(by_rule["TK010"])
-    assert set(planted["USUBJID"]) <= known
+    rows = planted[planted["rule"] != "TK032"]
+    assert set(rows["USUBJID"]) <= known
+    assert set(planted.loc[planted["rule"] == "TK032", "USUBJID"]) == {""}
     # the clean rows of the dirty transfer are those of the clean trial
     clean = _read("tk_aga_301")["subjects"]
     touched = set(planted["USUBJID"])

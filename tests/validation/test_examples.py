@@ -32,7 +32,7 @@ def test_clean_example_has_no_error_finding(trial: Path) -> None:
 
 @pytest.mark.parametrize("trial", DIRTY, ids=[p.name for p in DIRTY])
 def test_every_planted_problem_is_found(trial: Path) -> None:
-    planted = pd.read_csv(trial / "planted_problems.csv", dtype="str")
+    planted = pd.read_csv(trial / "planted_problems.csv", dtype="str", keep_default_na=False)
     findings = validate_trial(trial).findings
     keys = ["rule", "dataset", "USUBJID", "column"]
     found = planted[keys].merge(findings[keys].drop_duplicates(), how="left", indicator=True)

@@ -1,11 +1,12 @@
 """Plant data problems into a clean generated trial, making a "dirty" transfer for the validator.
 
 The scenario's ``[[corruptions]]`` list names each problem by ``kind`` (a function below) with its
-arguments and the rule ID it must trip. Each plant takes a fresh subject (never one with a
-natural out-of-window visit, never one used by another plant), so every problem produces a
-finding of exactly its rule. The result is the corrupted frames and ``planted_problems``
-(rule, dataset, USUBJID, column, description), which also lists the clean trial's natural
-TK030 warnings, so it is the complete list of findings a validator should report.
+arguments and the rule ID it must trip. Each plant of a row takes a fresh subject (never one
+with a natural out-of-window visit, never one used by another plant), so every problem produces
+a finding of exactly its rule; a repeated column is a finding of its dataset (USUBJID blank).
+The result is the corrupted frames and ``planted_problems`` (rule, dataset, USUBJID, column,
+description), which also lists the clean trial's natural TK030 warnings, so it is the complete
+list of findings a validator should report.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import UNSCHEDULED, TrialDefinition
+from trialkit.definition import TrialDefinition
 from trialkit.examples.generator import outside_window
 from trialkit.examples.scenario import Scenario
+from trialkit.vocabulary import UNSCHEDULED
 
 PLANTED_COLUMNS = ("rule", "dataset", "USUBJID", "column", "description")
 
@@ -355,6 +357,17 @@ def session_gap(w: _Work, a: Mapping[str, Any]) -> None:
     )
 
 
+def repeat_column(w: _Work, a: Mapping[str, Any]) -> None:
+    """A column trialkit does not use named twice in the header (an export repeating it).
+
+    Run last: the later plants' row edits need columns of one name each.
+    """
+    name, column = a["dataset"], a["column"]
+    frame = w.frames[name]
+    w.frames[name] = pd.concat([frame, frame[[column]]], axis=1)
+    w.plant("TK032", name, "", column, f"{column} named twice in the header")
+
+
 KINDS: dict[str, Callable[[_Work, Mapping[str, Any]], None]] = {
     f.__name__: f
     for f in (
@@ -375,6 +388,7 @@ KINDS: dict[str, Callable[[_Work, Mapping[str, Any]], None]] = {
         end_of_study,
         out_of_window,
         session_gap,
+        repeat_column,
     )
 }
 

@@ -17,8 +17,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import EARLY_TERMINATION, UNSCHEDULED, Arm, Component, TrialDefinition
+from trialkit.definition import Arm, Component, TrialDefinition
 from trialkit.examples.scenario import ParameterSpec, Scenario
+from trialkit.vocabulary import EARLY_TERMINATION, UNSCHEDULED
 
 SUBJECT_COLUMNS = (
     "STUDYID",

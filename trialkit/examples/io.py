@@ -16,13 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DATASET_FILES = (
-    "subjects",
-    "assessments",
-    "exposure",
-    "adverse_events",
-    "concomitant_medications",
-)
+from trialkit.vocabulary import DATASETS
 
 
 def format_cell(value: object) -> str:
@@ -52,7 +46,7 @@ def render_csv(frame: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([str(c) for c in frame.columns])
-    columns = [frame[c].tolist() for c in frame.columns]
+    columns = [frame.iloc[:, i].tolist() for i in range(frame.shape[1])]  # names may repeat
     for row in zip(*columns, strict=True):
         writer.writerow([format_cell(v) for v in row])
     return buf.getvalue().encode("utf-8")
@@ -60,7 +54,7 @@ def render_csv(frame: pd.DataFrame) -> bytes:
 
 def render_trial(frames: dict[str, pd.DataFrame]) -> dict[str, bytes]:
     """File name -> CSV bytes for every frame (datasets first, in their usual order)."""
-    names = [n for n in DATASET_FILES if n in frames] + sorted(set(frames) - set(DATASET_FILES))
+    names = [n for n in DATASETS if n in frames] + sorted(set(frames) - set(DATASETS))
     return {f"{name}.csv": render_csv(frames[name]) for name in names}
 
 
