@@ -17,8 +17,6 @@ from trialkit.definition import (
     MAX_FILE_BYTES,
     MAX_ITEMS,
     MAX_TEXT,
-    PSEUDO_VISITS,
-    UNSCHEDULED,
     check_integer,
     check_number,
     load_definition,
@@ -29,6 +27,7 @@ from trialkit.definition import (
 from trialkit.design.plan import load_interim_plan, read_interim_table
 from trialkit.errors import DefinitionError
 from trialkit.resources import example_trials_dir
+from trialkit.vocabulary import PSEUDO_VISITS, UNSCHEDULED
 
 FIXTURE = Path(__file__).parent / "fixtures" / "issue_example.toml"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from trialkit.errors import DatasetError
+from trialkit.vocabulary import OPTIONAL_DATASETS
 
 EXTENSIONS = (".csv", ".parquet", ".xpt", ".sas7bdat")
 
@@ -47,7 +48,6 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "concomitant_medications": ("CMSTDT", "CMENDT"),
 }
 
-OPTIONAL_DATASETS = ("concomitant_medications",)
 
 #: Datasets that may have no records: a trial can have no adverse event or medication.
 MAY_BE_EMPTY = ("adverse_events", "concomitant_medications")

@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from trialkit.errors import DefinitionError
+from trialkit.vocabulary import (
+    COVARIANCE_STRUCTURES,
+    DF_METHODS,
+    ESTIMAND_STRATEGIES,
+    INTERCURRENT_EVENTS,
+    MULTIPLICITY_METHODS,
+    PSEUDO_VISITS,
+)
 
 if TYPE_CHECKING:
     from trialkit.design.plan import InterimPlan
@@ -28,24 +36,14 @@ if TYPE_CHECKING:
 TREATMENTS = ("minoxidil", "finasteride", "microneedling", "prp")
 DEVICES = ("dermaroller", "dermapen", "motorized_pen")
 SETTINGS = ("clinic", "home")
-COVARIANCES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh")
-DF_METHODS = ("kenward-roger", "satterthwaite", "residual")
-MULTIPLICITY = ("dunnett", "holm", "fixed_sequence", "none")
 POPULATIONS = ("ITT", "MITT", "PP", "SAFETY")
 ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
-INTERCURRENT_EVENTS = ("discontinuation", "rescue_medication")
-STRATEGIES = ("treatment_policy", "hypothetical")
 
 #: Codes that become file names, column names or model terms (arm, visit and parameter codes,
 #: covariate, stratum and subgroup columns) must match this pattern in full.
 CODE_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 CODE_RULE = "a letter, then up to 31 letters, digits or underscores"
 
-#: VISIT of an unscheduled assessment and of the early-termination visit; no visit may take
-#: these codes.
-UNSCHEDULED = "UNSCHEDULED"
-EARLY_TERMINATION = "EARLY_TERMINATION"
-PSEUDO_VISITS = (UNSCHEDULED, EARLY_TERMINATION)
 
 #: Limits of ``trial.toml`` (documented in docs/trial_toml.md): file size in bytes, nesting of
 #: arrays and tables, characters of one text, items of one array.
@@ -715,14 +713,14 @@ def _analysis(t: _Table | None) -> Analysis:
     a = Analysis(
         population=t.choice("population", POPULATIONS, "ITT"),
         model=t.choice("model", ("mmrm",), "mmrm"),
-        covariance=t.choice("covariance", COVARIANCES, "us"),
+        covariance=t.choice("covariance", COVARIANCE_STRUCTURES, "us"),
         covariance_fallback=t.strings("covariance_fallback"),
         df=t.choice("df", DF_METHODS, "kenward-roger"),
         covariates=t.codes("covariates"),
         strata=t.codes("strata"),
         pool_sites_min_size=t.integer("pool_sites_min_size", None, 1, 100_000),
         alpha=t.number("alpha", 0.05, 0, 1, low_open=True, high_open=True),
-        multiplicity=t.choice("multiplicity", MULTIPLICITY, "dunnett"),
+        multiplicity=t.choice("multiplicity", MULTIPLICITY_METHODS, "dunnett"),
         multiplicity_order=t.strings("multiplicity_order"),
         responder_pct_change=t.integer("responder_pct_change", 20, 1, 1000),
         ae_lag_days=t.integer("ae_lag_days", 30, 0, MAX_DAYS),
@@ -730,10 +728,10 @@ def _analysis(t: _Table | None) -> Analysis:
     )
     t.done()
     for i, cov in enumerate(a.covariance_fallback):
-        if cov not in COVARIANCES:
+        if cov not in COVARIANCE_STRUCTURES:
             raise DefinitionError(
                 f"{t.path('covariance_fallback')}[{i}]: {show(cov)} is not one of "
-                f"{', '.join(COVARIANCES)}"
+                f"{', '.join(COVARIANCE_STRUCTURES)}"
             )
     return a
 
@@ -769,7 +767,7 @@ def _estimand(t: _Table | None) -> Estimand:
         events.append(
             IntercurrentEvent(
                 event=e.choice("event", INTERCURRENT_EVENTS),
-                strategy=e.choice("strategy", STRATEGIES),
+                strategy=e.choice("strategy", ESTIMAND_STRATEGIES),
             )
         )
         e.done()

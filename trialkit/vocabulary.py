@@ -6,6 +6,42 @@ Plain data with no heavy imports, so reading ``trial.toml`` stays fast.
 
 from __future__ import annotations
 
+#: Collected datasets (files of a trial folder), in the order listings show them.
+DATASETS: tuple[str, ...] = (
+    "subjects", "assessments", "exposure", "adverse_events", "concomitant_medications",
+)  # fmt: skip
+#: Datasets a trial folder may leave out.
+OPTIONAL_DATASETS: tuple[str, ...] = ("concomitant_medications",)
+
+#: VISIT of an unscheduled assessment and of the early-termination visit; no visit may take
+#: these codes.
+UNSCHEDULED = "UNSCHEDULED"
+EARLY_TERMINATION = "EARLY_TERMINATION"
+PSEUDO_VISITS: tuple[str, ...] = (UNSCHEDULED, EARLY_TERMINATION)
+
+#: Covariance structures of the MMRM, with the names reports print.
+COVARIANCE_LABELS: dict[str, str] = {
+    "us": "unstructured", "cs": "compound symmetry", "csh": "heterogeneous compound symmetry",
+    "ar1": "first-order autoregressive", "ar1h": "heterogeneous first-order autoregressive",
+    "toep": "Toeplitz", "toeph": "heterogeneous Toeplitz", "adh": "ante-dependence",
+}  # fmt: skip
+COVARIANCE_STRUCTURES: tuple[str, ...] = tuple(COVARIANCE_LABELS)
+
+#: Denominator degrees-of-freedom methods, with the names reports print.
+DF_LABELS: dict[str, str] = {
+    "kenward-roger": "Kenward-Roger", "satterthwaite": "Satterthwaite", "residual": "residual",
+}  # fmt: skip
+DF_METHODS: tuple[str, ...] = tuple(DF_LABELS)
+
+#: Multiplicity adjustments of the primary comparisons.
+MULTIPLICITY_METHODS: tuple[str, ...] = ("dunnett", "holm", "fixed_sequence", "none")
+
+#: Intercurrent events of the estimand and the strategies for them (ICH E9(R1)).
+INTERCURRENT_EVENTS: tuple[str, ...] = ("discontinuation", "rescue_medication")
+ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")
+#: Responder analyses may also count a subject with an event as a non-responder.
+RESPONDER_STRATEGIES: tuple[str, ...] = (*ESTIMAND_STRATEGIES, "non_response")
+
 #: Lan-DeMets spending families of group sequential designs (rpact's names).
 SPENDING_FUNCTIONS: tuple[str, ...] = ("of", "pocock", "hsd", "kd")
 #: Spending families that take a shape parameter gamma.

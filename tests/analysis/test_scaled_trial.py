@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from trialkit.examples import write_scaled_trial
-from trialkit.examples.io import DATASET_FILES
 from trialkit.resources import example_trials_dir
+from trialkit.vocabulary import DATASETS
 
 
 def test_bundled_size_is_the_bundled_example(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = write_scaled_trial(tmp_path_factory.mktemp("scaled") / "t", n_per_arm=75)
     bundled = example_trials_dir() / "tk_aga_301"
-    for name in DATASET_FILES:
+    for name in DATASETS:
         assert (folder / f"{name}.csv").read_bytes() == (bundled / f"{name}.csv").read_bytes()
     assert (folder / "trial.toml").read_bytes() == (bundled / "trial.toml").read_bytes()
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from trialkit.cli import main
-from trialkit.definition import CODE_PATTERN, EARLY_TERMINATION, MAX_DEPTH, UNSCHEDULED
+from trialkit.definition import CODE_PATTERN, MAX_DEPTH
 from trialkit.resources import example_trials_dir
+from trialkit.vocabulary import EARLY_TERMINATION, UNSCHEDULED
 
 SOURCE = example_trials_dir() / "dhurat2013"
 BASE = (SOURCE / "trial.toml").read_text(encoding="utf-8")

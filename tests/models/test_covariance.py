@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from trialkit.errors import ModelSpecificationError
-from trialkit.models.covariance import COVARIANCE_STRUCTURES, make_structure
+from trialkit.models.covariance import make_structure
+from trialkit.vocabulary import COVARIANCE_STRUCTURES
 
 
 @pytest.mark.parametrize("name", COVARIANCE_STRUCTURES)

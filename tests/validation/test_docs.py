@@ -9,7 +9,8 @@ import pytest
 
 from trialkit.definition import DEVICES, SETTINGS, TREATMENTS
 from trialkit.validation.rules import RULES, rules_table
-from trialkit.validation.schemas import CHECK_RULES, DATASETS, load_schema
+from trialkit.validation.schemas import CHECK_RULES, load_schema
+from trialkit.vocabulary import DATASETS
 
 DOC = Path(__file__).parents[2] / "docs" / "validation.md"
 

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trialkit.cli import main
-from trialkit.definition import UNSCHEDULED
 from trialkit.examples.bundled import write_small_trial
 from trialkit.resources import example_trials_dir
+from trialkit.vocabulary import UNSCHEDULED
 
 EXAMPLES = {
     name: tomllib.loads((example_trials_dir() / name / "trial.toml").read_text(encoding="utf-8"))

@@ -24,8 +24,7 @@ import numpy.typing as npt
 
 from trialkit.analysis.mvt import MAX_DIMENSION, two_sided_mvt, two_sided_mvt_quantile
 from trialkit.errors import DefinitionError
-
-METHODS = ("dunnett", "holm", "fixed_sequence", "none")
+from trialkit.vocabulary import MULTIPLICITY_METHODS
 
 
 @dataclass(frozen=True)
@@ -94,8 +93,10 @@ def dunnett_critical_value(alpha: float, corr: np.ndarray, df: float) -> float:
 
 def check_supported(method: str, n_active: int) -> None:
     """Refuse a plan the implementation cannot carry out (before any model runs)."""
-    if method not in METHODS:
-        raise DefinitionError(f"analysis.multiplicity: {method!r} is not one of {METHODS}")
+    if method not in MULTIPLICITY_METHODS:
+        raise DefinitionError(
+            f"analysis.multiplicity: {method!r} is not one of {MULTIPLICITY_METHODS}"
+        )
     if method == "dunnett" and n_active > MAX_DIMENSION:
         raise DefinitionError(
             f"analysis.multiplicity: dunnett is supported for up to {MAX_DIMENSION} active arms "
@@ -173,7 +174,6 @@ def _result(
 
 
 __all__ = [
-    "METHODS",
     "MultiplicityResult",
     "adjust",
     "check_supported",

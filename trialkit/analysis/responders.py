@@ -44,9 +44,9 @@ from trialkit.analysis.sensitivity import (
     _select,
 )
 from trialkit.errors import ModelSpecificationError
+from trialkit.vocabulary import RESPONDER_STRATEGIES
 
 Direction = Literal["higher", "lower"]
-STRATEGIES = ("treatment_policy", "hypothetical", "non_response")
 
 
 def _exact(value: Any) -> int | Fraction:
@@ -141,7 +141,7 @@ def responder_flags(
     intercurrent event), sorted by USUBJID.
     """
     for ice, strategy in (intercurrent or {}).items():
-        if strategy not in STRATEGIES:
+        if strategy not in RESPONDER_STRATEGIES:
             raise ModelSpecificationError(f"intercurrent[{ice!r}]: unknown strategy {strategy!r}")
         if ice not in bds.columns:
             raise ModelSpecificationError(f"BDS frame: intercurrent-event column {ice} missing")

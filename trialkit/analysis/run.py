@@ -37,7 +37,7 @@ from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
 from trialkit.analysis.supporting import merge, preload, run_supporting
-from trialkit.definition import INTERCURRENT_EVENTS, TrialDefinition
+from trialkit.definition import TrialDefinition
 from trialkit.derive import (
     apply_estimand,
     derive_adae,
@@ -52,6 +52,7 @@ from trialkit.errors import FindingsError, InputError
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.processes import die_with_parent, worker_init_args
+from trialkit.vocabulary import INTERCURRENT_EVENTS
 
 T = TypeVar("T")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import INTERCURRENT_EVENTS, Estimand, TrialDefinition
+from trialkit.definition import Estimand, TrialDefinition
 from trialkit.derive._common import text_where
+from trialkit.vocabulary import INTERCURRENT_EVENTS
 
 #: Per intercurrent event: its ADSL date column, BDS "after the event" flag and ICEREAS code.
 ICE_COLUMNS: dict[str, tuple[str, str, str]] = {

@@ -17,8 +17,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from trialkit.errors import ModelSpecificationError
-
-COVARIANCE_STRUCTURES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh")
+from trialkit.vocabulary import COVARIANCE_STRUCTURES
 
 
 def _rho(phi: np.ndarray) -> np.ndarray:

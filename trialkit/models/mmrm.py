@@ -35,8 +35,7 @@ from trialkit.models.formula import (
 from trialkit.models.likelihood import Likelihood, PaddedData
 from trialkit.models.results import MMRMResults
 from trialkit.numerics import deterministic_blas
-
-DF_METHODS = ("satterthwaite", "kenward-roger", "residual")
+from trialkit.vocabulary import DF_METHODS
 
 
 class MMRM:

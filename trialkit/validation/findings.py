@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.validation.rules import RULES
+from trialkit.vocabulary import DATASETS
 
 #: Columns of the query listing, in order.
 FINDING_COLUMNS = (
@@ -112,9 +113,4 @@ def combine(parts: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return out.drop(columns="_order").reset_index(drop=True)
 
 
-_DATASET_ORDER = {
-    name: i
-    for i, name in enumerate(
-        ("subjects", "assessments", "exposure", "adverse_events", "concomitant_medications")
-    )
-}
+_DATASET_ORDER = {name: i for i, name in enumerate(DATASETS)}

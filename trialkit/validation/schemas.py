@@ -15,11 +15,10 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.io.pandas_io import from_yaml
 
-from trialkit.definition import PSEUDO_VISITS, Parameter, TrialDefinition
+from trialkit.definition import Parameter, TrialDefinition
 from trialkit.resources import schemas_dir
 from trialkit.validation.findings import cell_findings, combine, empty_findings
-
-DATASETS = ("subjects", "assessments", "exposure", "adverse_events", "concomitant_medications")
+from trialkit.vocabulary import PSEUDO_VISITS
 
 #: Rule ID of each pandera check name; ``AVAL_range_*`` (added in code) is TK004 too.
 CHECK_RULES = {
