@@ -53,8 +53,8 @@ def store_problem(conn: Connection) -> tuple[str | None, int]:
     problem = chain_problem(log)
     if problem is not None:
         return problem, len(log)
-    hashes = dict(conn.execute(select(transfers.c.number, transfers.c.content_hash)).tuples().all())
-    status = dict(conn.execute(select(queries.c.query_id, queries.c.status)).tuples().all())
+    hashes = dict(conn.execute(select(transfers.c.number, transfers.c.content_hash)).all())
+    status = dict(conn.execute(select(queries.c.query_id, queries.c.status)).all())
     last_status: dict[str, tuple[str, dict[str, Any]]] = {}
     locked: int | None = None
     ingested = set()

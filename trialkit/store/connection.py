@@ -3,7 +3,8 @@
 Writes are serialised: on SQLite each write transaction starts with ``BEGIN IMMEDIATE`` (a
 second writer waits for the first, up to ``BUSY_SECONDS``); on PostgreSQL it takes a
 transaction-level advisory lock. Readers never wait: SQLite runs in WAL mode and PostgreSQL
-reads a snapshot (REPEATABLE READ). Database errors become one-line StoreErrors.
+reads a snapshot (REPEATABLE READ). Connections are not pooled: each transaction opens and
+closes its own (a command runs a few). Database errors become one-line StoreErrors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from trialkit.errors import StoreError
 from trialkit.store.url import StoreURL, parse_store_url
@@ -42,7 +44,7 @@ class Store:
 
 
 def _sqlite_engine(location: StoreURL) -> Engine:
-    engine = create_engine(location.url, connect_args={"timeout": BUSY_SECONDS})
+    engine = create_engine(location.url, connect_args={"timeout": BUSY_SECONDS}, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -84,7 +86,9 @@ def open_store(text_url: str, create: bool = False) -> Store:
             raise StoreError(f"--store {location.shown}: folder {location.path.parent} not found")
         engine = _sqlite_engine(location)
     else:
-        engine = create_engine(location.url, connect_args={"connect_timeout": 10})
+        engine = create_engine(
+            location.url, connect_args={"connect_timeout": 10}, poolclass=NullPool
+        )
     store = Store(location, engine)
     _migrate(store, create)
     return store

@@ -86,7 +86,9 @@ def diff_transfers(conn: Connection, first: int, second: int) -> pd.DataFrame:
         suffixes=("_old", "_new"),
     )
     columns_of = layout_columns(conn)
-    both = pairs[pairs["_merge"] == "both"]
+    both = pairs[pairs["_merge"] == "both"].astype(
+        {"added_in_old": "int64", "added_in_new": "int64"}
+    )
     old = wide(both.rename(columns={"cells_old": "cells", "added_in_old": "added_in"}), columns_of)
     new = wide(both.rename(columns={"cells_new": "cells", "added_in_new": "added_in"}), columns_of)
     cells = field_changes(old, new)
