@@ -127,7 +127,6 @@ def validate(
 
 @app.command()
 def analyze(
-    trial_dir: TrialDir,
     out: Annotated[Path, typer.Option("--out", help="Output folder (results.json, tables, adam).")],
     cutoff: Cutoff = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
@@ -156,8 +155,53 @@ def analyze(
             show_default=False,
         ),
     ] = None,
+    trial_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Trial folder (trial.toml and the datasets), or give --store."),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Analyse a stored transfer: the store (path or URL).",
+            show_default=False,
+        ),
+    ] = None,
+    transfer: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer",
+            metavar="K|locked",
+            show_default=False,
+            help="With --store: the transfer (default: the latest).",
+        ),
+    ] = None,
 ) -> None:
     """Run the primary MMRM, multiplicity, subgroups and supporting analyses; write OUT."""
+    if store is not None:
+        if trial_dir is not None:
+            raise typer.BadParameter(
+                "give a trial folder or --store, not both", param_hint="--store"
+            )
+        from trialkit.store.analyze import run_analyze_transfer
+
+        typer.echo(
+            run_analyze_transfer(
+                store,
+                transfer,
+                out,
+                cutoff=parse_cutoff(cutoff),
+                force=force,
+                allow_errors=allow_errors,
+                dummy_seed=dummy_randomization,
+                previous_fractions=parse_fractions(previous_fractions),
+            )
+        )
+        return
+    if trial_dir is None or transfer is not None:
+        raise typer.BadParameter(
+            "give a trial folder (or --store with --transfer)", param_hint="TRIAL_DIR"
+        )
     from trialkit.analysis.run import run_analyze
 
     fractions = parse_fractions(previous_fractions)

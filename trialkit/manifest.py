@@ -98,6 +98,8 @@ class RunInfo:
     options: Mapping[str, Any]
     cutoff: str | None = None
     seeds: Mapping[str, int] | None = None
+    #: A run on a stored transfer: the store's URL (no credentials), transfer, content hash.
+    store: Mapping[str, Any] | None = None
 
 
 def build_manifest(
@@ -128,6 +130,7 @@ def build_manifest(
         "seeds": dict(run.seeds or {}),
         "trial_dir": str(trial_dir),
         "inputs": _hash_tree(trial_dir, (Path(p).resolve() for p in inputs)),
+        **({"store": dict(run.store)} if run.store is not None else {}),
         "support_files": {k: sha256_file(v) for k, v in sorted(support_files.items())},
         "outputs": _hash_tree(out_dir, outputs),
         "started_at": started_at.astimezone(UTC).isoformat(timespec="seconds"),

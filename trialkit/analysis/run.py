@@ -431,12 +431,13 @@ def write_analysis(
     allow_errors: bool = False,
     dummy_seed: int | None = None,
     previous_fractions: Sequence[float] | None = None,
+    store: dict[str, Any] | None = None,
 ) -> AnalysisResults:
     """Analyse and write OUT (results, tables, adam and ``manifest.json``) all at once.
 
     The one way an analysis folder is written: ``trialkit analyze``, the demo and the reports'
     own analyses all come through here. The manifest records the options, so ``trialkit
-    verify`` can rerun the analysis exactly.
+    verify`` can rerun the analysis exactly (and ``store``, the stored transfer analysed).
     """
     out, trial_dir = Path(out), Path(trial_dir)
     check_output_dir(out, force, [trial_dir])
@@ -456,6 +457,7 @@ def write_analysis(
         },
         cutoff=cutoff.isoformat() if cutoff is not None else None,
         seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
+        store=store,
     )
     with staged_output_dir(out, force=force, trial_dirs=[trial_dir]) as staging:
         results.write(staging)
