@@ -96,10 +96,7 @@ def split_cells(cells: pd.Series, columns: list[str]) -> pd.DataFrame:
 
 def key_text(name: str, table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Each record's key (parts joined by ``|``) and its place among records sharing it."""
-    parts = [
-        table[c] if c in table.columns else pd.Series("", index=table.index)
-        for c in record_keys()[name]
-    ]
+    parts = [table[c] for c in record_keys()[name]]  # key columns are required columns
     key = parts[0].astype(object)
     for p in parts[1:]:
         key = key + KEY_SEPARATOR + p.astype(object)
@@ -110,5 +107,5 @@ def key_incomplete(name: str, table: pd.DataFrame) -> np.ndarray:
     """Mask of records with a key part missing."""
     mask = np.zeros(len(table), dtype=bool)
     for c in record_keys()[name]:
-        mask |= (table[c] == "").to_numpy() if c in table.columns else True
+        mask |= (table[c] == "").to_numpy()
     return mask
