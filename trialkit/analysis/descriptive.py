@@ -29,18 +29,18 @@ EXPOSURE_VARIABLES = (
 )
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
     """Refuse a frame lacking a column the table needs, naming the frame and the column."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DatasetError(f"{name}: column(s) {', '.join(missing)} missing")
 
 
-def _population(adsl: pd.DataFrame, flag: str | None) -> pd.DataFrame:
+def in_population(adsl: pd.DataFrame, flag: str | None) -> pd.DataFrame:
     """Subjects with ``flag == "Y"`` (all subjects when ``flag`` is None)."""
     if flag is None:
         return adsl
-    _require(adsl, [flag], "ADSL")
+    require_columns(adsl, [flag], "ADSL")
     return adsl[adsl[flag].astype("string").fillna("") == "Y"]
 
 
@@ -50,7 +50,7 @@ def arm_groups(
     """(column name, rows) pairs: each arm then Total, or Total alone when not ``by_arm``."""
     groups: list[tuple[str, pd.DataFrame]] = []
     if by_arm:
-        _require(frame, ["ARMCD"], "ADSL")
+        require_columns(frame, ["ARMCD"], "ADSL")
         present = sorted(frame["ARMCD"].dropna().astype(str).unique())
         order = present if arms is None else list(arms)  # an arm without subjects stays, zeros
         groups += [(a, frame[frame["ARMCD"].astype(str) == a]) for a in order]
@@ -108,7 +108,7 @@ def summarize_categorical(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _subject_counts(groups: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+def subject_counts(groups: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """The header row: subjects (N) in each column."""
     return pd.DataFrame(
         [("Subjects", "", "N", arm, float(len(g))) for arm, g in groups], columns=COLUMNS
@@ -132,10 +132,10 @@ def baseline_characteristics(
     (ABLFL = "Y" AVAL) of each BDS parameter in ``params`` (default all, sorted) is a continuous
     variable named "<PARAMCD> baseline". Columns of ADSL that are absent are skipped.
     """
-    _require(adsl, ["USUBJID"], "ADSL")
-    subj = _population(adsl, population)
+    require_columns(adsl, ["USUBJID"], "ADSL")
+    subj = in_population(adsl, population)
     if bds is not None:
-        _require(bds, ["USUBJID", "PARAMCD", "AVAL", "ABLFL"], "BDS")
+        require_columns(bds, ["USUBJID", "PARAMCD", "AVAL", "ABLFL"], "BDS")
         bl = bds[bds["ABLFL"].astype("string").fillna("") == "Y"]
         codes = sorted(bl["PARAMCD"].dropna().unique()) if params is None else list(params)
         wide = bl.pivot_table(index="USUBJID", columns="PARAMCD", values="AVAL", aggfunc="first")
@@ -146,7 +146,7 @@ def baseline_characteristics(
         )
         continuous = [*continuous, *(f"{c} baseline" for c in codes)]
     groups = arm_groups(subj, by_arm=by_arm, arms=arms)
-    parts = [_subject_counts(groups)]
+    parts = [subject_counts(groups)]
     for var in continuous:
         if var in subj.columns:
             parts.append(summarize_continuous(groups, var))
@@ -165,7 +165,7 @@ def disposition(
     present), Treated (TRTSDT present), Completed, Discontinued (then one level per DCSREAS,
     sorted, "Missing" for none given), Ongoing (EOSSTT).
     """
-    _require(adsl, ["USUBJID", "EOSSTT"], "ADSL")
+    require_columns(adsl, ["USUBJID", "EOSSTT"], "ADSL")
     rand = adsl[adsl["ARMCD"].notna()] if "ARMCD" in adsl.columns else adsl
     if "ITTFL" in rand.columns:
         rand = rand[rand["ITTFL"].astype("string").fillna("") == "Y"]
@@ -219,28 +219,103 @@ def exposure_summary(
     DRUG_DAYS* column of ADSL (days on each drug). Statistics use the subjects with a value
     (an arm without microneedling has n = 0 for needle depth).
     """
-    subj = _population(adsl, population)
+    subj = in_population(adsl, population)
     if variables is None:
         drug = sorted(c for c in subj.columns if str(c).startswith("DRUG_DAYS"))
         variables = [v for v in EXPOSURE_VARIABLES if v in subj.columns] + drug
-    _require(subj, variables, "ADSL")
+    require_columns(subj, variables, "ADSL")
     groups = arm_groups(subj, by_arm=by_arm, arms=arms)
-    parts = [_subject_counts(groups)] + [summarize_continuous(groups, v) for v in variables]
+    parts = [subject_counts(groups)] + [summarize_continuous(groups, v) for v in variables]
     return pd.concat(parts, ignore_index=True)
 
 
 def discontinuation_listing(adsl: pd.DataFrame, *, by_arm: bool = True) -> pd.DataFrame:
-    """Subjects who discontinued: USUBJID, (ARMCD), EOSDT, DCSREAS; by arm then subject.
+    """Subjects who discontinued: USUBJID, (ARMCD), SITEID, RANDDT, EOSDT, DCSREAS; by arm
+    then subject.
 
     Without ``by_arm`` (blinded report) the arm column is dropped and rows sort by subject.
     """
-    _require(adsl, ["USUBJID", "EOSSTT"], "ADSL")
+    require_columns(adsl, ["USUBJID", "EOSSTT"], "ADSL")
     disc = adsl[adsl["EOSSTT"].astype("string").str.upper() == "DISCONTINUED"]
-    cols = [c for c in ("USUBJID", "ARMCD", "SITEID", "EOSDT", "DCSREAS") if c in disc.columns]
+    wanted = ("USUBJID", "ARMCD", "SITEID", "RANDDT", "EOSDT", "DCSREAS")
+    cols = [c for c in wanted if c in disc.columns]
     if not by_arm:
         cols = [c for c in cols if c != "ARMCD"]
     keys = ["ARMCD", "USUBJID"] if by_arm and "ARMCD" in cols else ["USUBJID"]
     return disc[cols].sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def visit_attendance(
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    param: str,
+    visits: Sequence[str],
+    *,
+    by_arm: bool = True,
+    arms: Sequence[str] | None = None,
+    population: str | None = "ITTFL",
+) -> pd.DataFrame:
+    """Subjects of the ``population`` with a value of ``param`` at each of ``visits`` (long:
+    COLUMNS; a "Subjects" N row, then variable = visit code, statistic n or pct of N)."""
+    require_columns(bds, ["USUBJID", "PARAMCD", "AVISIT", "AVAL"], "BDS")
+    groups = arm_groups(in_population(adsl, population), by_arm=by_arm, arms=arms)
+    valued = bds[(bds["PARAMCD"] == param) & bds["AVAL"].notna()]
+    rows: list[tuple[str, str, str, str, float]] = []
+    for visit in visits:
+        seen = valued.loc[valued["AVISIT"].astype(str) == visit, "USUBJID"]
+        for stat in ("n", "pct"):
+            for arm, g in groups:
+                n = int(g["USUBJID"].isin(seen).sum())
+                value = float(n) if stat == "n" else (100.0 * n / len(g) if len(g) else np.nan)
+                rows.append((visit, "", stat, arm, value))
+    return pd.concat([subject_counts(groups), pd.DataFrame(rows, columns=COLUMNS)],
+                     ignore_index=True)  # fmt: skip
+
+
+def recruitment(
+    adsl: pd.DataFrame, *, period: str = "month", population: str | None = "ITTFL"
+) -> pd.DataFrame:
+    """Subjects randomised per ``period`` ("month": YYYY-MM, or "date") and site, pooled over
+    arms: columns ``period, site, n, cumulative`` (site "Total" for all sites; cumulative
+    within the site). Periods and sites sorted; by month every site has a row in every month,
+    by date only the dates on which the site randomised (the cumulative figure's steps)."""
+    require_columns(adsl, ["USUBJID", "RANDDT", "SITEID"], "ADSL")
+    subj = in_population(adsl, population)
+    dates = pd.to_datetime(subj["RANDDT"], errors="coerce")
+    fmt = "%Y-%m" if period == "month" else "%Y-%m-%d"
+    frame = pd.DataFrame({"period": dates.dt.strftime(fmt), "site": subj["SITEID"].astype(str)})
+    frame = frame.dropna(subset=["period"])
+    periods = sorted(frame["period"].unique())
+    parts = []
+    for site in [*sorted(frame["site"].unique()), TOTAL]:
+        sel = frame if site == TOTAL else frame[frame["site"] == site]
+        n = sel.groupby("period").size().reindex(periods, fill_value=0).astype(float)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "period": periods,
+                    "site": site,
+                    "n": n.to_numpy(),
+                    "cumulative": n.cumsum().to_numpy(),
+                }
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    if period != "month":
+        out = out[out["n"] > 0]
+    return out.sort_values("period", kind="stable").reset_index(drop=True)
+
+
+def findings_by_rule(findings: pd.DataFrame) -> pd.DataFrame:
+    """Validation findings counted by rule, severity and dataset (no subject, value or
+    message): columns ``rule, severity, dataset, n, rule_n`` (``rule_n``: findings of the rule
+    and severity over all datasets); sorted by rule, severity, dataset."""
+    require_columns(findings, ["rule", "severity", "dataset"], "findings")
+    keys = ["rule", "severity", "dataset"]
+    f = findings[keys].astype("string").fillna(MISSING)
+    out = f.groupby(keys).size().rename("n").reset_index()
+    out["rule_n"] = out.groupby(["rule", "severity"])["n"].transform("sum")
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def protocol_deviation_listing(
@@ -257,7 +332,7 @@ def protocol_deviation_listing(
     USUBJID. ``severity`` keeps those severities (default: "warning" only; pass ("warning",
     "error") for all). Rows sort by (ARMCD,) USUBJID, rule, dataset, row.
     """
-    _require(findings, ["USUBJID", "rule"], "findings")
+    require_columns(findings, ["USUBJID", "rule"], "findings")
     keep = ("warning",) if severity is None else tuple(severity)
     out = findings
     if "severity" in out.columns:
@@ -265,7 +340,7 @@ def protocol_deviation_listing(
     out = out.copy()
     keys = ["USUBJID", "rule"] + [c for c in ("dataset", "row") if c in out.columns]
     if by_arm and adsl is not None:
-        _require(adsl, ["USUBJID", "ARMCD"], "ADSL")
+        require_columns(adsl, ["USUBJID", "ARMCD"], "ADSL")
         out = out.drop(columns=["ARMCD"], errors="ignore").merge(
             adsl[["USUBJID", "ARMCD"]], on="USUBJID", how="left"
         )

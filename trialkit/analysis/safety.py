@@ -7,6 +7,11 @@ column. A subject counts once per row (once per body system, once per preferred 
 3 SEVERE) of the subject's TEAEs in that row. Related: AEREL = "Y"; serious: AESER = "Y".
 Tables are long frames (numbers unrounded) with an ``arm`` column: each ARMCD (sorted, or
 ``arms`` order) then "Total", or "Total" alone with ``by_arm=False`` for the blinded report.
+
+The pooled (blinded) tables count every reported AE of every randomised subject
+(``treatment_emergent=False``, population ITTFL): treatment emergence and the safety population
+follow each subject's dosing, which follows the arm, so they would carry the arm into a pooled
+count. This is the one place that rule lives.
 """
 
 from __future__ import annotations
@@ -17,13 +22,21 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from trialkit.analysis.descriptive import COLUMNS, _population, _require, arm_groups
+from trialkit.analysis.descriptive import (
+    COLUMNS,
+    arm_groups,
+    in_population,
+    require_columns,
+    subject_counts,
+)
 
 ANY = "ANY"
 SEVERITY_LABELS = {1: "MILD", 2: "MODERATE", 3: "SEVERE"}
 TERM_COLUMNS = ["body_system", "preferred_term", "statistic", "arm", "value"]
 SEVERITY_COLUMNS = ["body_system", "preferred_term", "severity", "statistic", "arm", "value"]
 Subset = Literal["all", "related", "serious"]
+#: Population and AE selection of the pooled tables (see the module docstring).
+POOLED_POPULATION = "ITTFL"
 
 
 def _yes(s: pd.Series) -> pd.Series:
@@ -37,12 +50,16 @@ def _teae(
     population: str | None,
     by_arm: bool,
     arms: Sequence[str] | None,
+    treatment_emergent: bool,
 ) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
-    """TEAEs of population subjects (arm from ADSL), and the column groups of subjects."""
-    _require(adae, ["USUBJID", "TRTEMFL"], "ADAE")
-    subj = _population(adsl, population)
+    """TEAEs (every AE when not ``treatment_emergent``) of population subjects (arm from
+    ADSL), and the column groups of subjects."""
+    require_columns(adae, ["USUBJID", "TRTEMFL"] if treatment_emergent else ["USUBJID"], "ADAE")
+    subj = in_population(adsl, population)
     groups = arm_groups(subj, by_arm=by_arm, arms=arms)
-    keep = _yes(adae["TRTEMFL"]) & adae["USUBJID"].isin(subj["USUBJID"])
+    keep = adae["USUBJID"].isin(subj["USUBJID"])
+    if treatment_emergent:
+        keep &= _yes(adae["TRTEMFL"])
     ae = adae.loc[keep].drop(columns=["ARMCD"], errors="ignore")
     cols = ["USUBJID", "ARMCD"] if "ARMCD" in subj.columns else ["USUBJID"]
     ae = ae.merge(subj[cols], on="USUBJID", how="left")
@@ -52,10 +69,10 @@ def _teae(
 def _subset(ae: pd.DataFrame, subset: Subset) -> pd.DataFrame:
     """All TEAEs, related ones (AEREL = "Y") or serious ones (AESER = "Y")."""
     if subset == "related":
-        _require(ae, ["AEREL"], "ADAE")
+        require_columns(ae, ["AEREL"], "ADAE")
         return ae[_yes(ae["AEREL"])]
     if subset == "serious":
-        _require(ae, ["AESER"], "ADAE")
+        require_columns(ae, ["AESER"], "ADAE")
         return ae[_yes(ae["AESER"])]
     return ae
 
@@ -112,20 +129,24 @@ def teae_overview(
     by_arm: bool = True,
     arms: Sequence[str] | None = None,
     population: str | None = "SAFFL",
+    treatment_emergent: bool = True,
 ) -> pd.DataFrame:
     """Subjects (n, pct) and events with any TEAE, related, serious, severe (long: COLUMNS).
 
-    Variables in order: Any TEAE, Related TEAE, Serious TEAE, Severe TEAE (ASEVN = 3); a
+    Variables in order: Subjects (statistic N: the column's population subjects), Any TEAE,
+    Related TEAE, Serious TEAE, Severe TEAE (ASEVN = 3); a
     variable whose column (AEREL, AESER, ASEVN) is absent is skipped. ``level`` is "".
+    Without ``treatment_emergent`` every AE counts and the variables say "AE" for "TEAE".
     """
-    ae, groups = _teae(adae, adsl, population, by_arm, arms)
-    masks: list[tuple[str, pd.Series]] = [("Any TEAE", pd.Series(True, index=ae.index))]
+    ae, groups = _teae(adae, adsl, population, by_arm, arms, treatment_emergent)
+    kind = "TEAE" if treatment_emergent else "AE"
+    masks: list[tuple[str, pd.Series]] = [(f"Any {kind}", pd.Series(True, index=ae.index))]
     if "AEREL" in ae.columns:
-        masks.append(("Related TEAE", _yes(ae["AEREL"])))
+        masks.append((f"Related {kind}", _yes(ae["AEREL"])))
     if "AESER" in ae.columns:
-        masks.append(("Serious TEAE", _yes(ae["AESER"])))
+        masks.append((f"Serious {kind}", _yes(ae["AESER"])))
     if "ASEVN" in ae.columns:
-        masks.append(("Severe TEAE", (ae["ASEVN"] == 3).fillna(False).astype(bool)))
+        masks.append((f"Severe {kind}", (ae["ASEVN"] == 3).fillna(False).astype(bool)))
     member = _membership(ae, groups)
     sizes = _sizes(groups)
     ids = ae["USUBJID"]
@@ -140,12 +161,13 @@ def teae_overview(
     arms_out = [arm for arm, _ in groups]
     stats = {"n": n, "pct": _pct(n, sizes), "events": events}
     rows = _long([(variable, "") for variable, _ in masks], stats, arms_out)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.concat([subject_counts(groups), pd.DataFrame(rows, columns=COLUMNS)],
+                     ignore_index=True)  # fmt: skip
 
 
 def _term_keys(ae: pd.DataFrame) -> list[tuple[str, str]]:
     """(body system, preferred term) rows: ANY first, then each system and its terms, sorted."""
-    _require(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
+    require_columns(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
     keys = [(ANY, "")]
     pairs = ae[["AEBODSYS", "AEDECOD"]].astype("string").fillna("UNCODED").drop_duplicates()
     for soc in sorted(pairs["AEBODSYS"].unique()):
@@ -156,7 +178,7 @@ def _term_keys(ae: pd.DataFrame) -> list[tuple[str, str]]:
 
 def _coded(ae: pd.DataFrame) -> pd.DataFrame:
     """USUBJID with body system and preferred term as strings (missing -> UNCODED)."""
-    _require(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
+    require_columns(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
     return pd.DataFrame(
         {
             "USUBJID": ae["USUBJID"].to_numpy(),
@@ -212,14 +234,16 @@ def teae_by_term(
     arms: Sequence[str] | None = None,
     subset: Subset = "all",
     population: str | None = "SAFFL",
+    treatment_emergent: bool = True,
 ) -> pd.DataFrame:
     """TEAEs by body system and preferred term: subjects n, pct, events (long: TERM_COLUMNS).
 
     ``subset`` restricts to related or serious TEAEs (the related and serious tables). Rows:
     body_system "ANY" (preferred_term "") first, then each AEBODSYS sorted with its own row
     (preferred_term "") followed by its AEDECOD sorted; statistics n, pct, events; arms.
+    Without ``treatment_emergent`` every AE counts (the pooled table).
     """
-    ae, groups = _teae(adae, adsl, population, by_arm, arms)
+    ae, groups = _teae(adae, adsl, population, by_arm, arms, treatment_emergent)
     ae = _subset(ae, subset)
     keys = _term_keys(ae)
     n, events = _key_counts(_coded(ae), keys, _membership(ae, groups))
@@ -275,8 +299,8 @@ def teae_by_worst_severity(
     (and with ``by_term`` each body system and preferred term as in :func:`teae_by_term`);
     severities MILD, MODERATE, SEVERE (then Missing if any); statistics n, pct; arms.
     """
-    ae, groups = _teae(adae, adsl, population, by_arm, arms)
-    _require(ae, ["ASEVN"], "ADAE")
+    ae, groups = _teae(adae, adsl, population, by_arm, arms, True)
+    require_columns(ae, ["ASEVN"], "ADAE")
     keys = _term_keys(ae) if by_term else [(ANY, "")]
     levels: list[int | None] = [1, 2, 3]
     if ae["ASEVN"].isna().any():
@@ -301,15 +325,16 @@ def serious_ae_listing(
 ) -> pd.DataFrame:
     """Serious AEs (AESER = "Y"), one row each, sorted by (ARMCD,) USUBJID, start date, term.
 
-    Columns (those present): USUBJID, ARMCD (dropped when not ``by_arm``), AEBODSYS, AEDECOD,
-    AETERM, AESTDT, AEENDT, ASTDY, AESEV, ASEVN, AEREL, AEOUT, TRTEMFL.
+    Columns (those present): USUBJID, ARMCD, AEBODSYS, AEDECOD, AETERM, AESTDT, AEENDT, ASTDY,
+    AESEV, ASEVN, AEREL, AEOUT, TRTEMFL; not ``by_arm`` (pooled) drops ARMCD and TRTEMFL,
+    which follows the arm's dosing.
     """
-    _require(adae, ["USUBJID", "AESER"], "ADAE")
+    require_columns(adae, ["USUBJID", "AESER"], "ADAE")
     sae = adae[_yes(adae["AESER"])]
     if treatment_emergent_only and "TRTEMFL" in sae.columns:
         sae = sae[_yes(sae["TRTEMFL"])]
     wanted = ("USUBJID", "ARMCD", "AEBODSYS", "AEDECOD", "AETERM", "AESTDT", "AEENDT", "ASTDY",
               "AESEV", "ASEVN", "AEREL", "AEOUT", "TRTEMFL")  # fmt: skip
-    cols = [c for c in wanted if c in sae.columns and (by_arm or c != "ARMCD")]
+    cols = [c for c in wanted if c in sae.columns and (by_arm or c not in ("ARMCD", "TRTEMFL"))]
     keys = [c for c in ("ARMCD", "USUBJID", "AESTDT", "AEDECOD") if c in cols]
     return sae[cols].sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)

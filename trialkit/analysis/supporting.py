@@ -146,6 +146,42 @@ def _descriptive(
         c.run("descriptive", "protocol_deviations", "Protocol deviations (validation warnings)",
               lambda: {"protocol_deviation_listing": descriptive.protocol_deviation_listing(
                   findings, adsl)})  # fmt: skip
+        c.run("descriptive", "validation_findings_by_rule",
+              "Validation findings counted by rule, severity and dataset",
+              lambda: {"validation_findings_by_rule": descriptive.findings_by_rule(
+                  findings)})  # fmt: skip
+    _pooled_descriptive(c, definition, adsl, bds)
+
+
+def _pooled_descriptive(
+    c: _Collector, definition: TrialDefinition, adsl: pd.DataFrame, bds: pd.DataFrame
+) -> None:
+    """The open report's pooled tables: randomised subjects (ITTFL), nothing that follows the
+    arm (no treated count: dosing follows the arm)."""
+    from trialkit.analysis import descriptive
+
+    visits = [v.code for v in definition.post_baseline_visits]
+    param = definition.primary.parameter
+    c.run("descriptive", "pooled_baseline_characteristics",
+          "Baseline characteristics, pooled over arms (ITTFL)",
+          lambda: {"pooled_baseline_characteristics": descriptive.baseline_characteristics(
+              adsl, bds, by_arm=False, population="ITTFL")})  # fmt: skip
+    c.run("descriptive", "pooled_disposition", "Subject disposition, pooled over arms",
+          lambda: {"pooled_disposition": descriptive.disposition(
+              adsl.drop(columns=["TRTSDT"], errors="ignore"), by_arm=False)})  # fmt: skip
+    c.run("descriptive", "pooled_visit_attendance",
+          f"Subjects with a {param} value at each visit, pooled over arms (ITTFL)",
+          lambda: {"pooled_visit_attendance": descriptive.visit_attendance(
+              adsl, bds, param, visits, by_arm=False)})  # fmt: skip
+    c.run("descriptive", "pooled_recruitment", "Subjects randomised per month and site",
+          lambda: {"pooled_recruitment": descriptive.recruitment(adsl)})  # fmt: skip
+    c.run("descriptive", "pooled_recruitment_dates",
+          "Subjects randomised per date and site, cumulative",
+          lambda: {"pooled_recruitment_dates": descriptive.recruitment(
+              adsl, period="date")})  # fmt: skip
+    c.run("descriptive", "pooled_discontinuations", "Subjects who discontinued, without arm",
+          lambda: {"pooled_discontinuation_listing": descriptive.discontinuation_listing(
+              adsl, by_arm=False)})  # fmt: skip
 
 
 def _endpoint_mmrm(
@@ -302,6 +338,20 @@ def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[st
               adae, adsl, arms=arms)})  # fmt: skip
     c.run("safety", "serious_ae_listing", "Serious adverse events",
           lambda: {"safety_serious_ae_listing": safety.serious_ae_listing(adae)})  # fmt: skip
+    # the pooled tables' rule (every AE of every randomised subject) is safety's docstring
+    overview = partial(safety.teae_overview, by_arm=False, population=safety.POOLED_POPULATION,
+                       treatment_emergent=False)  # fmt: skip
+    by_term = partial(safety.teae_by_term, by_arm=False, population=safety.POOLED_POPULATION,
+                      treatment_emergent=False)  # fmt: skip
+    c.run("safety", "pooled_ae_overview",
+          "All adverse events of randomised subjects, pooled over arms: overview",
+          lambda: {"pooled_ae_overview": overview(adae, adsl)})  # fmt: skip
+    c.run("safety", "pooled_ae_by_term",
+          "All adverse events of randomised subjects, pooled over arms, by term",
+          lambda: {"pooled_ae_by_term": by_term(adae, adsl)})  # fmt: skip
+    c.run("safety", "pooled_serious_ae_listing", "Serious adverse events, without arm",
+          lambda: {"pooled_serious_ae_listing": safety.serious_ae_listing(
+              adae, by_arm=False)})  # fmt: skip
 
 
 __all__ = ["SECTIONS", "merge", "preload", "run_supporting"]
