@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.report.blinding import INTERIM_KEYS, SUBJECT_COLUMNS, pool
+from trialkit.report.blinding import INTERIM_KEYS, POOLED_TABLES, VALIDATION_KEYS, pool
 from trialkit.report.results import AnalysisOutput
 
 from .analysis_results import write_test_results
@@ -24,15 +24,16 @@ def text_of(html: str) -> str:
 def arm_level_numbers(html: str) -> set[str]:
     """Estimates, CIs and p-values of the closed report's arm-level tables.
 
-    Counts with percentages (``10 (25.0%)``) are left out: the same count can occur in a pooled
-    table by coincidence; estimates with decimals and intervals cannot.
+    Counts with percentages (``10 (25.0%)``) and cells of zeros (``0.0 (0.0)``) are left out:
+    the same count can occur in a pooled table by coincidence; estimates with decimals and
+    intervals cannot.
     """
     found: set[str] = set()
     for sec in ("primary", "sensitivity", "forest", "responders", "consort", "exposure"):
         m = re.search(rf'<section id="{sec}".*?</section>', html, re.S)
         assert m, sec
         found |= set(re.findall(r"<td[^>]*>([^<]*\d\.\d[^<]*)</td>", m.group(0)))
-    return {c for c in found if len(c) >= 4 and "%" not in c}
+    return {c for c in found if len(c) >= 4 and "%" not in c and re.search(r"[1-9]", c)}
 
 
 def leaked(numbers: set[str], text: str) -> set[str]:
@@ -53,17 +54,20 @@ def test_open_report_has_no_arm_level_results(html_reports: dict[str, str]) -> N
         assert code not in open_
 
 
-def test_pooled_material_has_no_arm_columns(analysis_output: Path) -> None:
+def test_pooled_material_is_the_allow_list_only(analysis_output: Path) -> None:
+    """The open report's material: the pooled tables (no arm column, no treatment emergence
+    or safety flag) and the validation totals; every allowed table is there."""
     pooled = pool(AnalysisOutput.load(analysis_output))
-    assert pooled.subjects is not None and set(pooled.subjects.columns) <= set(SUBJECT_COLUMNS)
-    assert pooled.visits is not None
-    post = pooled.visits[pooled.visits["ABLFL"].astype("string") != "Y"]
-    assert post["AVAL"].isna().all()  # no post-baseline efficacy values
-    assert pooled.findings is not None
-    assert list(pooled.findings.columns) == ["rule", "severity", "dataset", "n"]
-    for frame in (pooled.subjects, pooled.visits, pooled.adverse_events):
-        assert frame is not None
-        assert not {"ARMCD", "ARM", "TRT01P", "TRTP"} & set(frame.columns)
+    assert set(pooled.tables) == set(POOLED_TABLES)
+    assert all(name.startswith("pooled_") or name == "validation_findings_by_rule"
+               for name in POOLED_TABLES)  # fmt: skip
+    assert tuple(pooled.validation_totals) == VALIDATION_KEYS
+    for name, frame in pooled.tables.items():
+        assert not {"ARMCD", "ACTARMCD", "ARM", "TRTEMFL", "SAFFL", "message"} & set(
+            frame.columns
+        ), name
+        if "arm" in frame.columns:
+            assert set(frame["arm"]) == {"Total"}, name
 
 
 def test_pooled_interim_is_the_blinded_summary_only(analysis_output: Path) -> None:

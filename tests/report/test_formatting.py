@@ -36,8 +36,10 @@ def test_numbers_use_a_true_minus_and_no_negative_zero() -> None:
 
 
 def test_counts_and_percentages() -> None:
-    assert fmt_n_pct(3, 40) == "3 (7.5%)"
-    assert fmt_n_pct(0, 40) == "0"
+    assert fmt_n_pct(3, 7.5) == "3 (7.5%)"  # the percentage as the analysis computed it
+    assert fmt_n_pct(3.0, 33.333) == "3 (33.3%)"
+    assert fmt_n_pct(0, 0.0) == "0"
+    assert fmt_n_pct(3, None) == "3"
 
 
 def test_generic_cells_by_column_name() -> None:

@@ -85,10 +85,6 @@ TITLES = {
 }
 
 
-#: Validation rules whose findings are protocol deviations (listed under safety).
-DEVIATION_RULES = ("TK013", "TK014", "TK015", "TK016", "TK019", "TK030", "TK031")
-
-
 @dataclass(frozen=True)
 class ReportOptions:
     """What kind of report, when, and from which inputs."""
@@ -108,6 +104,38 @@ class ReportOptions:
         return "interim-open" if self.blinded else "interim-closed"
 
 
+#: Labels of the descriptive tables' variables (the parameters' baselines are added).
+VARIABLE_LABELS = {
+    "AGE": "Age (years)",
+    "AGEGR1": "Age group",
+    "SEX": "Sex",
+    "SEVERITY": "Baseline severity",
+    "SITEGR1": "Site group",
+    "MN_SESSIONS": "Microneedling sessions per subject",
+    "PRP_SESSIONS": "PRP sessions per subject",
+    "MEAN_NEEDLE_DEPTH": "Microneedling: mean needle depth per subject (mm)",
+    "PRP_VOLUME_TOTAL": "PRP: total volume per subject (mL)",
+    "Any TEAE": "Any adverse event",
+    "Related TEAE": "Related to study treatment",
+    "Serious TEAE": "Serious",
+    "Severe TEAE": "Severe",
+    "Any AE": "Any adverse event",
+    "Related AE": "Related to study treatment",
+    "Serious AE": "Serious",
+    "Severe AE": "Severe",
+}
+SAE_COLUMNS = (
+    ("USUBJID", "Subject"), ("ARMCD", "Arm"), ("AETERM", "Term"), ("AEBODSYS", "Body system"),
+    ("AESTDT", "Onset"), ("AEENDT", "End"), ("AESEV", "Severity"), ("AEREL", "Related"),
+)  # fmt: skip
+DISCONTINUATION_COLUMNS = (
+    ("USUBJID", "Subject"), ("ARMCD", "Arm"), ("SITEID", "Site"), ("RANDDT", "Randomised"),
+    ("EOSDT", "End of study"), ("DCSREAS", "Reason"),
+)  # fmt: skip
+DEVIATION_COLUMNS = (("USUBJID", "Subject"), ("ARMCD", "Arm"), ("rule", "Rule"),
+                     ("message", "Deviation"))  # fmt: skip
+
+
 class _Builder(EfficacySections):
     """Holds the shared inputs while the sections are built."""
 
@@ -117,14 +145,12 @@ class _Builder(EfficacySections):
         output: AnalysisOutput | None,
         pooled: PooledData | None,
         options: ReportOptions,
-        exposure: pd.DataFrame | None,
     ) -> None:
         """Keep the inputs; ``output`` is ``None`` for the open report (pooled data only)."""
         self.d = definition
         self.out = output  # None in the open report: it must never see arm-level results
         self.pooled = pooled
         self.opt = options
-        self.exposure = exposure
         self.arms = [(a.code, a.label) for a in definition.arms]
         self.arm_label = dict(self.arms)
         self.colours = figures.arm_colours([a.code for a in definition.arms])
@@ -142,43 +168,27 @@ class _Builder(EfficacySections):
         self.visit_labels = {v.code: v.label or visit_label(v.code) for v in definition.visits}
         self.primary_visit = definition.primary.visit
         self.confidence = 1 - definition.analysis.alpha
+        self.labels = VARIABLE_LABELS | {
+            f"{p.code} baseline": f"Baseline {p.label}" + (f" ({p.unit})" if p.unit else "")
+            for p in definition.parameters
+        }
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def subjects(self) -> pd.DataFrame | None:
-        """Subject-level data: pooled allow-list (open report) or ADSL."""
+    def table(self, full: str, pooled: str) -> pd.DataFrame | None:
+        """The analysis table ``full`` (final, closed report) or ``pooled`` (open report)."""
         if self.pooled is not None:
-            return self.pooled.subjects
+            return self.pooled.table(pooled)
         assert self.out is not None
-        return self.out.adam("adsl")
+        return self.out.table(full)
 
     def arms_for_tables(self) -> desc.Arms:
         """Arms for descriptive tables: none (pooled) in the open report."""
         return [] if self.opt.blinded else self.arms
 
-    def arm_of(self) -> dict[str, str] | None:
-        """Arm label by subject, or ``None`` in the open report."""
-        subjects = self.subjects()
-        if self.opt.blinded or subjects is None or "ARMCD" not in subjects.columns:
-            return None
-        return {
-            str(u): self.arm_label.get(str(a), str(a))
-            for u, a in zip(subjects["USUBJID"], subjects["ARMCD"], strict=True)
-        }
-
-    def baseline_values(self) -> pd.Series | None:
-        """Baseline value of the primary parameter by subject."""
-        if self.pooled is not None:
-            bds = self.pooled.visits
-        else:
-            assert self.out is not None
-            bds = self.out.adam("adbds")
-        if bds is None or "ABLFL" not in bds.columns:
-            return None
-        sel = bds[bds["ABLFL"].astype("string").eq("Y").fillna(False)]
-        if "PARAMCD" in sel.columns:
-            sel = sel[sel["PARAMCD"] == self.param.code]
-        return sel.groupby(sel["USUBJID"].astype(str))["AVAL"].first()
+    def arm_labels(self) -> dict[str, str] | None:
+        """Arm label by code for listings, or ``None`` in the open report."""
+        return None if self.opt.blinded else self.arm_label
 
     # -- sections common to every report ----------------------------------------------------
 
@@ -215,28 +225,25 @@ class _Builder(EfficacySections):
 
     def data_quality(self) -> dict[str, Any] | None:
         """Validation findings counted by rule (and, unblinded, the error listing)."""
+        by_rule = self.table("validation_findings_by_rule", "validation_findings_by_rule")
         if self.pooled is not None:
-            findings = self.pooled.findings
             totals = self.pooled.validation_totals
         else:
             assert self.out is not None
-            findings = self.out.table("validation_findings")
-            if findings is None:
-                findings = self.out.rows("validation", "findings")
             totals = self.out.get("validation") or {}
-        if findings is None and not totals:
+        if by_rule is None and not totals:
             return None
-        titles = _rule_titles()
         result: dict[str, Any] = {
             "errors": fmt_int(totals.get("errors")),
             "warnings": fmt_int(totals.get("warnings")),
             "allowed_errors": bool(totals.get("allowed_errors")),
-            "by_rule": desc.findings_by_rule(findings, titles)
-            if findings is not None and len(findings)
+            "by_rule": desc.findings_by_rule(by_rule, _rule_titles())
+            if by_rule is not None and len(by_rule)
             else None,
             "listing": None,
         }
-        if self.pooled is None and findings is not None and len(findings):
+        findings = self.out.table("validation_findings") if self.out is not None else None
+        if findings is not None and len(findings):
             errors = findings[findings["severity"].astype(str) == "error"]
             cols = [c for c in ("rule", "dataset", "row", "usubjid", "column", "value", "message")
                     if c in errors.columns]  # fmt: skip
@@ -245,14 +252,26 @@ class _Builder(EfficacySections):
         return result
 
     def baseline(self) -> dict[str, Any] | None:
-        """Demographics and baseline characteristics (by arm, or pooled)."""
-        subjects = self.subjects()
-        if subjects is None:
+        """Demographics and baseline characteristics (by randomised arm, or pooled)."""
+        frame = self.table("baseline_characteristics", "pooled_baseline_characteristics")
+        if frame is None:
             return None
-        table = desc.baseline_table(
-            subjects, self.arms_for_tables(), self.baseline_values(), self.param.label, self.unit
+        caption = (
+            "Demographics and baseline characteristics, all randomised subjects (ITTFL)"
+            if self.opt.blinded
+            else "Demographics and baseline characteristics by randomised arm, "
+            f"{self._population()}"
+        )
+        table = desc.summary_table(
+            frame, self.arms_for_tables(), self.labels, "Characteristic", caption
         )
         return {"table": table}
+
+    def _population(self) -> str:
+        """The analysis population in words: ``ITT population (ITTFL)``."""
+        assert self.out is not None
+        name, flag = self.out.get("population", "name"), self.out.get("population", "flag")
+        return f"{fmt_text(name)} population ({fmt_text(flag)})"
 
     def signoff(self) -> dict[str, Any]:
         """Roles of the sign-off block."""
@@ -262,31 +281,33 @@ class _Builder(EfficacySections):
 
     def recruitment(self) -> dict[str, Any] | None:
         """Cumulative randomisation over time and by month and site (pooled)."""
-        subjects = self.subjects()
-        if subjects is None or "RANDDT" not in subjects.columns:
+        by_month = self.table("pooled_recruitment", "pooled_recruitment")
+        by_date = self.table("pooled_recruitment_dates", "pooled_recruitment_dates")
+        if by_month is None or by_date is None or by_date.empty:
             return None
         planned = None
         if self.d.interim is not None and self.d.interim.max_subjects is not None:
             planned = int(self.d.interim.max_subjects)
-        by_site = subjects["SITEID"] if "SITEID" in subjects.columns else None
+        total = by_date[by_date["site"].astype(str) == desc.TOTAL]
         return {
-            "n": len(subjects),
-            "first": fmt_date(subjects["RANDDT"].min()),
-            "last": fmt_date(subjects["RANDDT"].max()),
-            "figure": figures.recruitment_figure(subjects["RANDDT"], planned, by_site),
-            "table": desc.recruitment_table(subjects),
+            "n": fmt_int(total["cumulative"].iloc[-1]),
+            "first": fmt_date(total["period"].iloc[0]),
+            "last": fmt_date(total["period"].iloc[-1]),
+            "figure": figures.recruitment_figure(by_date, planned),
+            "table": desc.recruitment_table(by_month),
         }
 
     def retention(self) -> dict[str, Any] | None:
         """Disposition and visit attendance, pooled over arms."""
-        subjects = self.subjects()
-        if subjects is None:
+        flow = self.table("pooled_disposition", "pooled_disposition")
+        if flow is None:
             return None
-        visits = self.pooled.visits if self.pooled is not None else None
-        order = [(v.code, self.visit_labels[v.code]) for v in self.d.post_baseline_visits]
+        visits = self.table("pooled_visit_attendance", "pooled_visit_attendance")
         return {
-            "flow": desc.disposition(subjects, []),
-            "visits": desc.retention_table(subjects, visits, order) if visits is not None else None,
+            "flow": desc.disposition(flow, []),
+            "visits": desc.row_table(visits, [], self.visit_labels, "Visit")
+            if visits is not None
+            else None,
         }
 
     def information(self) -> dict[str, Any] | None:
@@ -334,73 +355,79 @@ class _Builder(EfficacySections):
         }
 
     def consort(self) -> dict[str, Any] | None:
-        """Subject flow per arm: allocated, discontinued with reasons, completed, analysed."""
-        subjects = self.subjects()
-        if subjects is None:
+        """Subject flow per randomised arm: allocated, discontinued with reasons, completed,
+        analysed (the analysis' disposition and population tables)."""
+        assert self.out is not None
+        frame = self.out.table("disposition")
+        if frame is None:
             return None
-        flow = desc.disposition(subjects, self.arms)
-        population = self.out.rows("population", "by_arm") if self.out is not None else None
-        name = self.out.get("population", "name") if self.out is not None else None
+        flow = desc.disposition(frame, self.arms)
+        population = self.out.rows("population", "by_arm")
         analysed = {}
         if population is not None and "arm" in population.columns:
             analysed = dict(zip(population["arm"].astype(str), population["analysed"], strict=True))
-        arm_boxes = flow[:-1] if len(flow) > 1 else flow
-        for (code, _), box in zip(self.arms, arm_boxes, strict=False):
+        arm_boxes = flow[:-1]
+        for (code, _), box in zip(self.arms, arm_boxes, strict=True):
             box["code"] = code
             box["colour"] = self.colours[code]
             box["analysed"] = fmt_int(analysed.get(code))
+        name = self.out.get("population", "name")
         return {"total": flow[-1], "arms": arm_boxes, "population": name or "analysis"}
 
     def safety(self) -> dict[str, Any] | None:
         """AE overview, AEs by term, serious AEs, discontinuations and protocol deviations."""
-        subjects = self.subjects()
-        if self.pooled is not None:
-            aes = self.pooled.adverse_events
-        else:
-            assert self.out is not None
-            aes = self.out.adam("adae")
-        if subjects is None:
+        overview = self.table("safety_teae_overview", "pooled_ae_overview")
+        by_term = self.table("safety_teae_by_term", "pooled_ae_by_term")
+        sae = self.table("safety_serious_ae_listing", "pooled_serious_ae_listing")
+        disc = self.table("discontinuation_listing", "pooled_discontinuation_listing")
+        if overview is None and disc is None:
             return None
         arms = self.arms_for_tables()
+        what = (
+            "All adverse events reported, all randomised subjects (ITTFL; treatment emergence "
+            "depends on each arm's dosing and is shown in the closed report)"
+            if self.opt.blinded
+            else "Treatment-emergent adverse events, safety population (SAFFL), by arm as "
+            "treated (ACTARMCD)"
+        )
         result: dict[str, Any] = {"overview": None, "by_term": None, "sae": None}
-        if aes is not None:
-            result["overview"] = desc.ae_overview(aes, subjects, arms)
-            result["by_term"] = desc.ae_by_term(aes, subjects, arms)
-            result["sae"] = desc.sae_listing(aes, self.arm_of())
-        result["discontinuations"] = desc.discontinuation_listing(subjects, self.arm_of())
+        if overview is not None:
+            result["overview"] = desc.row_table(
+                overview, arms, self.labels, "Subjects with",
+                caption=f"Overview of adverse events: {what}",
+                note="A subject is counted once per row.",
+            )  # fmt: skip
+            if by_term is not None:
+                result["by_term"] = desc.ae_by_term(by_term, arms, overview, what)
+        if sae is not None:
+            result["sae"] = desc.listing(sae, SAE_COLUMNS, self.arm_labels())
+        result["discontinuations"] = (
+            desc.listing(disc, DISCONTINUATION_COLUMNS, self.arm_labels())
+            if disc is not None
+            else None
+        )
         result["deviations"] = None if self.opt.blinded else self._deviations()
         return result
 
     def _deviations(self) -> dict[str, Any] | None:
-        """Protocol deviations: validation findings of protocol-related rules."""
+        """Protocol deviations: the analysis' listing (validation warnings), randomised arm."""
         assert self.out is not None
-        findings = self.out.table("validation_findings")
-        if findings is None:
-            findings = self.out.rows("validation", "findings")
-        if findings is None or "rule" not in findings.columns:
+        listing = self.out.table("protocol_deviation_listing")
+        if listing is None:
             return None
-        dev = findings[findings["rule"].astype(str).isin(DEVIATION_RULES)]
-        arm_of = self.arm_of() or {}
-        rows = []
-        for _, r in dev.head(150).iterrows():
-            subj = fmt_text(r.get("usubjid"))
-            rows.append(
-                [subj, arm_of.get(subj, MISSING), str(r["rule"]), fmt_text(r.get("message"))]
-            )
-        note = f"First 150 of {len(dev)} shown." if len(dev) > 150 else None
-        return make_table(
-            ["Subject", "Arm", "Rule", "Deviation"], rows, numeric=[False] * 4, note=note
-        )
+        return desc.listing(listing, DEVIATION_COLUMNS, self.arm_label, max_rows=150)
 
     def exposure_section(self) -> dict[str, Any] | None:
-        """Exposure: sessions, needle depth and PRP volume by arm."""
-        subjects = self.subjects()
-        if self.exposure is None or subjects is None or self.exposure.empty:
+        """Exposure to each study treatment, safety population by randomised arm."""
+        assert self.out is not None
+        frame = self.out.table("exposure")
+        if frame is None:
             return None
-        ex = self.exposure[
-            self.exposure["USUBJID"].astype(str).isin(subjects["USUBJID"].astype(str))
-        ]
-        return {"table": desc.exposure_table(ex, subjects, self.arms)}
+        caption = "Exposure to study treatment, safety population (SAFFL) by randomised arm"
+        table = desc.summary_table(
+            frame, self.arms, self.labels, "Exposure", caption, digits={"MEAN_NEEDLE_DEPTH": 2}
+        )
+        return {"table": table}
 
     def appendix(self) -> dict[str, Any]:
         """Analysis settings, model as fitted, software versions and input hashes."""
@@ -459,14 +486,18 @@ def build_context(
     definition: TrialDefinition,
     output: AnalysisOutput,
     options: ReportOptions,
-    exposure: pd.DataFrame | None = None,
+    exposure: object = None,
 ) -> dict[str, Any]:
-    """The template context of a report; the open report sees only pooled data."""
+    """The template context of a report; the open report sees only pooled data.
+
+    ``exposure`` is not read (the exposure table is the analysis'); it stays until
+    ``report/api.py`` stops passing it."""
+    del exposure
     if options.blinded:
-        builder = _Builder(definition, None, pool(output), options, None)
+        builder = _Builder(definition, None, pool(output), options)
         names: tuple[str, ...] = OPEN_SECTIONS
     else:
-        builder = _Builder(definition, output, None, options, exposure)
+        builder = _Builder(definition, output, None, options)
         names = tuple(n for n in FULL_SECTIONS if n != "boundaries" or options.kind == "interim")
     makers: dict[str, Callable[[], dict[str, Any] | None]] = {
         "exposure": builder.exposure_section,

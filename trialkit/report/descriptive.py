@@ -1,19 +1,21 @@
-"""Descriptive summaries: disposition, baseline, safety, exposure, recruitment, data quality.
+"""Descriptive tables of the reports, laid out from the tables ``trialkit analyze`` wrote.
 
-Each function takes subject-level frames. With arms given (and an ``ARMCD`` column) it makes
-one column per arm plus a total; with no arms (the open report) only the pooled column,
-so the same code serves the final, closed and open reports.
+Nothing here counts, averages or divides: every number is a value of an analysis table
+(``tables/*.csv``, see docs/results.md), formatted. The long tables (``variable, level,
+statistic, arm, value``) become one column per arm then "Total" (final and closed reports) or
+"Total" alone (the open report's ``pooled_*`` tables); column headers take N from the table's
+own "Subjects" row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from trialkit.report.formatting import (
+    MISSING,
     fmt_date,
     fmt_int,
     fmt_mean_sd,
@@ -24,366 +26,225 @@ from trialkit.report.formatting import (
 from trialkit.report.tables import group_row, make_table
 
 Arms = Sequence[tuple[str, str]]  # (ARMCD, label) in trial.toml order
-RELATED = ("Y", "RELATED", "POSSIBLE", "PROBABLE", "POSSIBLY RELATED", "PROBABLY RELATED")
+TOTAL = "Total"
+CONTINUOUS = ("n", "mean", "sd", "median", "min", "max")
 
 
-def _groups(subjects: pd.DataFrame, arms: Arms) -> list[tuple[str, pd.Index]]:
-    """(column header, USUBJIDs) per arm and in total (only the total when pooled)."""
-    ids = subjects["USUBJID"].astype(str)
-    out: list[tuple[str, pd.Index]] = []
-    if arms and "ARMCD" in subjects.columns:
-        for code, label in arms:
-            sel = pd.Index(ids[subjects["ARMCD"].astype(str) == code])
-            out.append((f"{label} (N={len(sel)})", sel))
-        out.append((f"Total (N={len(ids)})", pd.Index(ids)))
-    else:
-        out.append((f"All subjects (N={len(ids)})", pd.Index(ids)))
+def _columns(arms: Arms) -> list[tuple[str, str]]:
+    """(value of the ``arm`` column, header label): each arm then the total, or the total alone
+    (labelled "All subjects") when pooled."""
+    if not arms:
+        return [(TOTAL, "All subjects")]
+    return [*arms, (TOTAL, "Total")]
+
+
+def _value(frame: pd.DataFrame, **where: str) -> Any:
+    """The ``value`` of the one row of ``frame`` matching ``where`` (``None`` without one)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, wanted in where.items():
+        mask &= frame[column].fillna("").astype(str) == wanted
+    hit = frame.loc[mask, "value"]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _headers(frame: pd.DataFrame, columns: list[tuple[str, str]], variable: str) -> list[str]:
+    """Column headers ``label (N=n)``, N from the table's ``variable`` row (statistic N or n)."""
+    rows = frame[frame["variable"] == variable]
+    out = []
+    for code, label in columns:
+        n = _value(rows, arm=code, statistic="N")
+        n = _value(rows, arm=code, statistic="n", level="") if n is None else n
+        out.append(f"{label} (N={fmt_int(n)})")
     return out
 
 
-def _counts_rows(
-    values: pd.Series, groups: list[tuple[str, pd.Index]], levels: Sequence[Any]
-) -> list[list[str]]:
-    """Rows of ``n (%)`` per level and group."""
-    rows = []
-    for level in levels:
-        cells = [f"  {fmt_text(level)}"]
-        for _, ids in groups:
-            v = values.reindex(ids)
-            cells.append(fmt_n_pct(int((v.astype(str) == str(level)).sum()), len(ids)))
-        rows.append(cells)
-    return rows
+def _n_pct(frame: pd.DataFrame, code: str, **where: str) -> str:
+    """``n (pct%)`` of one cell of a long table."""
+    n = _value(frame, arm=code, statistic="n", **where)
+    if n is None:
+        return MISSING
+    return fmt_n_pct(int(n), _value(frame, arm=code, statistic="pct", **where))
 
 
 def _continuous_rows(
-    values: pd.Series, groups: list[tuple[str, pd.Index]], digits: int = 1
+    frame: pd.DataFrame, columns: list[tuple[str, str]], digits: int
 ) -> list[list[str]]:
-    """Rows of n, mean (SD), median and range per group."""
-    stats = [("  n", "n"), ("  Mean (SD)", "mean"), ("  Median", "median"), ("  Min, max", "mm")]
-    rows = []
-    for label, kind in stats:
-        cells = [label]
-        for _, ids in groups:
-            v = pd.to_numeric(values.reindex(ids), errors="coerce").dropna()
-            if kind == "n":
-                cells.append(fmt_int(len(v)))
-            elif v.empty:
-                cells.append("–")
-            elif kind == "mean":
-                cells.append(fmt_mean_sd(v.mean(), v.std(ddof=1) if len(v) > 1 else None, digits))
-            elif kind == "median":
-                cells.append(fmt_num(v.median(), digits))
-            else:
-                cells.append(f"{fmt_num(v.min(), digits)}, {fmt_num(v.max(), digits)}")
-        rows.append(cells)
+    """Rows n, mean (SD), median and range of one variable's rows."""
+
+    def v(code: str, stat: str) -> Any:
+        return _value(frame, arm=code, statistic=stat)
+
+    rows = [["  n", *[fmt_int(v(c, "n")) for c, _ in columns]]]
+    rows.append(
+        ["  Mean (SD)", *[fmt_mean_sd(v(c, "mean"), v(c, "sd"), digits) for c, _ in columns]]
+    )
+    rows.append(["  Median", *[fmt_num(v(c, "median"), digits) for c, _ in columns]])
+    rows.append(
+        ["  Min, max",
+         *[MISSING if v(c, "min") is None or pd.isna(v(c, "min"))
+           else f"{fmt_num(v(c, 'min'), digits)}, {fmt_num(v(c, 'max'), digits)}"
+           for c, _ in columns]]
+    )  # fmt: skip
     return rows
 
 
-def baseline_table(
-    subjects: pd.DataFrame,
+def summary_table(
+    frame: pd.DataFrame,
     arms: Arms,
-    baseline_values: pd.Series | None,
-    parameter_label: str,
-    unit: str,
+    labels: Mapping[str, str],
+    first: str,
+    caption: str,
+    digits: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Demographics and baseline disease characteristics (``baseline_values`` by USUBJID)."""
-    groups = _groups(subjects, arms)
-    by_id = subjects.set_index(subjects["USUBJID"].astype(str))
-    width = len(groups) + 1
+    """A long descriptive table (baseline characteristics, exposure): per variable a group row
+    then n, mean (SD), median, range (continuous) or ``n (%)`` per level (categorical)."""
+    columns = _columns(arms)
+    width = len(columns) + 1
     rows: list[Any] = []
-    if "AGE" in by_id.columns:
-        rows.append(group_row("Age (years)", width))
-        rows += _continuous_rows(by_id["AGE"], groups)
-    for col, title in (("SEX", "Sex, n (%)"), ("SEVERITY", "Baseline severity, n (%)")):
-        if col in by_id.columns:
-            levels = sorted(by_id[col].dropna().astype(str).unique())
-            rows.append(group_row(title, width))
-            rows += _counts_rows(by_id[col], groups, levels)
-    if baseline_values is not None:
-        rows.append(group_row(f"Baseline {parameter_label} ({unit})", width))
-        rows += _continuous_rows(baseline_values, groups)
-    if "SITEID" in by_id.columns:
-        sites = sorted(by_id["SITEID"].dropna().astype(str).unique())
-        rows.append(group_row("Site, n (%)", width))
-        rows += _counts_rows(by_id["SITEID"], groups, sites)
-    return make_table(["Characteristic"] + [g for g, _ in groups], rows)
+    for variable in dict.fromkeys(frame["variable"]):
+        if variable == "Subjects":
+            continue
+        part = frame[frame["variable"] == variable]
+        stats = set(part["statistic"])
+        if stats <= set(CONTINUOUS):
+            rows.append(group_row(labels.get(variable, variable), width))
+            rows += _continuous_rows(part, columns, (digits or {}).get(variable, 1))
+        else:
+            rows.append(group_row(f"{labels.get(variable, variable)}, n (%)", width))
+            for level in dict.fromkeys(part["level"].fillna("").astype(str)):
+                rows.append(
+                    [f"  {fmt_text(level)}", *[_n_pct(part, c, level=level) for c, _ in columns]]
+                )
+    return make_table([first, *_headers(frame, columns, "Subjects")], rows, caption=caption)
 
 
-def disposition(subjects: pd.DataFrame, arms: Arms) -> list[dict[str, Any]]:
-    """Per arm (or pooled): randomised, completed, ongoing, discontinued with reasons."""
+def disposition(frame: pd.DataFrame, arms: Arms) -> list[dict[str, Any]]:
+    """Per arm then total (or the total alone): randomised, completed, ongoing, discontinued
+    with reasons, from the analysis' disposition table."""
     out = []
-    for header, ids in _groups(subjects, arms):
-        sub = subjects[subjects["USUBJID"].astype(str).isin(ids)]
-        status = sub["EOSSTT"].astype("string").str.upper() if "EOSSTT" in sub else None
-        disc = sub[status == "DISCONTINUED"] if status is not None else sub.iloc[:0]
-        reasons = (
-            disc["DCSREAS"].fillna("not recorded").astype(str).value_counts().sort_index()
-            if "DCSREAS" in disc
-            else pd.Series(dtype=int)
-        )
+    for code, label in _columns(arms):
+        col = frame[frame["arm"].astype(str) == code]
+        reasons = col[(col["variable"] == "Discontinued") & (col["level"].fillna("") != "")]
+        counts = reasons[reasons["statistic"] == "n"]
         out.append(
             {
-                "label": header.rsplit(" (N=", 1)[0],
-                "randomized": len(sub),
-                "completed": int((status == "COMPLETED").sum()) if status is not None else None,
-                "ongoing": int((status == "ONGOING").sum()) if status is not None else None,
-                "discontinued": len(disc),
+                "label": label,
+                "randomized": fmt_int(_value(col, variable="Randomized", statistic="n")),
+                "completed": fmt_int(_value(col, variable="Completed", statistic="n")),
+                "ongoing": fmt_int(_value(col, variable="Ongoing", statistic="n")),
+                "discontinued": fmt_int(
+                    _value(col, variable="Discontinued", level="", statistic="n")
+                ),
                 "reasons": [
-                    {"reason": str(r), "n": int(n)}
-                    for r, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                    {"reason": fmt_text(r), "n": fmt_int(n)}
+                    for r, n in sorted(
+                        zip(counts["level"], counts["value"], strict=True),
+                        key=lambda kv: (-kv[1], str(kv[0])),
+                    )
+                    if n > 0
                 ],
             }
         )
     return out
 
 
-def _ae_subjects(aes: pd.DataFrame, mask: pd.Series, ids: pd.Index) -> int:
-    """Subjects among ``ids`` with an AE selected by ``mask``."""
-    subj = aes.loc[mask, "USUBJID"].astype(str)
-    return int(subj[subj.isin(ids)].nunique())
-
-
-def _flag(aes: pd.DataFrame, column: str, yes: Sequence[str]) -> pd.Series:
-    """Rows whose ``column`` is one of ``yes`` (case-insensitive)."""
-    if column not in aes.columns:
-        return pd.Series(False, index=aes.index)
-    return aes[column].astype("string").str.upper().isin([y.upper() for y in yes]).fillna(False)
-
-
-def treatment_emergent(aes: pd.DataFrame) -> pd.DataFrame:
-    """TEAEs when the derived flag exists, else every adverse event."""
-    if "TRTEMFL" in aes.columns:
-        return aes[_flag(aes, "TRTEMFL", ("Y",))]
-    return aes
-
-
-def ae_overview(aes: pd.DataFrame, subjects: pd.DataFrame, arms: Arms) -> dict[str, Any]:
-    """Subjects with at least one AE of each kind, n (%)."""
-    groups = _groups(subjects, arms)
-    te = treatment_emergent(aes)
-    kinds = [
-        ("Any adverse event", pd.Series(True, index=te.index)),
-        (
-            "Related to study treatment",
-            _flag(te, "AEREL", ("Y", "RELATED", "POSSIBLE", "PROBABLE")),
-        ),
-        ("Serious", _flag(te, "AESER", ("Y",))),
-        ("Severe", _flag(te, "AESEV", ("SEVERE",))),
+def row_table(
+    frame: pd.DataFrame,
+    arms: Arms,
+    labels: Mapping[str, str],
+    first: str,
+    header_table: pd.DataFrame | None = None,
+    caption: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """One row per variable of a long table, ``n (%)`` per column (AE overview, visit
+    attendance); headers take N from ``header_table`` (default ``frame``)."""
+    columns = _columns(arms)
+    rows = [
+        [labels.get(v, v), *[_n_pct(frame, c, variable=v) for c, _ in columns]]
+        for v in dict.fromkeys(frame["variable"])
+        if v != "Subjects"
     ]
-    rows = []
-    for label, mask in kinds:
-        cells = [label]
-        for _, ids in groups:
-            cells.append(fmt_n_pct(_ae_subjects(te, mask, ids), len(ids)))
-        rows.append(cells)
-    te_note = (
-        "Treatment-emergent adverse events"
-        if "TRTEMFL" in aes.columns
-        else "All adverse events reported (treatment emergence depends on each arm's dosing "
-        "and is shown in the closed report)"
-    )
-    return make_table(
-        ["Subjects with", *[g for g, _ in groups]],
-        rows,
-        note=f"{te_note}; a subject is counted once per row.",
-    )
+    header = [first, *_headers(frame if header_table is None else header_table, columns,
+                               "Subjects")]  # fmt: skip
+    return make_table(header, rows, caption=caption, note=note)
 
 
-def ae_by_term(aes: pd.DataFrame, subjects: pd.DataFrame, arms: Arms) -> dict[str, Any]:
-    """Subjects with each AE by body system and preferred term, n (%)."""
-    groups = _groups(subjects, arms)
-    te = treatment_emergent(aes)
-    width = len(groups) + 1
-    soc_col = "AEBODSYS" if "AEBODSYS" in te.columns else None
-    term_col = "AEDECOD" if "AEDECOD" in te.columns else "AETERM"
-    rows: list[Any] = []
-    socs = sorted(te[soc_col].fillna("Not coded").astype(str).unique()) if soc_col else [None]
-    for soc in socs:
-        in_soc = (
-            te[soc_col].fillna("Not coded").astype(str) == soc
-            if soc_col
-            else pd.Series(True, index=te.index)
-        )
-        if soc is not None:
-            rows.append(group_row(str(soc), width))
-        for term in sorted(te.loc[in_soc, term_col].fillna("Not coded").astype(str).unique()):
-            mask = in_soc & (te[term_col].fillna("Not coded").astype(str) == term)
-            cells = [f"  {term}"]
-            for _, ids in groups:
-                cells.append(fmt_n_pct(_ae_subjects(te, mask, ids), len(ids)))
-            rows.append(cells)
-    return make_table(["Body system / preferred term", *[g for g, _ in groups]], rows)
-
-
-def sae_listing(
-    aes: pd.DataFrame, arm_of: dict[str, str] | None, max_rows: int = 200
+def ae_by_term(
+    frame: pd.DataFrame, arms: Arms, header_table: pd.DataFrame, caption: str
 ) -> dict[str, Any]:
-    """Serious adverse events, one row each (with the subject's arm when ``arm_of`` is given)."""
-    sae = aes[_flag(aes, "AESER", ("Y",))].sort_values(
-        [c for c in ("USUBJID", "AESTDT") if c in aes.columns], kind="mergesort"
-    )
-    header = ["Subject"] + (["Arm"] if arm_of is not None else []) + [
-        "Term", "Body system", "Onset", "End", "Severity", "Related",
-    ]  # fmt: skip
-    rows = []
-    for _, r in sae.head(max_rows).iterrows():
-        subj = str(r["USUBJID"])
-        rows.append(
-            [subj]
-            + ([arm_of.get(subj, "–")] if arm_of is not None else [])
-            + [
-                fmt_text(r.get("AETERM")),
-                fmt_text(r.get("AEBODSYS")),
-                fmt_date(r.get("AESTDT")),
-                fmt_date(r.get("AEENDT")),
-                fmt_text(r.get("AESEV")),
-                fmt_text(r.get("AEREL")),
-            ]
-        )
-    return make_table(header, rows, numeric=[False] * len(header))
-
-
-def discontinuation_listing(
-    subjects: pd.DataFrame, arm_of: dict[str, str] | None
-) -> dict[str, Any]:
-    """Subjects who discontinued the study, with date and reason."""
-    status = subjects["EOSSTT"].astype("string").str.upper()
-    disc = subjects[status == "DISCONTINUED"].sort_values("USUBJID", kind="mergesort")
-    header = ["Subject"] + (["Arm"] if arm_of is not None else []) + [
-        "Site", "Randomised", "End of study", "Reason",
-    ]  # fmt: skip
-    rows = []
-    for _, r in disc.iterrows():
-        subj = str(r["USUBJID"])
-        rows.append(
-            [subj]
-            + ([arm_of.get(subj, "–")] if arm_of is not None else [])
-            + [
-                fmt_text(r.get("SITEID")),
-                fmt_date(r.get("RANDDT")),
-                fmt_date(r.get("EOSDT")),
-                fmt_text(r.get("DCSREAS")),
-            ]
-        )
-    return make_table(header, rows, numeric=[False] * len(header))
-
-
-def exposure_table(exposure: pd.DataFrame, subjects: pd.DataFrame, arms: Arms) -> dict[str, Any]:
-    """Sessions per subject and needle depth (microneedling) and PRP volume, by arm."""
-    groups = _groups(subjects, arms)
-    width = len(groups) + 1
-    ex = exposure.copy()
-    ex["EXTRT"] = ex["EXTRT"].astype("string").str.lower()
+    """Subjects with each AE by body system (a heading row) and preferred term, ``n (%)``."""
+    columns = _columns(arms)
+    width = len(columns) + 1
     rows: list[Any] = []
-    for treatment, title in (("microneedling", "Microneedling"), ("prp", "PRP")):
-        sel = ex[ex["EXTRT"] == treatment]
-        if sel.empty:
+    terms = frame[frame["body_system"] != "ANY"]
+    keys = terms[["body_system", "preferred_term"]].fillna("").astype(str).drop_duplicates()
+    for soc, pt in keys.itertuples(index=False):
+        if not pt:
+            rows.append(group_row(soc, width))
             continue
-        sessions = sel.groupby(sel["USUBJID"].astype(str)).size()
-        rows.append(group_row(f"{title}: sessions per treated subject", width))
-        cells = ["  Subjects treated, n (%)"]
-        for _, ids in groups:
-            cells.append(fmt_n_pct(int(sessions.index.isin(ids).sum()), len(ids)))
-        rows.append(cells)
-        rows += _continuous_rows(sessions, groups)[1:]
-        column, label = (
-            ("NEEDLE_DEPTH_MM", "needle depth (mm)")
-            if treatment == "microneedling"
-            else ("VOLUME_ML", "volume (mL)")
-        )
-        if column in sel.columns:
-            rows.append(group_row(f"{title}: {label} per session", width))
-            values = pd.to_numeric(sel[column], errors="coerce")
-            ids_col = sel["USUBJID"].astype(str)
-            for stat_label, fn in (("  Sessions, n", "n"), ("  Mean (SD)", "mean"),
-                                   ("  Min, max", "mm")):  # fmt: skip
-                cells = [stat_label]
-                for _, ids in groups:
-                    v = values[ids_col.isin(ids)].dropna()
-                    if fn == "n":
-                        cells.append(fmt_int(len(v)))
-                    elif v.empty:
-                        cells.append("–")
-                    elif fn == "mean":
-                        cells.append(fmt_mean_sd(v.mean(), v.std(ddof=1), 2))
-                    else:
-                        cells.append(f"{fmt_num(v.min(), 2)}, {fmt_num(v.max(), 2)}")
-                rows.append(cells)
-    for treatment in sorted(set(ex["EXTRT"].dropna()) - {"microneedling", "prp"}):
-        sel = ex[ex["EXTRT"] == treatment]
-        treated = set(sel["USUBJID"].astype(str))
-        cells = [f"{fmt_text(treatment).capitalize()}: subjects dispensed, n (%)"]
-        for _, ids in groups:
-            cells.append(fmt_n_pct(len(treated & set(ids)), len(ids)))
-        rows.append(cells)
-    return make_table(["Exposure", *[g for g, _ in groups]], rows)
+        where = {"body_system": soc, "preferred_term": pt}
+        rows.append([f"  {pt}", *[_n_pct(terms, c, **where) for c, _ in columns]])
+    header = ["Body system / preferred term", *_headers(header_table, columns, "Subjects")]
+    return make_table(header, rows, caption=caption)
 
 
-def recruitment_table(subjects: pd.DataFrame) -> dict[str, Any]:
-    """Subjects randomised per month and site, with the cumulative total (pooled over arms)."""
-    dates = pd.to_datetime(subjects["RANDDT"], errors="coerce")
-    month = dates.dt.strftime("%Y-%m")
-    sites = sorted(subjects["SITEID"].dropna().astype(str).unique()) if "SITEID" in subjects else []
-    months = sorted(month.dropna().unique())
+def listing(
+    frame: pd.DataFrame,
+    columns: Sequence[tuple[str, str]],
+    arm_labels: Mapping[str, str] | None,
+    max_rows: int | None = None,
+) -> dict[str, Any]:
+    """A listing of ``(column, header)`` of the analysis' listing table; ARMCD shown by the
+    arm's label; dates as dates, other cells as text."""
+    shown = [(c, h) for c, h in columns if c in frame.columns]
     rows = []
-    total = 0
-    for m in months:
-        in_m = month == m
-        cells = [str(m)]
-        for s in sites:
-            cells.append(fmt_int(int((in_m & (subjects["SITEID"].astype(str) == s)).sum())))
-        n = int(in_m.sum())
-        total += n
-        cells += [fmt_int(n), fmt_int(total)]
+    for _, r in (frame if max_rows is None else frame.head(max_rows)).iterrows():
+        cells = []
+        for c, _ in shown:
+            if c == "ARMCD" and arm_labels is not None:
+                cells.append(arm_labels.get(str(r[c]), fmt_text(r[c])))
+            elif c.endswith("DT"):
+                cells.append(fmt_date(r[c]))
+            else:
+                cells.append(fmt_text(r[c]))
         rows.append(cells)
+    note = (
+        f"First {max_rows} of {len(frame)} rows shown."
+        if max_rows is not None and len(frame) > max_rows
+        else None
+    )
+    header = [h for _, h in shown]
+    return make_table(header, rows, numeric=[False] * len(header), note=note)
+
+
+def recruitment_table(frame: pd.DataFrame) -> dict[str, Any]:
+    """Subjects randomised per month and site, with the cumulative total (pooled)."""
+    sites = [s for s in dict.fromkeys(frame["site"].astype(str)) if s != TOTAL]
+    n = {(str(p), str(s)): v for p, s, v in zip(frame["period"], frame["site"], frame["n"],
+                                               strict=True)}  # fmt: skip
+    total = frame[frame["site"].astype(str) == TOTAL]
+    rows = [
+        [str(p), *[fmt_int(n[(str(p), s)]) for s in sites], fmt_int(k), fmt_int(cum)]
+        for p, k, cum in zip(total["period"], total["n"], total["cumulative"], strict=True)
+    ]
     return make_table(["Month", *[f"Site {s}" for s in sites], "All sites", "Cumulative"], rows)
 
 
-def retention_table(
-    subjects: pd.DataFrame, visits: pd.DataFrame | None, visit_order: Sequence[tuple[str, str]]
-) -> dict[str, Any]:
-    """Subjects with a value of the primary parameter at each scheduled visit (pooled)."""
-    n = len(subjects)
+def findings_by_rule(frame: pd.DataFrame, titles: Mapping[str, str]) -> dict[str, Any]:
+    """Validation findings by rule and severity, with the datasets (no subject, value or
+    message), from the analysis' ``validation_findings_by_rule`` table."""
     rows = []
-    for code, label in visit_order:
-        if visits is None or "AVISIT" not in visits.columns:
-            break
-        at = visits[visits["AVISIT"].astype(str) == code]
-        has = at["HASVAL"] if "HASVAL" in at.columns else at["AVAL"].notna()
-        k = int(at.loc[has.astype(bool), "USUBJID"].nunique())
-        rows.append([label, fmt_n_pct(k, n)])
-    return make_table(["Visit", f"Subjects assessed (N={n})"], rows)
-
-
-def findings_by_rule(findings: pd.DataFrame, titles: dict[str, str]) -> dict[str, Any]:
-    """Validation findings counted by rule (and dataset): no subject, value or message."""
-    counts = findings
-    if "n" not in counts.columns:
-        cols = [c for c in ("rule", "severity", "dataset") if c in findings.columns]
-        counts = findings.groupby(cols, dropna=False).size().reset_index(name="n")
-    by_rule = counts.groupby(["rule", "severity"], dropna=False)
-    rows = []
-    for (rule, severity), grp in sorted(by_rule, key=lambda kv: str(kv[0][0])):
+    for (rule, severity), grp in frame.groupby(["rule", "severity"], sort=False, dropna=False):
         datasets = ", ".join(
-            f"{d} ({int(k)})" for d, k in zip(grp.get("dataset", []), grp["n"], strict=False)
+            f"{fmt_text(d)} ({fmt_int(k)})" for d, k in zip(grp["dataset"], grp["n"], strict=True)
         )
         rows.append(
-            [
-                str(rule),
-                fmt_text(severity),
-                titles.get(str(rule), ""),
-                datasets,
-                fmt_int(int(grp["n"].sum())),
-            ]
-        )
+            [str(rule), fmt_text(severity), titles.get(str(rule), ""), datasets,
+             fmt_int(grp["rule_n"].iloc[0])]
+        )  # fmt: skip
     return make_table(
         ["Rule", "Severity", "Check", "Datasets (findings)", "Findings"],
         rows,
         numeric=[False, False, False, False, True],
     )
-
-
-def summary_numbers(values: pd.Series) -> dict[str, float]:
-    """Mean, SD and n of a numeric series (used in text)."""
-    v = pd.to_numeric(values, errors="coerce").dropna()
-    return {"n": float(len(v)), "mean": float(v.mean()) if len(v) else np.nan}

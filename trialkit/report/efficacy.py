@@ -95,8 +95,9 @@ class EfficacySections:
             cells = [fmt_cell("level", level)]
             for code, _ in arms:
                 hit = frame[(frame["arm"].astype(str) == code) & (frame["level"] == level)]
-                n = int(hit["n"].iloc[0]) if len(hit) else 0
-                cells.append(fmt_n_pct(n, totals[code]))
+                cells.append(
+                    fmt_n_pct(hit["n"].iloc[0], hit["pct"].iloc[0]) if len(hit) else MISSING
+                )
             rows.append(cells)
         header = ["Level", *[f"{lbl} (N={totals[c]})" for c, lbl in arms]]
         return make_table(header, rows, caption=caption)

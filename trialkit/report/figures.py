@@ -273,33 +273,32 @@ def diagnostics_figure(fitted: np.ndarray, residuals: np.ndarray, unit: str) -> 
         return to_svg(fig, "diagnostics")
 
 
-def recruitment_figure(
-    randomized: pd.Series, planned: int | None = None, by_site: pd.Series | None = None
-) -> str:
+def recruitment_figure(by_date: pd.DataFrame, planned: int | None = None) -> str:
     """Cumulative subjects randomised over time, pooled over arms (safe for open reports).
 
-    ``randomized`` holds randomisation dates; ``by_site`` (same index) the site of each subject,
-    drawn as thin lines under the pooled total.
+    ``by_date`` is the analysis' ``pooled_recruitment_dates`` table (``period, site, n,
+    cumulative``): the "Total" site drawn thick, each site as a thin line under it.
     """
     with matplotlib.rc_context(_RC):
         fig = _new_figure(6.8, 3.0)
         ax = fig.add_subplot()
-        dates = pd.to_datetime(randomized).dropna().sort_values()
-        if by_site is not None:
-            sites = by_site.loc[dates.index].astype(str)
-            names = sorted(sites.unique())
-            few = len(names) <= 6
-            for k, site in enumerate(names):
-                d = dates[sites == site]
-                ax.step(
-                    d.to_numpy(), np.arange(1, len(d) + 1), where="post", linewidth=1.0,
-                    color=SITE_COLOURS[k % len(SITE_COLOURS)] if few else "#999999",
-                    label=plain(f"Site {site}") if few else None,
-                )  # fmt: skip
-            if not few:
-                ax.plot([], [], color="#999999", linewidth=1.0, label="Single sites")
+        site = by_date["site"].astype(str)
+        names = [s for s in dict.fromkeys(site) if s != "Total"]
+        few = len(names) <= 6
+
+        def steps(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+            return pd.to_datetime(rows["period"]).to_numpy(), rows["cumulative"].to_numpy()
+
+        for k, name in enumerate(sorted(names)):
+            ax.step(
+                *steps(by_date[site == name]), where="post", linewidth=1.0,
+                color=SITE_COLOURS[k % len(SITE_COLOURS)] if few else "#999999",
+                label=plain(f"Site {name}") if few else None,
+            )  # fmt: skip
+        if not few:
+            ax.plot([], [], color="#999999", linewidth=1.0, label="Single sites")
         ax.step(
-            dates.to_numpy(), np.arange(1, len(dates) + 1), where="post", color=POOLED_COLOUR,
+            *steps(by_date[site == "Total"]), where="post", color=POOLED_COLOUR,
             linewidth=1.8, label="All sites",
         )  # fmt: skip
         if planned:

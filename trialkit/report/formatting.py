@@ -102,13 +102,14 @@ def fmt_mean_sd(mean: Any, sd: Any, digits: int = 1) -> str:
     return f"{fmt_num(mean, digits)} ({fmt_num(sd, digits)})"
 
 
-def fmt_n_pct(count: int, total: int, digits: int = 1) -> str:
-    """``n (pct%)`` of ``total``; ``0`` alone when the count is zero."""
-    if total <= 0:
-        return fmt_int(count)
-    if count == 0:
+def fmt_n_pct(count: Any, pct: Any, digits: int = 1) -> str:
+    """``n (pct%)`` as the analysis computed them; ``0`` alone when the count is zero, the
+    count alone without a percentage."""
+    if _as_float(count) == 0:
         return "0"
-    return f"{count} ({100.0 * count / total:.{digits}f}%)"
+    if _as_float(pct) is None:
+        return fmt_int(count)
+    return f"{fmt_int(count)} ({fmt_num(pct, digits)}%)"
 
 
 def fmt_pct(value: Any, digits: int = 1) -> str:
