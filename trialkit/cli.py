@@ -122,7 +122,9 @@ def validate(
     """Validate a trial's datasets; print a summary and write the query listing."""
     from trialkit.validation import run_validate
 
-    raise typer.Exit(run_validate(trial_dir, out=out, cutoff=parse_cutoff(cutoff), force=force))
+    text, code = run_validate(trial_dir, out=out, cutoff=parse_cutoff(cutoff), force=force)
+    typer.echo(text)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -205,11 +207,11 @@ def analyze(
     from trialkit.analysis.run import run_analyze
 
     fractions = parse_fractions(previous_fractions)
-    code = run_analyze(
+    text = run_analyze(
         trial_dir, out, cutoff=parse_cutoff(cutoff), force=force,
         allow_errors=allow_errors, dummy_seed=dummy_randomization, previous_fractions=fractions,
     )  # fmt: skip
-    raise typer.Exit(code)
+    typer.echo(text)
 
 
 @app.command()
@@ -281,24 +283,29 @@ def verify(
     """Check inputs against the manifest, rerun the analysis and compare every number."""
     from trialkit.verify import run_verify
 
-    raise typer.Exit(run_verify(out, rtol=rtol, atol=atol, trial_dir=trial))
+    text, code = run_verify(out, rtol=rtol, atol=atol, trial_dir=trial)
+    typer.echo(text)
+    raise typer.Exit(code)
 
 
 @contextlib.contextmanager
 def _warnings_in_one_line() -> Iterator[None]:
     """Print each of trialkit's warnings as one line on stderr (at the end of the command);
     other libraries' warnings are shown as Python shows them."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        warnings.simplefilter("always", TrialkitWarning)
-        try:
-            yield
-        finally:
-            for w in caught:
-                if issubclass(w.category, TrialkitWarning):
-                    print(f"trialkit: warning: {w.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as recorded:
+            warnings.simplefilter("always", TrialkitWarning)  # other filters as they were
+            try:
+                yield
+            finally:
+                caught = list(recorded)
+    finally:  # shown after the recording stopped (showing inside it would record again)
+        for w in caught:
+            if issubclass(w.category, TrialkitWarning):
+                print(f"trialkit: warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _os_error_line(exc: OSError) -> str:

@@ -87,10 +87,11 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     return report
 
 
-def run_verify(out: Path, rtol: float, atol: float, trial_dir: Path | None = None) -> int:
-    """``trialkit verify``: print the account and return the exit code (0 or 1)."""
+def run_verify(
+    out: Path, rtol: float, atol: float, trial_dir: Path | None = None
+) -> tuple[str, int]:
+    """``trialkit verify``: the account to print and the exit code (0 or 1)."""
     if not (math.isfinite(rtol) and math.isfinite(atol)) or rtol < 0 or atol < 0:
         raise InputError(f"--rtol/--atol: tolerances must be finite and >= 0 (got {rtol}, {atol})")
     report = verify_output(out, Tolerance(rtol=rtol, atol=atol), trial_dir)
-    print(report.text())
-    return 0 if report.reproduced else 1
+    return report.text(), 0 if report.reproduced else 1

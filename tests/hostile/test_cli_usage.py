@@ -47,3 +47,25 @@ def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_help_and_version_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0 and main(["--version"]) == 0 and main(["design", "--help"]) == 0
+
+
+def test_warnings_are_one_line_each_and_other_warnings_pass_through(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """trialkit's warnings print as one line each; another library's warning is shown once (a
+    regression: showing it while still recording looped without end)."""
+    import warnings
+
+    from trialkit.errors import RenderWarning
+
+    def noisy(*args: object, **kwargs: object) -> tuple[str, int]:
+        warnings.warn("report.pdf: not fetched: http://x", RenderWarning, stacklevel=1)
+        warnings.warn("a library's own warning", UserWarning, stacklevel=1)
+        return "reproduced", 0
+
+    monkeypatch.setattr("trialkit.verify.run_verify", noisy)
+    with pytest.warns(UserWarning, match="a library's own warning") as shown:
+        assert main(["verify", "somewhere"]) == 0
+    err = capsys.readouterr().err
+    assert "trialkit: warning: report.pdf: not fetched: http://x" in err.splitlines()
+    assert [w.category for w in shown] == [UserWarning]  # passed on once, as Python shows it

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -473,14 +472,15 @@ def run_analyze(
     allow_errors: bool = False,
     dummy_seed: int | None = None,
     previous_fractions: Sequence[float] | None = None,
-) -> int:
-    """``trialkit analyze``: analyse, write OUT through a staged folder, print the summary."""
+) -> str:
+    """``trialkit analyze``: analyse, write OUT through a staged folder; the text to print."""
     results = write_analysis(
         trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_fractions
     )
-    print(summary_text(results), file=sys.stdout)
-    print(f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/")
-    return 0
+    return (
+        f"{summary_text(results)}\n"
+        f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/"
+    )
 
 
 __all__ = ["analyze", "check_previous_fractions", "run_analyze", "summary_text", "write_analysis"]

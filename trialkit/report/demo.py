@@ -12,7 +12,6 @@ analyses, then the three reports, run in parallel processes.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import time
@@ -63,11 +62,10 @@ def _report(trial: Path, out: Path, results: Path, kind: str, blinded: bool | No
 
 
 def _validate(trial: Path, out: Path) -> int:
-    """Worker: validate the trial and write the query listing (quietly)."""
+    """Worker: validate the trial and write the query listing; the exit code."""
     from trialkit.validation import run_validate
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        return run_validate(trial, out=out, force=True)
+    return run_validate(trial, out=out, force=True)[1]
 
 
 def _preload() -> None:

@@ -7,7 +7,6 @@ trial folder and returns a :class:`ValidationReport` the analysis step can reuse
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -178,21 +177,20 @@ def validate_trial(trial_dir: Path | str, cutoff: date | str | None = None) -> V
 
 def run_validate(
     trial_dir: Path, out: Path | None = None, cutoff: date | None = None, force: bool = False
-) -> int:
-    """``trialkit validate``: print the summary and table, write the listing; the exit code."""
+) -> tuple[str, int]:
+    """``trialkit validate``: validate, write the listing into ``out``; the text to print (the
+    summary and the first findings) and the exit code (1 with error findings)."""
     if out is not None:
         check_output_dir(Path(out), force, [trial_dir])
     report = validate_trial(trial_dir, cutoff)
     summary = summary_text(str(trial_dir), report.findings, report.set_aside, cutoff)
-    print(summary)
-    print()
-    print(terminal_table(report.findings))
+    text = f"{summary}\n\n{terminal_table(report.findings)}"
     if out is not None:
         with staged_output_dir(Path(out), force=force, trial_dirs=[trial_dir]) as staging:
             write_csv(report.findings, staging / "query_listing.csv")
             write_html(report.findings, summary, staging / "query_listing.html")
-        print(f"\nQuery listing written to {out}/query_listing.csv and .html", file=sys.stdout)
-    return 1 if report.has_errors else 0
+        text += f"\n\nQuery listing written to {out}/query_listing.csv and .html"
+    return text, 1 if report.has_errors else 0
 
 
 __all__ = [
