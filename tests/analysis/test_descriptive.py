@@ -12,7 +12,10 @@ from trialkit.analysis.descriptive import (
     discontinuation_listing,
     disposition,
     exposure_summary,
+    findings_by_rule,
     protocol_deviation_listing,
+    recruitment,
+    visit_attendance,
 )
 
 
@@ -125,3 +128,59 @@ def test_listings(adsl: pd.DataFrame) -> None:
     assert list(p.columns[:4]) == ["dataset", "row", "USUBJID", "ARMCD"]
     p = protocol_deviation_listing(findings, adsl, by_arm=False, severity=("warning", "error"))
     assert list(p["USUBJID"]) == ["S1", "S2", "S3"] and "ARMCD" not in p.columns
+
+
+def test_visit_attendance_counts_randomised_subjects_with_a_value(adsl: pd.DataFrame) -> None:
+    bds = pd.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S2", "S3", "S5"],
+            "PARAMCD": ["P", "P", "Q", "P", "P"],
+            "AVISIT": ["W4", "W4", "W8", "W8", "W4"],
+            "AVAL": [1.0, 2.0, 3.0, np.nan, 4.0],
+        }
+    )
+    t = visit_attendance(adsl, bds, "P", ["W4", "W8"], by_arm=False)
+    assert _v(t, variable="Subjects", statistic="N", arm="Total") == 4  # S5 is not ITT
+    assert _v(t, variable="W4", statistic="n", arm="Total") == 2
+    assert _v(t, variable="W4", statistic="pct", arm="Total") == 50.0
+    assert _v(t, variable="W8", statistic="n", arm="Total") == 0  # missing value, other param
+    assert set(t["arm"]) == {"Total"}
+
+
+def test_recruitment_by_month_and_date_with_cumulative() -> None:
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4"],
+            "SITEID": ["01", "02", "01", "01"],
+            "RANDDT": pd.to_datetime(["2024-01-05", "2024-01-20", "2024-03-02", "2024-03-02"]),
+            "ITTFL": ["Y", "Y", "Y", "Y"],
+        }
+    )
+    month = recruitment(adsl)
+    assert list(month.columns) == ["period", "site", "n", "cumulative"]
+    assert list(month["period"].unique()) == ["2024-01", "2024-03"]
+    total = month[month["site"] == "Total"]
+    assert total["n"].tolist() == [2, 2] and total["cumulative"].tolist() == [2, 4]
+    site2 = month[month["site"] == "02"]
+    assert site2["n"].tolist() == [1, 0] and site2["cumulative"].tolist() == [1, 1]
+    dates = recruitment(adsl, period="date")
+    assert (dates["n"] > 0).all()  # only the dates a site randomised on
+    assert dates[dates["site"] == "Total"]["cumulative"].tolist() == [1, 2, 4]
+
+
+def test_findings_by_rule_counts_per_dataset_and_rule() -> None:
+    findings = pd.DataFrame(
+        {
+            "rule": ["TK2", "TK1", "TK1", "TK1"],
+            "severity": ["error", "warning", "warning", "warning"],
+            "dataset": ["subjects", "visits", "visits", "exposure"],
+            "message": ["a", "b", "c", "d"],
+        }
+    )
+    t = findings_by_rule(findings)
+    assert list(t.columns) == ["rule", "severity", "dataset", "n", "rule_n"]
+    assert t.values.tolist() == [
+        ["TK1", "warning", "exposure", 1, 3],
+        ["TK1", "warning", "visits", 2, 3],
+        ["TK2", "error", "subjects", 1, 1],
+    ]

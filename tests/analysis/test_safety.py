@@ -125,3 +125,26 @@ def test_inputs_not_mutated(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
     teae_by_worst_severity(adae, adsl, by_term=True)
     pd.testing.assert_frame_equal(adae, a)
     pd.testing.assert_frame_equal(adsl, s)
+
+
+def test_pooled_tables_count_every_ae_of_the_population(
+    adae: pd.DataFrame, adsl: pd.DataFrame
+) -> None:
+    """Without treatment emergence every AE counts (S2's non-TEAE too), over all subjects."""
+    t = teae_overview(adae, adsl, by_arm=False, population=None, treatment_emergent=False)
+    assert _v(t, variable="Subjects", statistic="N", arm="Total") == 5
+    assert _v(t, variable="Any AE", statistic="n", arm="Total") == 4
+    assert _v(t, variable="Any AE", statistic="events", arm="Total") == 6
+    terms = teae_by_term(adae, adsl, by_arm=False, population=None, treatment_emergent=False)
+    assert _v(terms, body_system="SKIN", preferred_term="PRURITUS", statistic="n",
+              arm="Total") == 1  # fmt: skip
+
+
+def test_overview_heads_with_the_population_per_arm(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    t = teae_overview(adae, adsl)
+    assert t.iloc[0]["variable"] == "Subjects"
+    assert _v(t, variable="Subjects", statistic="N", arm="B") == 2  # S5 is not in SAFFL
+
+
+def test_pooled_serious_listing_has_no_arm_or_emergence(adae: pd.DataFrame) -> None:
+    assert not {"ARMCD", "TRTEMFL"} & set(serious_ae_listing(adae, by_arm=False).columns)
