@@ -11,8 +11,8 @@ import pytest
 from statsmodels.genmod import cov_struct, families
 from statsmodels.genmod.generalized_estimating_equations import GEE
 
-from trialkit.analysis.gee import fit_count_gee
 from trialkit.errors import ModelSpecificationError
+from trialkit.estimators.gee import fit_count_gee
 
 FIX = Path(__file__).parents[1] / "fixtures" / "secondary"
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from trialkit.analysis.multiplicity import (
+from trialkit.errors import DefinitionError
+from trialkit.estimators.multiplicity import (
     adjust,
     check_supported,
     correlation_from_covariance,
@@ -19,8 +20,7 @@ from trialkit.analysis.multiplicity import (
     fixed_sequence,
     holm,
 )
-from trialkit.analysis.mvt import bvn_upper, mvn_rectangle, two_sided_mvt, two_sided_mvt_quantile
-from trialkit.errors import DefinitionError
+from trialkit.estimators.mvt import bvn_upper, mvn_rectangle, two_sided_mvt, two_sided_mvt_quantile
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "analysis" / "dunnett_mvtnorm.csv"
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.analysis.responders import (
+from trialkit.errors import ModelSpecificationError
+from trialkit.estimators.responders import (
     is_responder,
     newcombe_difference,
     responder_analysis,
@@ -19,7 +20,6 @@ from trialkit.analysis.responders import (
     responders_exact,
     wilson_interval,
 )
-from trialkit.errors import ModelSpecificationError
 
 FIX = Path(__file__).parents[1] / "fixtures" / "secondary"
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import trialkit
-from trialkit.analysis.dummy import dummy_randomize
 from trialkit.analysis.results import AnalysisResults, clean
 from trialkit.datasets import read_trial_datasets
+from trialkit.derive.dummy import dummy_randomize
 from trialkit.examples.bundled import write_small_trial
 
 

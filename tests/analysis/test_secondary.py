@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.analysis.secondary import category_distribution, proportional_odds
+from trialkit.estimators.ordinal import category_distribution, proportional_odds
 
 FIX = Path(__file__).parents[1] / "fixtures" / "secondary"
 

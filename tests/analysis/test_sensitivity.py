@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.analysis.sensitivity import ancova, nb_alpha_moment, nb_gee, random_slope
 from trialkit.errors import ModelSpecificationError
+from trialkit.estimators.counts import nb_alpha_moment, nb_gee
+from trialkit.estimators.linear import ancova
+from trialkit.estimators.slopes import random_slope
 
 FIX = Path(__file__).parents[1] / "fixtures" / "secondary"
 

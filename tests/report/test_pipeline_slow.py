@@ -27,7 +27,7 @@ CUTOFF = date(2030, 1, 1)
 
 
 def _permuted(trial: Path, dest: Path, seed: int) -> Path:
-    from trialkit.analysis.dummy import dummy_randomize
+    from trialkit.derive.dummy import dummy_randomize
 
     frames = {name: ds.frame for name, ds in read_trial_datasets(trial).items()}
     frames["subjects"], frames["exposure"] = dummy_randomize(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from trialkit.analysis.multiplicity import check_supported
 from trialkit.definition import TrialDefinition
 from trialkit.errors import DefinitionError
+from trialkit.estimators.multiplicity import check_supported
 
 #: Population in trial.toml -> ADSL flag.
 POPULATION_FLAGS = {"ITT": "ITTFL", "MITT": "MITTFL", "PP": "PPROTFL", "SAFETY": "SAFFL"}

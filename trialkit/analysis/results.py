@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialkit.analysis.dummy import DUMMY_VALUE, mark_dummy
 from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
-from trialkit.analysis.multiplicity import MultiplicityResult
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
 from trialkit.csv_safety import neutralise_formulas
+from trialkit.derive.dummy import DUMMY_VALUE, mark_dummy
+from trialkit.estimators.multiplicity import MultiplicityResult
 from trialkit.vocabulary import RESULTS_SCHEMA_VERSION
 
 SCHEMA_VERSION = RESULTS_SCHEMA_VERSION

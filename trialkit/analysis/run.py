@@ -28,9 +28,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import population_table, primary_dataset
-from trialkit.analysis.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.analysis.interim import InterimLook, interim_look
-from trialkit.analysis.multiplicity import adjust
 from trialkit.analysis.plan import POPULATION_FLAGS, check_plan, check_subgroup_data
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
@@ -46,8 +44,10 @@ from trialkit.derive import (
 )
 from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
+from trialkit.derive.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.design.plan import InterimPlan
 from trialkit.errors import FindingsError, InputError
+from trialkit.estimators.multiplicity import adjust
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.processes import die_with_parent, worker_init_args

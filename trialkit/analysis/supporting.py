@@ -64,8 +64,12 @@ def preload() -> None:
     each process does not import them again."""
     import importlib
 
-    for name in ("descriptive", "sensitivity", "responders", "secondary", "safety"):
-        importlib.import_module(f"trialkit.analysis.{name}")
+    for name in (
+        "trialkit.analysis.descriptive", "trialkit.analysis.safety",
+        "trialkit.estimators.linear", "trialkit.estimators.slopes", "trialkit.estimators.counts",
+        "trialkit.estimators.responders", "trialkit.estimators.ordinal",
+    ):  # fmt: skip
+        importlib.import_module(name)
 
 
 def _population(adsl: pd.DataFrame, flag: str) -> pd.DataFrame:
@@ -214,14 +218,14 @@ def _sensitivity(
     arms: list[str],
     ref: str,
 ) -> None:
-    from trialkit.analysis import sensitivity
+    from trialkit.estimators import counts, linear, slopes
 
     a = definition.analysis
     primary = definition.primary
     param = definition.parameter(primary.parameter)
 
     def _ancova() -> dict[str, pd.DataFrame]:
-        r = sensitivity.ancova(
+        r = linear.ancova(
             bds_pop, param=primary.parameter, visit=primary.visit, reference=ref,
             covariates=list(plan.covariates), variable=primary.variable, arms=arms, alpha=a.alpha,
         )  # fmt: skip
@@ -235,7 +239,7 @@ def _sensitivity(
           f"ANCOVA of {primary.variable} at {primary.visit}, observed cases", _ancova)  # fmt: skip
 
     def _slope() -> dict[str, pd.DataFrame]:
-        r = sensitivity.random_slope(
+        r = slopes.random_slope(
             bds_pop, param=primary.parameter, reference=ref, visit=primary.visit,
             at=float(definition.visit(primary.visit).day), variable=primary.variable,
             arms=arms, alpha=a.alpha,
@@ -249,7 +253,7 @@ def _sensitivity(
 
         def _gee() -> dict[str, pd.DataFrame]:
             post = [v.code for v in definition.post_baseline_visits]
-            r = sensitivity.nb_gee(
+            r = counts.nb_gee(
                 bds_pop, param=primary.parameter, reference=ref, visits=post, arms=arms,
                 alpha=a.alpha,
             )  # fmt: skip
@@ -266,7 +270,7 @@ def _responders(
     arms: list[str],
     ref: str,
 ) -> None:
-    from trialkit.analysis import responders
+    from trialkit.estimators import responders
 
     a = definition.analysis
     primary = definition.primary
@@ -299,7 +303,7 @@ def _secondary(
     arms: list[str],
     ref: str,
 ) -> None:
-    from trialkit.analysis import secondary
+    from trialkit.estimators import ordinal
 
     a = definition.analysis
     for i, ep in enumerate(definition.secondary):
@@ -309,7 +313,7 @@ def _secondary(
         if p.scale == "ordinal":
 
             def _ordinal(ep: Any = ep, p: Any = p, stem: str = stem) -> dict[str, pd.DataFrame]:
-                r = secondary.proportional_odds(
+                r = ordinal.proportional_odds(
                     bds_pop, param=ep.parameter, visit=ep.visit, reference=ref,
                     levels=list(p.levels or ()), arms=arms, alpha=a.alpha,
                 )  # fmt: skip

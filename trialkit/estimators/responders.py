@@ -35,15 +35,15 @@ from scipy import stats
 from statsmodels.genmod import families
 from statsmodels.genmod.generalized_linear_model import GLM
 
-from trialkit.analysis.sensitivity import (
+from trialkit.errors import ModelSpecificationError
+from trialkit.estimators.design import (
     ARM,
     SUBJECT,
-    _arm_order,
-    _design,
-    _ratio_rows,
-    _select,
+    arm_order,
+    design_matrix,
+    ratio_rows,
+    select_records,
 )
-from trialkit.errors import ModelSpecificationError
 from trialkit.vocabulary import RESPONDER_STRATEGIES
 
 Direction = Literal["higher", "lower"]
@@ -145,7 +145,7 @@ def responder_flags(
             raise ModelSpecificationError(f"intercurrent[{ice!r}]: unknown strategy {strategy!r}")
         if ice not in bds.columns:
             raise ModelSpecificationError(f"BDS frame: intercurrent-event column {ice} missing")
-    rec = _select(bds, param, visit=visit)
+    rec = select_records(bds, param, visit=visit)
     if rec[SUBJECT].duplicated().any():
         dup = rec.loc[rec[SUBJECT].duplicated(), SUBJECT].iloc[0]
         raise ModelSpecificationError(f"BDS frame: {dup} has two {param} records at {visit}")
@@ -247,7 +247,7 @@ def responder_analysis(
     columns are NaN.
     """
     used = flags[flags["RESPFL"].notna()]
-    order = _arm_order(used[ARM], reference, arms)
+    order = arm_order(used[ARM], reference, arms)
     used = used[used[ARM].astype(str).isin(order)]
     prop_rows = []
     counts: dict[str, tuple[int, int]] = {}
@@ -275,7 +275,7 @@ def responder_analysis(
             {"arm": a, "reference": reference, "estimate": d, "lower": lo, "upper": hi}
         )
     model_data = used.dropna(subset=["BASE"]) if adjust_baseline else used
-    X, _ = _design(model_data, order, ["BASE"] if adjust_baseline else [])
+    X, _ = design_matrix(model_data, order, ["BASE"] if adjust_baseline else [])
     y = (model_data["RESPFL"] == "Y").astype(float).to_numpy()
     separated = any(x in (0, n) for x, n in counts.values())
     params = cov = None
@@ -283,7 +283,7 @@ def responder_analysis(
     if not separated:
         fit = GLM(y, X, family=families.Binomial()).fit()
         params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    ors = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
+    ors = ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
     ors["n"] = len(model_data)
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])

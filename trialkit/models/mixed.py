@@ -3,7 +3,7 @@
 statsmodels MixedLM's profile REML criterion and optimisation (packed lower Cholesky factor of
 cov_re / scale; fixed effects and scale profiled out; L-BFGS-B on -loglike / n from cov_re = I,
 statsmodels' default), with the per-subject products summed by numpy through the Woodbury
-identity (:class:`trialkit.analysis.clusters.Clusters`) instead of statsmodels' Python loop
+identity (:class:`trialkit.models.clusters.Clusters`) instead of statsmodels' Python loop
 over subjects: linear in rows. The estimates at the optimum are statsmodels' (fe_params, scale,
 cov_re, llf); the covariance of the fixed effects is lme4's ``vcov``.
 """
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from trialkit.analysis.clusters import Clusters
 from trialkit.errors import ConvergenceError
+from trialkit.models.clusters import Clusters
 
 
 @dataclass(frozen=True)

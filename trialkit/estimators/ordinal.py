@@ -20,15 +20,15 @@ import pandas as pd
 from scipy import special
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-from trialkit.analysis.sensitivity import (
-    ARM,
-    _arm_order,
-    _complete,
-    _design,
-    _ratio_rows,
-    _select,
-)
 from trialkit.errors import ConvergenceError, ModelSpecificationError
+from trialkit.estimators.design import (
+    ARM,
+    arm_order,
+    complete_rows,
+    design_matrix,
+    ratio_rows,
+    select_records,
+)
 
 
 def category_distribution(
@@ -47,7 +47,7 @@ def category_distribution(
     (sorted, or ``arms``) then Total; levels ascending (all of ``levels`` when given, zero
     counts included).
     """
-    data = _complete(_select(bds, param, visit=visit), ["AVAL"])
+    data = complete_rows(select_records(bds, param, visit=visit), ["AVAL"])
     lv = sorted(levels) if levels is not None else sorted(data["AVAL"].astype(int).unique())
     groups: list[tuple[str, pd.DataFrame]] = []
     if by_arm:
@@ -116,17 +116,17 @@ def proportional_odds(
     ``thresholds``: cut-point between consecutive observed levels (label "a|b", as polr's
     zeta) and estimate. ``distribution``: :func:`category_distribution` by arm.
     """
-    data = _select(bds, param, visit=visit)
+    data = select_records(bds, param, visit=visit)
     if adjust_baseline is None:
         adjust_baseline = "BASE" in data.columns and bool(data["BASE"].notna().any())
     xcols = (["BASE"] if adjust_baseline else []) + list(covariates)
-    data = _complete(data, ["AVAL", *xcols])
-    order = _arm_order(data[ARM], reference, arms)
+    data = complete_rows(data, ["AVAL", *xcols])
+    order = arm_order(data[ARM], reference, arms)
     data = data[data[ARM].astype(str).isin(order)]
     observed = sorted(data["AVAL"].astype(int).unique())
     if len(observed) < 2:
         raise ModelSpecificationError(f"{param} at {visit}: fewer than two categories observed")
-    X, _ = _design(data, order, xcols, intercept=False)
+    X, _ = design_matrix(data, order, xcols, intercept=False)
     y = pd.Series(
         pd.Categorical(data["AVAL"].astype(int), categories=observed, ordered=True),
         index=data.index,
@@ -139,7 +139,7 @@ def proportional_odds(
         raise ConvergenceError(f"proportional-odds model of {param} at {visit}: no convergence")
     k = X.shape[1]
     params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-    ors = _ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
+    ors = ratio_rows(params, cov, list(X.columns), order[1:], alpha, "odds_ratio", "or")
     ors["n"] = len(data)
     ors.insert(0, "reference", reference)
     ors.insert(0, "arm", order[1:])

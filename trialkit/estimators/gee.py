@@ -6,7 +6,7 @@ The estimating equations, their iteration and the sandwich covariance are statsm
 the current working correlation, then the correlation's moment update, until the step is below
 ``tol``. statsmodels sums over subjects in a Python loop; here the exchangeable inverse
 ``R_i^-1 = (I - c_i J) / (1 - rho)`` turns every per-subject product into per-subject sums
-(:class:`trialkit.analysis.clusters.Clusters`), so a fit is linear in rows. The fixed point is
+(:class:`trialkit.models.clusters.Clusters`), so a fit is linear in rows. The fixed point is
 statsmodels' (tests/analysis/test_gee.py checks it to 1e-8).
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trialkit.analysis.clusters import Clusters
 from trialkit.errors import ConvergenceError, ModelSpecificationError
+from trialkit.models.clusters import Clusters
 
 #: Working correlations this module fits.
 CORRELATIONS = ("exchangeable", "independence")

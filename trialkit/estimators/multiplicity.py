@@ -6,7 +6,7 @@ Methods (``analysis.multiplicity``):
   contrasts' covariance matrix (Kenward-Roger adjusted when the fit is) and one df, the
   smallest of the family's (not rounded). Adjusted p-value of comparison i is
   ``1 - P(max_j |T_j| <= |t_i|)``; simultaneous CIs use the critical value ``c`` with
-  ``P(max_j |T_j| <= c) = 1 - alpha``. Deterministic quadrature (:mod:`trialkit.analysis.mvt`),
+  ``P(max_j |T_j| <= c) = 1 - alpha``. Deterministic quadrature (:mod:`trialkit.estimators.mvt`),
   up to three comparisons.
 - ``holm``: step-down Bonferroni adjusted p-values.
 - ``fixed_sequence``: hypotheses tested in ``analysis.multiplicity_order``, each at full alpha
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from trialkit.analysis.mvt import MAX_DIMENSION, two_sided_mvt, two_sided_mvt_quantile
 from trialkit.errors import DefinitionError
+from trialkit.estimators.mvt import MAX_DIMENSION, two_sided_mvt, two_sided_mvt_quantile
 from trialkit.vocabulary import MULTIPLICITY_METHODS
 
 

@@ -1,0 +1,5 @@
+"""Statistical estimators with public functions, frames in and tidy frames out: ANCOVA
+(``linear``), random slopes (``slopes``), negative binomial GEE of counts (``counts``, on the
+engine ``gee``), responders, proportional odds (``ordinal``), multiplicity adjustment and the
+multivariate t (``multiplicity``, ``mvt``). The analysis (:mod:`trialkit.analysis`) calls them.
+"""
