@@ -448,7 +448,7 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 # --- reading helpers -----------------------------------------------------------------------
 
 
-class _Table:
+class TomlTable:
     """A TOML table being read: takes keys one by one and rejects any left unread."""
 
     def __init__(self, data: Any, key: str) -> None:
@@ -580,15 +580,15 @@ class _Table:
             )
         return (kind(a), kind(b))
 
-    def tables(self, name: str, required: bool = False) -> list[_Table]:
+    def tables(self, name: str, required: bool = False) -> list[TomlTable]:
         """Pop an array of tables."""
         values = self.take(name, list, ... if required else [])
-        return [_Table(v, f"{self.path(name)}[{i}]") for i, v in enumerate(values)]
+        return [TomlTable(v, f"{self.path(name)}[{i}]") for i, v in enumerate(values)]
 
-    def table(self, name: str) -> _Table | None:
+    def table(self, name: str) -> TomlTable | None:
         """Pop a sub-table, if present."""
         value = self.take(name, dict, None)
-        return None if value is None else _Table(value, self.path(name))
+        return None if value is None else TomlTable(value, self.path(name))
 
     def done(self) -> None:
         """Reject keys nobody read: a typo must not be silently ignored."""
@@ -597,7 +597,7 @@ class _Table:
             raise DefinitionError(f"{self.path(unknown)}: unknown key")
 
 
-def _component(t: _Table) -> Component:
+def _component(t: TomlTable) -> Component:
     treatment = t.choice("treatment", TREATMENTS)
     c = Component(
         treatment=treatment,
@@ -624,7 +624,7 @@ def _component(t: _Table) -> Component:
     return c
 
 
-def _arm(t: _Table) -> Arm:
+def _arm(t: TomlTable) -> Arm:
     arm = Arm(
         code=t.code("code"),
         label=t.text("label"),
@@ -640,7 +640,7 @@ def _arm(t: _Table) -> Arm:
     return arm
 
 
-def _visit(t: _Table) -> Visit:
+def _visit(t: TomlTable) -> Visit:
     window = t.range("window", int, -MAX_DAYS, MAX_DAYS)
     visit = Visit(
         code=t.code("code"),
@@ -665,7 +665,7 @@ def _visit(t: _Table) -> Visit:
     return visit
 
 
-def _parameter(t: _Table) -> Parameter:
+def _parameter(t: TomlTable) -> Parameter:
     levels = t.numbers("levels", int, (), -1000, 1000) if "levels" in t.data else None
     p = Parameter(
         code=t.code("code"),
@@ -696,7 +696,7 @@ def _parameter(t: _Table) -> Parameter:
     return p
 
 
-def _endpoint(t: _Table) -> Endpoint:
+def _endpoint(t: TomlTable) -> Endpoint:
     e = Endpoint(
         parameter=t.take("parameter", str),
         visit=t.take("visit", str),
@@ -707,7 +707,7 @@ def _endpoint(t: _Table) -> Endpoint:
     return e
 
 
-def _analysis(t: _Table | None) -> Analysis:
+def _analysis(t: TomlTable | None) -> Analysis:
     if t is None:
         return Analysis()
     a = Analysis(
@@ -736,7 +736,7 @@ def _analysis(t: _Table | None) -> Analysis:
     return a
 
 
-def _subgroup(t: _Table) -> Subgroup:
+def _subgroup(t: TomlTable) -> Subgroup:
     variable = t.code("variable")
     s = Subgroup(
         variable=variable,
@@ -747,7 +747,7 @@ def _subgroup(t: _Table) -> Subgroup:
     return s
 
 
-def _per_protocol(t: _Table | None) -> PerProtocol:
+def _per_protocol(t: TomlTable | None) -> PerProtocol:
     if t is None:
         return PerProtocol()
     pp = PerProtocol(
@@ -759,7 +759,7 @@ def _per_protocol(t: _Table | None) -> PerProtocol:
     return pp
 
 
-def _estimand(t: _Table | None) -> Estimand:
+def _estimand(t: TomlTable | None) -> Estimand:
     if t is None:
         return Estimand()
     events = []
@@ -885,7 +885,7 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
     """Build a checked :class:`TrialDefinition` from the mapping :func:`read_toml` gives."""
     from trialkit.design.plan import InterimPlan  # the plan module reads numbers with ours
 
-    root = _Table(data, "")
+    root = TomlTable(data, "")
     info_t = root.table("trial")
     if info_t is None:
         raise DefinitionError("trial: required table is missing")

@@ -141,7 +141,7 @@ def efficacy_boundaries(
     return bounds, spent
 
 
-def _beta_spending_pass(
+def beta_spending_pass(
     fractions: Sequence[float],
     cum_alpha: Sequence[float],
     cum_beta: Sequence[float],
@@ -211,11 +211,11 @@ def group_sequential_design(
     base = None if binding else efficacy_boundaries(t, cum_alpha, 1, r=r)[0]
 
     def gap(drift: float) -> float:
-        eff, fut = _beta_spending_pass(t, cum_alpha, cum_beta, drift, binding, base, r)
+        eff, fut = beta_spending_pass(t, cum_alpha, cum_beta, drift, binding, base, r)
         return fut[-1] - eff[-1]
 
     drift = _solve(gap, 0.0, 2.0 * Z_CAP)
-    eff, fut = _beta_spending_pass(t, cum_alpha, cum_beta, drift, binding, base, r)
+    eff, fut = beta_spending_pass(t, cum_alpha, cum_beta, drift, binding, base, r)
     fut[-1] = eff[-1]
     _, spent = efficacy_boundaries(
         t, cum_alpha, 1, futility_z=fut if binding else None, fixed=eff, r=r

@@ -15,7 +15,7 @@ from scipy.special import ndtri, stdtr
 from trialkit.design import integration as ig
 from trialkit.design.boundaries import (
     GroupSequentialDesign,
-    _beta_spending_pass,
+    beta_spending_pass,
     efficacy_boundaries,
 )
 from trialkit.design.spending import spend
@@ -85,7 +85,7 @@ def update_design(
         )
     cum_beta = [spend(design.futility, design.beta, x, design.futility_gamma, 1) for x in spend_at]
     base = None if design.binding else efficacy_boundaries(t, cum_alpha, 1, fixed=fixed)[0]
-    eff, fut = _beta_spending_pass(
+    eff, fut = beta_spending_pass(
         t, cum_alpha, cum_beta, design.drift, design.binding, base, ig.GRID_R, fixed
     )
     fut[-1] = eff[-1]

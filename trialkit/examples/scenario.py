@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from trialkit.definition import _Table
+from trialkit.definition import TomlTable
 from trialkit.errors import DefinitionError
 
 KINDS = ("count", "continuous", "ordinal")
@@ -114,7 +114,7 @@ class Scenario:
         return next(p for p in self.parameters if p.code == code)
 
 
-def _date(table: _Table, name: str, default: Any = ...) -> date | None:
+def _date(table: TomlTable, name: str, default: Any = ...) -> date | None:
     value = table.take(name, (date, str), default)
     if value is None or isinstance(value, date):
         return value
@@ -124,7 +124,7 @@ def _date(table: _Table, name: str, default: Any = ...) -> date | None:
         raise DefinitionError(f"{table.path(name)}: not an ISO date: {value!r}") from None
 
 
-def _floats(table: _Table, name: str) -> dict[str, float]:
+def _floats(table: TomlTable, name: str) -> dict[str, float]:
     sub = table.table(name)
     if sub is None:
         return {}
@@ -133,7 +133,7 @@ def _floats(table: _Table, name: str) -> dict[str, float]:
     return out
 
 
-def _parameter(t: _Table) -> ParameterSpec:
+def _parameter(t: TomlTable) -> ParameterSpec:
     visits = t.take("visits", list, None)
     effects_t = t.table("effects")
     effects: dict[str, dict[str, float]] = {}
@@ -162,7 +162,7 @@ def _parameter(t: _Table) -> ParameterSpec:
     return p
 
 
-def _ae_term(t: _Table) -> AETerm:
+def _ae_term(t: TomlTable) -> AETerm:
     term = AETerm(
         term=t.take("term", str),
         decod=t.take("decod", str),
@@ -177,7 +177,7 @@ def _ae_term(t: _Table) -> AETerm:
 
 def parse_scenario(data: Mapping[str, Any], base: Scenario | None = None) -> Scenario:
     """Build a :class:`Scenario` from parsed TOML; ``based_on`` scenarios override ``base``."""
-    root = _Table(data, "")
+    root = TomlTable(data, "")
     based_on = root.take("based_on", str, None)
     corruptions = []
     for c in root.tables("corruptions"):
