@@ -32,13 +32,15 @@ def write_test_results(
     ae_term: str | None = None,
     drop: tuple[str, ...] = (),
     dummy_seed: int | None = None,
+    allow_errors: bool = False,
 ) -> Path:
     """Analyse ``trial_dir`` into ``out``; return ``out``.
 
     ``ae_term``: analyse a copy of the trial (beside ``out``) whose first adverse event has
     this term. ``drop``: sections the report must show as "not available" (optional keys are
     removed, required lists emptied, so the file still follows the schema). ``dummy_seed``:
-    the analysis' dummy randomisation (arms permuted).
+    the analysis' dummy randomisation (arms permuted). ``allow_errors``: analyse although
+    validation finds errors.
     """
     if ae_term is not None:
         copy = out.parent / f"{out.name}-trial"
@@ -46,7 +48,11 @@ def write_test_results(
         plant_ae_term(copy, ae_term)
         trial_dir = copy
     write_analysis(
-        trial_dir, out, date.fromisoformat(cutoff) if cutoff else None, dummy_seed=dummy_seed
+        trial_dir,
+        out,
+        date.fromisoformat(cutoff) if cutoff else None,
+        dummy_seed=dummy_seed,
+        allow_errors=allow_errors,
     )
     if drop:
         path = out / "results.json"
