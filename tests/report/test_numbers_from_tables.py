@@ -153,7 +153,7 @@ class Pool:
 def _arm_of_header(header: str, labels: dict[str, str]) -> str | None:
     """The arm code of a column header ``label (N=n)`` ("Total" for the total columns)."""
     label = header.rsplit(" (N=", 1)[0]
-    if label in ("Total", "All subjects"):
+    if label in ("Total", "All subjects", "Subjects assessed"):
         return "Total"
     return labels.get(label)
 

@@ -305,7 +305,9 @@ class _Builder(EfficacySections):
         visits = self.table("pooled_visit_attendance", "pooled_visit_attendance")
         return {
             "flow": desc.disposition(flow, []),
-            "visits": desc.row_table(visits, [], self.visit_labels, "Visit")
+            "visits": desc.row_table(
+                visits, [], self.visit_labels, "Visit", pooled="Subjects assessed"
+            )
             if visits is not None
             else None,
         }

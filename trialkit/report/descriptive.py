@@ -30,11 +30,11 @@ TOTAL = "Total"
 CONTINUOUS = ("n", "mean", "sd", "median", "min", "max")
 
 
-def _columns(arms: Arms) -> list[tuple[str, str]]:
+def _columns(arms: Arms, pooled: str = "All subjects") -> list[tuple[str, str]]:
     """(value of the ``arm`` column, header label): each arm then the total, or the total alone
-    (labelled "All subjects") when pooled."""
+    (labelled ``pooled``) when pooled."""
     if not arms:
-        return [(TOTAL, "All subjects")]
+        return [(TOTAL, pooled)]
     return [*arms, (TOTAL, "Total")]
 
 
@@ -156,10 +156,12 @@ def row_table(
     header_table: pd.DataFrame | None = None,
     caption: str | None = None,
     note: str | None = None,
+    pooled: str = "All subjects",
 ) -> dict[str, Any]:
     """One row per variable of a long table, ``n (%)`` per column (AE overview, visit
-    attendance); headers take N from ``header_table`` (default ``frame``)."""
-    columns = _columns(arms)
+    attendance); headers take N from ``header_table`` (default ``frame``), the pooled column
+    is labelled ``pooled``."""
+    columns = _columns(arms, pooled)
     rows = [
         [labels.get(v, v), *[_n_pct(frame, c, variable=v) for c, _ in columns]]
         for v in dict.fromkeys(frame["variable"])
