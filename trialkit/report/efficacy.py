@@ -341,7 +341,7 @@ class EfficacySections:
             return None
         return {
             "figure": figures.diagnostics_figure(fitted, resid, self.y_unit),
-            "n": len(resid),
+            "n": fmt_int(self.out.get("primary", "model", "observations")),
         }
 
     def boundaries(self) -> dict[str, Any] | None:
