@@ -58,7 +58,7 @@ class Interrupted(TrialkitError):
     def __init__(self, signum: int) -> None:
         import signal
 
-        super().__init__(f"{signal.Signals(signum).name} received; nothing was written")
+        super().__init__(f"{signal.Signals(signum).name} received; no partial output is left")
         self.exit_code = 128 + signum
 
 
