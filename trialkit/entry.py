@@ -3,9 +3,10 @@ the command line's heavy imports, so even an early SIGTERM ends with one line an
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from trialkit.processes import received_signal, stop_on_signals
+from trialkit.processes import STOP_SIGNALS, received_signal, stop_on_signals
 
 
 def run() -> None:
@@ -19,4 +20,7 @@ def run() -> None:
                 raise
             print(f"trialkit: stopped: {stopped}", file=sys.stderr)
             sys.exit(stopped.exit_code)
-    sys.exit(main())
+    code = main()
+    for sig in STOP_SIGNALS:  # the command is over: a late signal must not interrupt the exit
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
