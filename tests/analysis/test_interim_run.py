@@ -96,7 +96,7 @@ def _report(out: Path, blinded: bool) -> str:
         cutoff=CUTOFF,
         generated=datetime(2030, 1, 2, tzinfo=UTC),
     )
-    return build_report(load_definition(TRIAL), AnalysisOutput.load(out), options, TRIAL)
+    return build_report(load_definition(TRIAL), AnalysisOutput.load(out), options)
 
 
 def _section(html: str, name: str) -> str:

@@ -43,7 +43,7 @@ def render(trial: Path, results: Path, kind: str = "final", blinded: bool = Fals
         generated=datetime(2030, 1, 2, tzinfo=UTC),
         input_hashes={"subjects.csv": "ab" * 32},
     )
-    return build_report(load_definition(trial), AnalysisOutput.load(results), options, trial)
+    return build_report(load_definition(trial), AnalysisOutput.load(results), options)
 
 
 @pytest.fixture(scope="session")

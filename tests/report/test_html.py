@@ -173,7 +173,7 @@ def test_user_templates_override_a_section(small_trial: Path, analysis_output: P
     )
     html = build_report(
         load_definition(small_trial), AnalysisOutput.load(analysis_output), ReportOptions(),
-        small_trial, templates=user,
+        templates=user,
     )  # fmt: skip
     assert "Sponsor sign-off: " in html and "Prepared by" not in html
     assert '<div class="brand">ACME</div>' in html and "as if no subject had discontinued" in html

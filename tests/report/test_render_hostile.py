@@ -111,7 +111,7 @@ def test_error_in_a_section_names_the_users_section(
     with pytest.raises(TemplateError, match=r"user/title_page\.html\.j2:2: template error: "):
         build_report(
             load_definition(small_trial), AnalysisOutput.load(analysis_output), ReportOptions(),
-            small_trial, templates=folder,
+            templates=folder,
         )  # fmt: skip
 
 

@@ -18,9 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pandas as pd
-
-from trialkit.datasets import REQUIRED_COLUMNS, find_dataset, read_dataset
+from trialkit.datasets import REQUIRED_COLUMNS, find_dataset
 from trialkit.definition import TrialDefinition, load_definition
 from trialkit.errors import InputError
 from trialkit.manifest import (
@@ -73,17 +71,6 @@ def input_files(trial_dir: Path) -> list[Path]:
 def input_hashes(trial_dir: Path) -> dict[str, str]:
     """SHA-256 of each input file, by file name."""
     return {p.name: sha256_file(p) for p in input_files(trial_dir)}
-
-
-def read_exposure(trial_dir: Path, cutoff: date | None) -> pd.DataFrame | None:
-    """The exposure records (started on or before the cutoff), or ``None`` without the file."""
-    path = find_dataset(trial_dir, "exposure")
-    if path is None:
-        return None
-    frame = read_dataset(path, "exposure").frame
-    if cutoff is not None:
-        frame = frame[frame["EXSTDT"].isna() | (frame["EXSTDT"] <= pd.Timestamp(cutoff))]
-    return frame.reset_index(drop=True)
 
 
 def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOutput:
@@ -153,13 +140,10 @@ def build_report(
     definition: TrialDefinition,
     output: AnalysisOutput,
     options: ReportOptions,
-    trial_dir: Path,
     templates: Path | None = None,
 ) -> str:
-    """Render the HTML of a report from an analysis output."""
-    exposure = None if options.blinded else read_exposure(trial_dir, options.cutoff)
-    context = build_context(definition, output, options, exposure)
-    return render_html(context, templates)
+    """Render the HTML of a report from an analysis output (only from what it holds)."""
+    return render_html(build_context(definition, output, options), templates)
 
 
 def run_report(
@@ -206,7 +190,7 @@ def run_report(
         input_hashes=input_hashes(trial_dir),
         software=library_versions(),
     )
-    html = build_report(definition, output, options, trial_dir, templates)
+    html = build_report(definition, output, options, templates)
     return _write(out, force, html, formats, trial_dir, options, templates, started, results)
 
 

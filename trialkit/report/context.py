@@ -488,13 +488,8 @@ def build_context(
     definition: TrialDefinition,
     output: AnalysisOutput,
     options: ReportOptions,
-    exposure: object = None,
 ) -> dict[str, Any]:
-    """The template context of a report; the open report sees only pooled data.
-
-    ``exposure`` is not read (the exposure table is the analysis'); it stays until
-    ``report/api.py`` stops passing it."""
-    del exposure
+    """The template context of a report; the open report sees only pooled data."""
     if options.blinded:
         builder = _Builder(definition, None, pool(output), options)
         names: tuple[str, ...] = OPEN_SECTIONS
