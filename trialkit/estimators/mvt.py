@@ -2,7 +2,9 @@
 
 Used for Dunnett's test. Everything is fixed-node quadrature, so a result is reproducible bit
 for bit on the same platform and accurate to far better than 1e-5 (checked against R
-``mvtnorm::pmvt`` / ``qmvt`` in ``tests/analysis/test_multiplicity*.py``):
+``mvtnorm::pmvt`` / ``qmvt`` in ``tests/analysis/test_multiplicity*.py``). Hand-written because
+scipy's ``multivariate_t.cdf`` is a randomised quasi-Monte Carlo estimate good to about 1e-4 at
+its defaults, too coarse and not reproducible for adjusted p-values and critical values:
 
 - one dimension: the normal CDF;
 - two dimensions: Genz's ``bvnu`` (Drezner-Wesolowsky with Gauss-Legendre nodes, absolute

@@ -51,7 +51,7 @@ class _Solution:
     qf: float
 
 
-class _RemlProfile:
+class RemlProfile:
     """statsmodels MixedLM's profile REML criterion of one model, summed by subject at once.
 
     Same value and score as ``MixedLM.loglike`` / ``MixedLM.score`` (including the score's
@@ -134,7 +134,7 @@ class _RemlProfile:
         return np.asarray(np.linalg.inv(info))
 
 
-def _optimise(reml: _RemlProfile, method: str) -> np.ndarray | None:
+def _optimise(reml: RemlProfile, method: str) -> np.ndarray | None:
     """Packed REML estimate by one optimiser (``lbfgs`` is statsmodels' default fit: L-BFGS-B,
     default tolerances, from cov_re = I); None when it fails or meets a singular covariance."""
     q = reml.Z.shape[1]
@@ -177,7 +177,7 @@ def fit_mixed(
 
     ConvergenceError naming ``what`` when no optimiser converges.
     """
-    reml = _RemlProfile(
+    reml = RemlProfile(
         np.asarray(y, dtype=float), X.to_numpy(dtype=float), Z, Clusters.of(subjects)
     )
     for method in METHODS:
