@@ -15,7 +15,7 @@ import re
 import reprlib
 import stat
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -451,13 +451,19 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 class TomlTable:
     """A TOML table being read: takes keys one by one and rejects any left unread."""
 
-    def __init__(self, data: Any, key: str) -> None:
+    def __init__(self, data: Any, key: str, label: Callable[[str], str] | None = None) -> None:
+        """``label`` names a key in messages when it is not ``key.name`` (command-line options
+        overriding ``[interim]`` keys in ``trialkit design gsd``)."""
         if not isinstance(data, Mapping):
             raise DefinitionError(f"{key}: expected a table, got {type(data).__name__}")
         self.data = dict(data)
         self.key = key
+        self.label = label
 
     def path(self, name: str) -> str:
+        """How messages name key ``name`` of this table."""
+        if self.label is not None:
+            return self.label(name)
         return f"{self.key}.{name}" if self.key else name
 
     def required(self, name: str) -> Any:

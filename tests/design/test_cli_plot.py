@@ -60,7 +60,7 @@ def test_gsd_errors_raise_definition_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["gsd", "--fractions", "0.5,x"])
     assert str(result.exception).startswith("--fractions: must be comma-separated numbers")
     result = runner.invoke(app, ["gsd", "--fractions", "0.5,1", "--spending", "obf"])
-    assert str(result.exception).startswith("--spending: unknown spending function 'obf'")
+    assert str(result.exception).startswith("--spending: 'obf' is not one of of, pocock, hsd, kd")
     (tmp_path / "trial.toml").write_text(
         "[interim]\ninformation_fractions = [0.5, 1.0]\nalpha = 0.9\n"
     )

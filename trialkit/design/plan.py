@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trialkit.definition import check_integer, check_number, read_toml, show
+from trialkit.definition import TomlTable, check_number, read_toml, show
 from trialkit.vocabulary import NEEDS_GAMMA, SPENDING_FUNCTIONS
 
 if TYPE_CHECKING:
@@ -163,38 +163,7 @@ def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimP
     if unknown:
         raise DefinitionError(f"{label(unknown[0])}: unknown key (allowed: {', '.join(KEYS)})")
 
-    def number(
-        name: str,
-        default: float | None,
-        low: float | None = None,
-        high: float | None = None,
-        low_open: bool = True,
-        high_open: bool = True,
-    ) -> float | None:
-        if name not in mapping:
-            return default
-        x = check_number(
-            label(name), mapping[name], low, high, low_open=low_open, high_open=high_open
-        )
-        return float(x)
-
-    def integer(name: str, default: int | None, high: int) -> int | None:
-        if name not in mapping:
-            return default
-        return check_integer(label(name), mapping[name], 1, high)
-
-    def choice(name: str, default: str | None, allowed: tuple[str, ...], what: str) -> str | None:
-        if name not in mapping:
-            return default
-        value = mapping[name]
-        if not isinstance(value, str):
-            raise DefinitionError(f"{label(name)}: must be a string (got {show(value)})")
-        if value not in allowed:
-            raise DefinitionError(
-                f"{label(name)}: unknown {what} {show(value)} (use {', '.join(allowed)})"
-            )
-        return value
-
+    t = TomlTable(mapping, "", label=label)
     if "information_fractions" not in mapping:
         raise DefinitionError(f"{label('information_fractions')}: required (e.g. [0.5, 1.0])")
     raw = mapping["information_fractions"]
@@ -209,16 +178,16 @@ def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimP
         raise DefinitionError(f"{key}: must increase and end at 1 (got {show(list(raw))})")
     fractions = (*fractions[:-1], 1.0)
 
-    alpha = number("alpha", 0.025, 0.0, 0.5)
+    alpha = t.number("alpha", 0.025, 0.0, 0.5, low_open=True, high_open=True)
     sided = mapping.get("sided", 1)
     if type(sided) is not int or sided not in (1, 2):
         raise DefinitionError(f"{label('sided')}: must be one of 1, 2 (got {show(sided)})")
-    beta = number("beta", 0.2, 0.0, 0.5)
-    eff = choice("efficacy_spending", "of", SPENDING_FUNCTIONS, "spending function")
-    fut = choice("futility_spending", None, SPENDING_FUNCTIONS, "spending function")
+    beta = t.number("beta", 0.2, 0.0, 0.5, low_open=True, high_open=True)
+    eff = t.choice("efficacy_spending", SPENDING_FUNCTIONS, "of")
+    fut = t.choice("futility_spending", SPENDING_FUNCTIONS, None)
     gammas: dict[str, float | None] = {}
     for name, family in (("efficacy_gamma", eff), ("futility_gamma", fut)):
-        gamma = number(name, None)
+        gamma = t.number(name, None)
         if family in NEEDS_GAMMA and gamma is None:
             raise DefinitionError(f"{label(name)}: required for {family} spending")
         if family == "kd" and gamma is not None and gamma <= 0:
@@ -244,21 +213,18 @@ def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimP
         )
     if binding and fut is None:
         raise DefinitionError(f"{label('binding_futility')}: needs futility_spending")
-    effect = number("effect", None, 0.0)
-    sd = number("sd", None, 0.0)
-    information = choice("information", "subjects", INFORMATION_MEASURES, "information measure")
-    max_subjects = integer("max_subjects", None, MAX_SUBJECTS)
-    arms = integer("active_arms", 1, MAX_ACTIVE_ARMS)
+    effect = t.number("effect", None, 0.0, None, low_open=True)
+    sd = t.number("sd", None, 0.0, None, low_open=True)
+    information = t.choice("information", INFORMATION_MEASURES, "subjects")
+    max_subjects = t.integer("max_subjects", None, 1, MAX_SUBJECTS)
+    arms = t.integer("active_arms", 1, 1, MAX_ACTIVE_ARMS)
     assert alpha is not None and sided is not None and beta is not None and eff is not None
     assert information is not None and arms is not None
 
     sharing_raw = mapping.get("alpha_sharing", "split_equally")
     sharing: str | tuple[float, ...]
     if isinstance(sharing_raw, str):
-        sharing = (
-            choice("alpha_sharing", "split_equally", ALPHA_SHARING, "alpha sharing")
-            or "split_equally"
-        )
+        sharing = t.choice("alpha_sharing", ALPHA_SHARING, "split_equally")
     elif isinstance(sharing_raw, list | tuple):
         key = label("alpha_sharing")
         if len(sharing_raw) != arms:
