@@ -14,6 +14,7 @@ from trialkit.vocabulary import (
     DF_METHODS,
     ESTIMAND_STRATEGIES,
     MULTIPLICITY_METHODS,
+    SPENDING_FUNCTIONS,
 )
 
 PACKAGE = Path(trialkit.__file__).parent
@@ -47,6 +48,7 @@ def test_each_vocabulary_list_is_spelled_once() -> None:
         "multiplicity methods": MULTIPLICITY_METHODS,
         "estimand strategies": ESTIMAND_STRATEGIES,
         "datasets": DATASETS,
+        "spending functions": SPENDING_FUNCTIONS,
     }
     found = []
     for path in _modules():

@@ -42,8 +42,15 @@ ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")
 #: Responder analyses may also count a subject with an event as a non-responder.
 RESPONDER_STRATEGIES: tuple[str, ...] = (*ESTIMAND_STRATEGIES, "non_response")
 
-#: Lan-DeMets spending families of group sequential designs (rpact's names).
-SPENDING_FUNCTIONS: tuple[str, ...] = ("of", "pocock", "hsd", "kd")
+#: Lan-DeMets spending families of group sequential designs (rpact's names), with the names
+#: reports print.
+SPENDING_LABELS: dict[str, str] = {
+    "of": "Lan-DeMets O'Brien-Fleming type",
+    "pocock": "Lan-DeMets Pocock type",
+    "hsd": "Hwang-Shih-DeCani",
+    "kd": "Kim-DeMets power",
+}
+SPENDING_FUNCTIONS: tuple[str, ...] = tuple(SPENDING_LABELS)
 #: Spending families that take a shape parameter gamma.
 NEEDS_GAMMA: frozenset[str] = frozenset({"hsd", "kd"})
 

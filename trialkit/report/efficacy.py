@@ -29,27 +29,10 @@ from trialkit.report.formatting import (
 )
 from trialkit.report.results import AnalysisOutput
 from trialkit.report.tables import frame_table, make_table
+from trialkit.vocabulary import COVARIANCE_LABELS, DF_LABELS, SPENDING_LABELS
 
 #: Column header of p-values (a non-breaking hyphen keeps it on one line).
 P_VALUE = "p\u2011value"
-
-#: Readable names of covariance structures and degrees-of-freedom methods.
-COVARIANCE_NAMES = {
-    "us": "unstructured", "cs": "compound symmetry", "csh": "heterogeneous compound symmetry",
-    "ar1": "first-order autoregressive", "ar1h": "heterogeneous first-order autoregressive",
-    "toep": "Toeplitz", "toeph": "heterogeneous Toeplitz", "adh": "ante-dependence",
-}  # fmt: skip
-
-DF_NAMES = {"kenward-roger": "Kenward-Roger", "satterthwaite": "Satterthwaite",
-            "residual": "residual"}  # fmt: skip
-
-#: Names of the alpha-spending functions of ``[interim]``.
-SPENDING_NAMES = {
-    "of": "Lan-DeMets O'Brien-Fleming type",
-    "pocock": "Lan-DeMets Pocock type",
-    "hsd": "Hwang-Shih-DeCani",
-    "kd": "Kim-DeMets power",
-}
 
 
 class EfficacySections:
@@ -194,12 +177,12 @@ class EfficacySections:
             "simultaneous": simult,
             "by_visit": by_visit,
             "reference": self.arm_label[ref],
-            "covariance": COVARIANCE_NAMES.get(
+            "covariance": COVARIANCE_LABELS.get(
                 str(model.get("covariance")), model.get("covariance")
             ),
             "fallback_used": bool(model.get("fallback_used")),
             "fallback_reason": model.get("fallback_reason"),
-            "df_method": DF_NAMES.get(str(model.get("df_method")), model.get("df_method")),
+            "df_method": DF_LABELS.get(str(model.get("df_method")), model.get("df_method")),
             "subjects": fmt_int(model.get("subjects")),
             "observations": fmt_int(model.get("observations")),
             "multiplicity": humanize(method),
@@ -424,8 +407,8 @@ class EfficacySections:
             if look.get("information_measure") == "subjects"
             else "1 / variance of each comparison",
             "previous": ", ".join(fmt_num(x, 3) for x in previous) if previous else None,
-            "spending": SPENDING_NAMES.get(spending, spending),
-            "futility_spending": SPENDING_NAMES.get(str(fut_spending), fut_spending)
+            "spending": SPENDING_LABELS.get(spending, spending),
+            "futility_spending": SPENDING_LABELS.get(str(fut_spending), fut_spending)
             if fut_spending is not None
             else None,
             "binding": bool(look.get("binding_futility")),
