@@ -68,3 +68,21 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Within the block stop signals wait and are delivered at its end (main thread only).
+
+    For a step whose interruption would leave files behind: importing WeasyPrint runs the C
+    compiler (ctypes' library search) on temporary files that the compiler writes after an
+    interrupted Python has removed them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

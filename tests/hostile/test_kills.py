@@ -137,3 +137,23 @@ def test_killed_verify_and_demo_leave_no_process(work: Path) -> None:
         shutil.rmtree(work / "demo", ignore_errors=True)
         for partial in work.glob(".demo.*"):
             shutil.rmtree(partial)
+
+
+def test_a_deferred_step_finishes_before_the_stop(tmp_path: Path) -> None:
+    """A stop signal inside ``signals_deferred`` waits for the block's end, then stops."""
+    marker = tmp_path / "finished"
+    code = (
+        "import os, signal, sys\n"
+        "from trialkit.errors import Interrupted\n"
+        "from trialkit.processes import signals_deferred, stop_on_signals\n"
+        "try:\n"
+        "    with stop_on_signals():\n"
+        "        with signals_deferred():\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        f"            open({str(marker)!r}, 'w').close()\n"
+        "        print('not reached')\n"
+        "except Interrupted as exc:\n"
+        "    sys.exit(exc.exit_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 143 and marker.is_file() and "not reached" not in done.stdout

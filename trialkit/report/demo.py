@@ -22,7 +22,7 @@ from typing import Any
 
 from trialkit.errors import InputError
 from trialkit.output import staged_output_dir
-from trialkit.processes import die_with_parent, worker_init_args
+from trialkit.processes import die_with_parent, signals_deferred, worker_init_args
 from trialkit.report.api import run_analysis, run_report
 from trialkit.resources import example_trials_dir
 
@@ -73,7 +73,8 @@ def _preload() -> None:
     import importlib
 
     for name in ("trialkit.validation", "trialkit.analysis.run", "weasyprint"):
-        with contextlib.suppress(ImportError, OSError):
+        # deferred: WeasyPrint's library search runs the compiler on temporary files
+        with contextlib.suppress(ImportError, OSError), signals_deferred():
             importlib.import_module(name)
 
 

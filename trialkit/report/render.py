@@ -23,6 +23,7 @@ import jinja2.sandbox
 from markupsafe import Markup
 
 from trialkit.errors import InputError, RenderWarning, TemplateError
+from trialkit.processes import signals_deferred
 from trialkit.report.formatting import display_text
 from trialkit.resources import templates_dir
 
@@ -247,7 +248,8 @@ def render_pdf(html: str, path: Path) -> None:
     Markup WeasyPrint cannot lay out (a template's 5,000 nested elements) is an input error.
     """
     try:
-        import weasyprint
+        with signals_deferred():  # its library search runs the compiler on temporary files
+            import weasyprint
     except (ImportError, OSError) as exc:  # OSError: pango missing
         raise InputError(
             f"PDF output needs WeasyPrint and pango (pip install 'trialkit[pdf]'): {exc}"
