@@ -1,17 +1,51 @@
-"""Suite-wide checks: every ``results.json`` a test writes under its ``tmp_path`` holds the
-documented contract (``schemas/results.schema.json``)."""
+"""Suite-wide checks: the suite runs where trialkit's dependencies are installed (else one line
+says how to run it), and every ``results.json`` a test writes under its ``tmp_path`` holds
+the documented contract (``schemas/results.schema.json``)."""
 
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Iterator
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from trialkit.resources import schemas_dir
+
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def missing_requirements() -> list[str]:
+    """Distributions that pyproject.toml's dependencies and test extras name and this Python
+    does not have installed."""
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    specs = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    missing = []
+    for spec in specs:
+        name = re.match(r"[A-Za-z0-9._-]+", spec)
+        assert name is not None, spec
+        try:
+            metadata.version(name.group())
+        except metadata.PackageNotFoundError:
+            missing.append(name.group())
+    return missing
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop at once, in one line, when the suite runs in a Python without trialkit's
+    dependencies (instead of an import error per test module)."""
+    missing = missing_requirements()
+    if missing:
+        pytest.exit(
+            f"this Python lacks trialkit's dependencies ({', '.join(missing)}): run the tests "
+            "with `python3 -m nox -s tests`, or `pip install -e '.[test]'` first",
+            returncode=4,
+        )
 
 
 @cache
