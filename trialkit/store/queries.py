@@ -135,31 +135,13 @@ def apply_findings(
     gone = known[~known.index.isin(ids) & known["status"].isin(PENDING)]
     subject = found.set_index("query_id")["subject"]
     for qid in back.index:
-        conn.execute(
-            update(queries)
-            .where(queries.c.query_id == qid)
-            .values(status=REOPENED, closed_transfer=None)
-        )
-        detail = {
-            "query_id": qid,
-            "status": REOPENED,
-            "reason": f"found again in transfer {transfer}",
-        }
-        events.append(Event("query reopened", user, detail, transfer, str(subject[qid])))
-    for qid, row in gone.iterrows():
-        conn.execute(
-            update(queries)
-            .where(queries.c.query_id == qid)
-            .values(status=CLOSED, closed_transfer=transfer)
-        )
-        detail = {
-            "query_id": qid,
-            "status": CLOSED,
-            "reason": f"resolved by data in transfer {transfer}",
-        }
+        reason = f"found again in transfer {transfer}"
         events.append(
-            Event("query closed", user, detail, transfer, _subject(str(row["record_key"])))
+            _set_status(conn, qid, REOPENED, None, reason, user, transfer, str(subject[qid]))
         )
+    for qid, row in gone.iterrows():
+        reason, who = f"resolved by data in transfer {transfer}", _subject(str(row["record_key"]))
+        events.append(_set_status(conn, str(qid), CLOSED, transfer, reason, user, transfer, who))
     if len(seen):
         conn.execute(
             update(queries)
@@ -167,6 +149,26 @@ def apply_findings(
             .values(last_seen=transfer)
         )
     return QueryCounts(opened=len(new), closed=len(gone), reopened=len(back)), events
+
+
+def _set_status(
+    conn: Connection,
+    qid: str,
+    status: str,
+    closed_transfer: int | None,
+    reason: str,
+    user: str,
+    transfer: int,
+    subject: str,
+) -> Event:
+    """Set a query's status by what ``transfer``'s data show; the audit event of the change."""
+    conn.execute(
+        update(queries)
+        .where(queries.c.query_id == qid)
+        .values(status=status, closed_transfer=closed_transfer)
+    )
+    detail = {"query_id": qid, "status": status, "reason": reason}
+    return Event(f"query {status}", user, detail, transfer, subject)
 
 
 def _subject(key: str) -> str:
