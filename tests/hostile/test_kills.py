@@ -133,7 +133,9 @@ def test_killed_verify_and_demo_leave_no_process(work: Path) -> None:
     for after in (2.0, 6.0, 10.0):
         code, _, seen = kill_during(["demo", "--out", "demo"], work, after, signal.SIGKILL)
         assert_nothing_left(work, seen, unblinded_allowed=True)
-        assert not (work / "demo").exists() or code == 0
+        # nothing, or the whole folder when the kill came after it was moved into place
+        complete = all((work / "demo" / part).is_dir() for part in ("analysis", "final"))
+        assert not (work / "demo").exists() or complete or code == 0
         shutil.rmtree(work / "demo", ignore_errors=True)
         for partial in work.glob(".demo.*"):
             shutil.rmtree(partial)
