@@ -73,6 +73,21 @@ def primary_dataset(
     return rec.sort_values(["USUBJID", "AVISITN"], kind="stable")[cols].reset_index(drop=True)
 
 
+def with_subject_columns(
+    bds: pd.DataFrame, adsl: pd.DataFrame, columns: Sequence[str]
+) -> pd.DataFrame:
+    """``bds`` with the subject-level ``columns`` it lacks (e.g. SEX, AGE) joined from ADSL, so
+    every model that names a subject-level covariate finds it on its records."""
+    missing = [c for c in dict.fromkeys(columns) if c not in bds.columns and c in adsl.columns]
+    if not missing:
+        return bds
+    subj = adsl[["USUBJID", *missing]].copy()
+    subj["USUBJID"] = subj["USUBJID"].astype(str)
+    keys = bds["USUBJID"].astype(str)
+    joined = subj.set_index("USUBJID").reindex(keys.to_numpy())
+    return bds.assign(**{c: joined[c].to_numpy() for c in missing})
+
+
 def population_table(
     definition: TrialDefinition, adsl: pd.DataFrame, data: pd.DataFrame
 ) -> pd.DataFrame:
@@ -108,4 +123,4 @@ def population_table(
     return pd.DataFrame(rows, columns=list(POPULATION_COLUMNS))
 
 
-__all__ = ["POPULATION_COLUMNS", "population_table", "primary_dataset"]
+__all__ = ["POPULATION_COLUMNS", "population_table", "primary_dataset", "with_subject_columns"]

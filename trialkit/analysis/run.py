@@ -33,7 +33,7 @@ from trialkit.analysis.plan import POPULATION_FLAGS, check_plan, check_subgroup_
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
-from trialkit.analysis.supporting import merge, preload, run_supporting
+from trialkit.analysis.supporting import announce_failures, merge, preload, run_supporting
 from trialkit.definition import TrialDefinition
 from trialkit.derive import (
     apply_estimand,
@@ -283,6 +283,7 @@ def analyze(
         param = definition.primary
         local = run_supporting(*support_args, sections=MAIN_SECTIONS)
         supporting, supporting_tables = merge([local, worker.result()])
+        announce_failures(supporting)
     finally:
         worker.close()
     return AnalysisResults(

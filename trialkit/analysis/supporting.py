@@ -10,6 +10,7 @@ with its one-line message) and does not stop the run; the primary analysis alway
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,9 +18,10 @@ from typing import Any
 
 import pandas as pd
 
+from trialkit.analysis.dataset import with_subject_columns
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
 from trialkit.definition import Endpoint, TrialDefinition
-from trialkit.errors import TrialkitError
+from trialkit.errors import TrialkitError, TrialkitWarning
 from trialkit.numerics import deterministic_blas
 
 Sections = dict[str, dict[str, Any]]
@@ -93,6 +95,7 @@ def run_supporting(
     pop = _population(adsl, flag)
     pop_ids = set(pop["USUBJID"].astype(str))
     bds_pop = bds.loc[bds["USUBJID"].astype(str).isin(pop_ids).to_numpy(dtype=bool)]
+    bds_pop = with_subject_columns(bds_pop, adsl, plan.covariates)
     c = _Collector()
 
     if "descriptive" in sections:
@@ -123,6 +126,19 @@ def merge(
                     for stem in entry.get("tables", []):
                         tables[stem] = tabs[stem]
     return sections, tables
+
+
+def announce_failures(sections: Sections) -> None:
+    """One warning per supporting analysis that could not be run, naming it and the reason (the
+    CLI prints each as one line; results.json keeps ``status`` and ``message``)."""
+    for section, entries in sections.items():
+        for name, entry in entries.items():
+            if entry.get("status") == "failed":
+                warnings.warn(
+                    f"{section} analysis '{name}' not run: {entry.get('message')}",
+                    TrialkitWarning,
+                    stacklevel=2,
+                )
 
 
 def _descriptive(
@@ -358,4 +374,4 @@ def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[st
               adae, by_arm=False)})  # fmt: skip
 
 
-__all__ = ["SECTIONS", "merge", "preload", "run_supporting"]
+__all__ = ["SECTIONS", "announce_failures", "merge", "preload", "run_supporting"]

@@ -13,7 +13,7 @@ report's output folder and is deleted afterwards.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -44,6 +44,7 @@ INTERIM_KEYS = ("look", "information_fraction")
 #: Sections of the open interim report, in order.
 OPEN_SECTIONS = (
     "title_page",
+    "not_run",
     "recruitment",
     "retention",
     "information",
@@ -61,6 +62,8 @@ class PooledData:
     tables: dict[str, pd.DataFrame]
     validation_totals: dict[str, Any]
     interim: dict[str, Any] | None = None
+    #: failed analyses among the pooled ones (``AnalysisOutput.not_run`` rows)
+    not_run: list[dict[str, str]] = field(default_factory=list)
 
     def table(self, name: str) -> pd.DataFrame | None:
         """A table of :data:`POOLED_TABLES` (``None`` when the analysis did not write it)."""
@@ -76,6 +79,7 @@ def pool(output: AnalysisOutput) -> PooledData:
         tables=tables,
         validation_totals={key: validation.get(key) for key in VALIDATION_KEYS},
         interim=_interim(output),
+        not_run=[row for row in output.not_run() if row["name"].startswith("pooled_")],
     )
 
 

@@ -42,6 +42,7 @@ CONFIDENTIAL = "Confidential: for the data monitoring committee only"
 #: Sections of the final and the closed interim report, in order.
 FULL_SECTIONS = (
     "title_page",
+    "not_run",
     "estimand",
     "consort",
     "baseline",
@@ -62,6 +63,7 @@ FULL_SECTIONS = (
 
 TITLES = {
     "title_page": "Title page",
+    "not_run": "Analyses not run",
     "estimand": "Estimand",
     "consort": "Subject flow",
     "baseline": "Baseline characteristics",
@@ -174,6 +176,16 @@ class _Builder(EfficacySections):
         }
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def not_run(self) -> dict[str, Any] | None:
+        """The plan's analyses that failed on these data, with their reasons (open report: only
+        the pooled ones, which carry nothing by arm)."""
+        if self.pooled is not None:
+            rows = self.pooled.not_run
+        else:
+            assert self.out is not None
+            rows = self.out.not_run()
+        return {"rows": rows} if rows else None
 
     def table(self, full: str, pooled: str) -> pd.DataFrame | None:
         """The analysis table ``full`` (final, closed report) or ``pooled`` (open report)."""
@@ -503,6 +515,8 @@ def build_context(
     for name in names:
         make = makers.get(name) or getattr(builder, name)
         data = make()
+        if name == "not_run" and data is None:
+            continue  # shown only when something could not be run
         sections.append(
             {"name": name, "title": TITLES[name], "available": data is not None, "data": data or {}}
         )

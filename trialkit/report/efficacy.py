@@ -35,6 +35,13 @@ from trialkit.vocabulary import COVARIANCE_LABELS, DF_LABELS, SPENDING_LABELS
 P_VALUE = "p\u2011value"
 
 
+def _reason(entry: Mapping[str, Any]) -> str | None:
+    """Why a supporting analysis has no table (its recorded message), or ``None`` if it ran."""
+    if entry.get("status") != "failed":
+        return None
+    return str(entry.get("message") or "no reason recorded")
+
+
 class EfficacySections:
     """Section builders that read arm-level results (``self.out``), for unblinded reports."""
 
@@ -217,6 +224,7 @@ class EfficacySections:
                     "title": str(entry.get("title") or humanize(name)),
                     "description": entry.get("description"),
                     "status": entry.get("status"),
+                    "reason": _reason(entry),
                     "tables": [
                         self._generic(frame, 60, _table_caption(t, name)) for t, frame in frames
                     ],
@@ -297,6 +305,7 @@ class EfficacySections:
                     {
                         "title": title,
                         "description": entry.get("description"),
+                        "reason": _reason(entry),
                         "tables": [
                             self._generic(f, 40, _table_caption(t, name)) for t, f in frames
                         ],

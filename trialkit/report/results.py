@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from trialkit.analysis.supporting import SECTIONS
 from trialkit.csv_safety import restore_formulas
 from trialkit.errors import InputError
 from trialkit.vocabulary import RESULTS_SCHEMA_VERSION
@@ -132,6 +133,25 @@ class AnalysisOutput:
         if not isinstance(value, list) or not value:
             return None
         return pd.DataFrame(value)
+
+    def not_run(self) -> list[dict[str, str]]:
+        """Every supporting analysis that failed: section, name, description and reason."""
+        rows = []
+        for section in SECTIONS:
+            entries = self.get(section)
+            if not isinstance(entries, Mapping):
+                continue
+            for name, entry in entries.items():
+                if isinstance(entry, Mapping) and entry.get("status") == "failed":
+                    rows.append(
+                        {
+                            "section": section,
+                            "name": str(name),
+                            "description": str(entry.get("description") or ""),
+                            "reason": str(entry.get("message") or "no reason recorded"),
+                        }
+                    )
+        return rows
 
     def supporting(
         self, group: str
