@@ -180,11 +180,12 @@ def test_futility_columns_and_futility_crossing() -> None:
     assert flag(row["futility_crossed"]) is True and flag(row["efficacy_crossed"]) is False
     up = interim_look(p, 1, contrasts({"MN": (1.5, 60.0, 1.0)}), 50, definition())
     assert flag(up.arms["futility_crossed"].iloc[0]) is False
-    # with futility the updated design carries the design drift: same as power's closed form
+    # under the plan's effect: 0.5 / sd 1 with 50 + 50 subjects (var 1/50 + 1/50): drift 2.5
     z = float(up.arms["z"].iloc[0])
     gsd = update_design(p.design(), [0.5])
+    later = (gsd.information_fractions[1:], gsd.efficacy_z[1:])
     assert up.arms["conditional_power_design"].iloc[0] == pytest.approx(
-        power.conditional_power_design(gsd, z, 0.5), abs=1e-12
+        power.conditional_rejection(z, 0.5, *later, 2.5), abs=1e-12
     )
 
 
@@ -238,21 +239,39 @@ def test_two_sided_crosses_on_either_side() -> None:
 # --- conditional power -------------------------------------------------------------------------
 
 
-def test_conditional_power_matches_the_closed_forms() -> None:
-    p = plan(max_subjects=200)
+def test_power_figures_match_the_closed_forms_with_one_look_left() -> None:
+    """Two looks: each figure is a closed form of the final boundary (B-value formulas)."""
+    p = plan(information_fractions=[0.5, 1.0], max_subjects=200, effect=0.4, sd=2.0)
     look = interim_look(p, 1, contrasts({"MN": (1.5, math.inf, 1.0)}), 80, definition())
     row = look.arms.iloc[0]
-    gsd = update_design(p.design(), [0.4])
-    drift = power.design_drift(p.design())
-    final_z = gsd.efficacy_z[-1]
-    assert row["conditional_power_design"] == pytest.approx(
-        power.conditional_power(1.5, 0.4, final_z, drift), abs=1e-12
-    )
-    assert row["conditional_power_trend"] == pytest.approx(
-        power.conditional_power_trend(gsd, 1.5, 0.4), abs=1e-12
-    )
-    by_hand = ndtr((1.5 * math.sqrt(0.4) + 1.5 / math.sqrt(0.4) * 0.6 - final_z) / math.sqrt(0.6))
-    assert row["conditional_power_trend"] == pytest.approx(float(by_hand), abs=1e-12)
+    final_z = update_design(p.design(), [0.4]).efficacy_z[-1]
+    drift = 0.4 / math.sqrt(4.0 * (1 / 100 + 1 / 100))  # effect / se at 100 + 100 subjects
+    cp = ndtr((1.5 * math.sqrt(0.4) + drift * 0.6 - final_z) / math.sqrt(0.6))
+    assert row["conditional_power_design"] == pytest.approx(float(cp), abs=1e-9)
+    trend = ndtr((1.5 * math.sqrt(0.4) + 1.5 / math.sqrt(0.4) * 0.6 - final_z) / math.sqrt(0.6))
+    assert row["conditional_power_trend"] == pytest.approx(float(trend), abs=1e-9)
+    predictive = ndtr((1.5 - final_z * math.sqrt(0.4)) / math.sqrt(0.6))
+    assert row["predictive_power"] == pytest.approx(float(predictive), abs=1e-9)
+    assert row["status"] == "estimated" and row["reason"] is None
+
+
+def test_conditional_power_under_the_effect_uses_the_allocation() -> None:
+    """2:1 allocation over 300 subjects: 200 vs 100, var sd^2 (1/200 + 1/100)."""
+    p = plan(information_fractions=[0.5, 1.0], max_subjects=300, effect=0.4, sd=2.0)
+    ct = contrasts({"MN": (1.5, math.inf, 1.0)})
+    look = interim_look(p, 1, ct, 120, definition(), allocation={"MN": 2, "MINOX": 1})
+    final_z = update_design(p.design(), [0.4]).efficacy_z[-1]
+    drift = 0.4 / math.sqrt(4.0 * (1 / 200 + 1 / 100))
+    cp = ndtr((1.5 * math.sqrt(0.4) + drift * 0.6 - final_z) / math.sqrt(0.6))
+    assert look.arms["conditional_power_design"].iloc[0] == pytest.approx(float(cp), abs=1e-9)
+    with pytest.raises(DefinitionError, match=r"arms\.allocation: XX"):
+        interim_look(p, 1, ct, 120, definition(), allocation={"XX": 2})
+
+
+def test_no_stated_effect_leaves_that_figure_empty() -> None:
+    look = interim_look(plan(), 1, contrasts({"MN": (1.5, math.inf, 1.0)}), 40, definition())
+    row = look.arms.iloc[0]
+    assert math.isnan(row["conditional_power_design"]) and 0 < row["conditional_power_trend"] < 1
 
 
 # --- final look --------------------------------------------------------------------------------
@@ -277,6 +296,27 @@ def test_final_look_tests_against_the_last_boundary_not_the_nominal_alpha() -> N
         p, 3, contrasts({"MN": (2.1, math.inf, 1.0)}), 95, definition(), True, (0.33, 0.67)
     )
     assert flag(above.arms["efficacy_crossed"].iloc[0]) is True
+
+
+# --- thin data ---------------------------------------------------------------------------------
+
+
+def test_an_arm_without_a_contrast_is_not_estimable_and_the_others_are_evaluated() -> None:
+    """Arm A has no data at the cutoff (no contrast row); arm B a contrast without an estimate."""
+    ct = contrasts({"MN": (2.0, 30.0, 1.0), "B": (math.nan, math.nan, math.nan)})
+    look = interim_look(plan(active_arms=3), 1, ct, 50, definition(active=("MN", "A", "B")))
+    rows = look.arms.set_index("arm")
+    assert rows.loc["MN", "status"] == "estimated" and math.isfinite(rows.loc["MN", "z"])
+    for arm in ("A", "B"):
+        assert rows.loc[arm, "status"] == "not estimable at this look"
+        assert arm in str(rows.loc[arm, "reason"]) and math.isnan(rows.loc[arm, "z"])
+        assert flag(rows.loc[arm, "efficacy_crossed"]) is None
+        assert math.isfinite(rows.loc[arm, "efficacy_z"])  # the boundary is still given
+    doc = look.to_json()
+    assert json.loads(json.dumps(doc, allow_nan=False)) == doc
+    assert [a["status"] for a in doc["looks"][-1]["arms"]] == [
+        "estimated", "not estimable at this look", "not estimable at this look",
+    ]  # fmt: skip
 
 
 # --- output --------------------------------------------------------------------------------------
@@ -322,7 +362,7 @@ def test_errors_name_the_problem() -> None:
         interim_look(plan(), 1, ct, 0, d)
     with pytest.raises(DefinitionError, match=r"interim\.active_arms"):
         interim_look(plan(active_arms=2), 1, ct, 50, d)
-    with pytest.raises(ModelSpecificationError, match="0 rows for arm A"):
-        interim_look(plan(active_arms=2), 1, ct, 50, definition(active=("MN", "A")))
+    with pytest.raises(ModelSpecificationError, match="2 rows for arm MN"):
+        interim_look(plan(), 1, pd.concat([ct, ct]), 50, d)
     with pytest.raises(InputError, match="previous_fractions"):
         interim_look(plan(), 3, ct, 90, d, previous_fractions=[0.6, 0.3])

@@ -13,17 +13,23 @@ Kenward-Roger ``df`` and ``t``) and, for ``information = "subjects"``, the analy
   (``information_fraction_observed`` keeps the uncapped value); reaching 1 makes the look final;
 - recomputes each arm's boundaries (the design at the arm's share of alpha,
   ``plan.arm_alphas()``) at the fractions actually reached (``update_design``): earlier looks'
-  fractions (``previous_fractions``) are spent again, so the alpha spent at them is kept and
-  their boundaries are reproduced; later planned looks stay as planned;
+  fractions are spent again, so the alpha spent at them is kept, and the boundaries they used
+  are kept as used; later planned looks stay as planned.  Earlier looks come as recorded by
+  their analysis folders (:func:`read_previous_looks`: same trial, same ``[interim]`` plan by
+  its fingerprint, interim looks in cutoff order), or as bare ``previous_fractions``;
 - maps each arm's t statistic to z through its p-value (``t_to_z``, finite df) and orients it so
   that positive z favours the active arm: for a parameter with ``direction = "lower"`` the sign
   flips.  With ``sided = 1`` the efficacy boundary is crossed when z >= the boundary and the
   futility boundary (if any; interim looks only) when z <= it; with ``sided = 2`` the efficacy
   boundary is crossed when |z| >= the boundary, on either side (the sign of z tells which);
-- gives the conditional power (B-value formula, ``trialkit.design.power``; intermediate looks and
-  futility ignored, upper boundary only) of reaching the last boundary of the updated design,
-  under the design effect (the drift the planned design was powered for) and under the current
-  trend (z / sqrt(t)); none at the final look;
+- gives the probability of crossing an efficacy boundary at a later look of the updated design
+  (rpact's conditional power, futility ignored; ``trialkit.design.power``) under the plan's
+  stated effect (``interim.effect`` and ``interim.sd`` at the planned maximum subjects and the
+  arms' allocation; for the variance measure the drift of the arm's design), under the current
+  trend (z / sqrt(t)), and the predictive power (flat prior); none at the final look;
+- a comparison without an estimate at this look (an arm without post-baseline data yet, a
+  declared arm without subjects) is kept with ``status = "not estimable at this look"`` and the
+  reason; its boundaries are still given;
 - at the final look (``final=True`` or fraction 1) tests against the last boundary of the
   updated design, which spends all remaining alpha: not against the nominal alpha.
 
@@ -34,9 +40,12 @@ Only :meth:`InterimLook.blinded_summary` may reach the open (blinded) report.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,9 +54,22 @@ from scipy.special import ndtr
 
 from trialkit.definition import TrialDefinition
 from trialkit.design import power, update
+from trialkit.design.alpha import Comparison, alpha_split
 from trialkit.design.boundaries import GroupSequentialDesign
 from trialkit.design.plan import InterimPlan
 from trialkit.errors import DefinitionError, InputError, ModelSpecificationError
+from trialkit.manifest import read_manifest
+
+#: Status of a comparison at a look: estimated, or not (the reason says why).
+ESTIMATED = "estimated"
+NOT_ESTIMABLE = "not estimable at this look"
+
+#: How results and reports label the three power figures of an interim look.
+POWER_LABELS: dict[str, str] = {
+    "conditional_power_design": "conditional power under the plan's effect (interim.effect, sd)",
+    "conditional_power_trend": "conditional power under the current trend",
+    "predictive_power": "predictive power (flat prior on the effect)",
+}
 
 #: ADSL flag of each analysis population.
 POPULATION_FLAGS: dict[str, str] = {
@@ -77,6 +99,21 @@ ARM_COLUMNS: tuple[str, ...] = (
     "futility_crossed",
     "conditional_power_design",
     "conditional_power_trend",
+    "predictive_power",
+    "status",
+    "reason",
+)
+
+#: Keys of each comparison in ``results.json["interim"]["looks"][i]["arms"]``: the decision.
+DECISION_KEYS: tuple[str, ...] = (
+    "arm",
+    "reference",
+    "status",
+    "z",
+    "efficacy_z",
+    "futility_z",
+    "efficacy_crossed",
+    "futility_crossed",
 )
 
 #: Columns of :attr:`InterimLook.boundaries`, in order (futility ones only with futility).
@@ -91,6 +128,34 @@ BOUNDARY_COLUMNS: tuple[str, ...] = (
     "cumulative_beta",
     "cumulative_power",
 )
+
+
+@dataclass(frozen=True)
+class RecordedLook:
+    """An earlier interim look as its analysis folder recorded it (results.json ``interim``)."""
+
+    folder: Path
+    look: int
+    cutoff: date
+    information_fraction: float
+    decisions: tuple[dict[str, Any], ...]
+
+    def efficacy_z(self, arm: str) -> float:
+        """The efficacy boundary this look used for ``arm`` (an unusable one is +inf)."""
+        for d in self.decisions:
+            if d["arm"] == arm:
+                return math.inf if d["efficacy_z"] is None else float(d["efficacy_z"])
+        raise InputError(f"{self.folder}: look {self.look} has no comparison for arm {arm}")
+
+    def record(self) -> dict[str, Any]:
+        """The look's entry of ``results.json["interim"]["looks"]``."""
+        return {
+            "look": self.look,
+            "cutoff": self.cutoff.isoformat(),
+            "final": False,
+            "information_fraction": self.information_fraction,
+            "arms": [dict(d) for d in self.decisions],
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +178,10 @@ class InterimLook:
     binding_futility: bool
     arms: pd.DataFrame
     boundaries: pd.DataFrame
+    plan_fingerprint: str = ""
+    cutoff: date | None = None
+    earlier: tuple[RecordedLook, ...] = ()
+    alpha_rule: str = ""
 
     def boundary_table(self, arm: str) -> pd.DataFrame:
         """The updated boundaries of ``arm``, one row per look, ready for ``plot_boundaries``."""
@@ -152,6 +221,21 @@ class InterimLook:
             "binding_futility": self.binding_futility,
             "arms": _records(self.arms, ARM_COLUMNS),
             "boundaries": _records(self.boundaries, BOUNDARY_COLUMNS),
+            "plan_fingerprint": self.plan_fingerprint,
+            "cutoff": self.cutoff.isoformat() if self.cutoff is not None else None,
+            "alpha_rule": self.alpha_rule,
+            "power_labels": dict(POWER_LABELS),
+            "looks": [*(e.record() for e in self.earlier), self.record()],
+        }
+
+    def record(self) -> dict[str, Any]:
+        """This look's entry of ``results.json["interim"]["looks"]``: boundary and decision."""
+        return {
+            "look": self.look,
+            "cutoff": self.cutoff.isoformat() if self.cutoff is not None else None,
+            "final": self.final,
+            "information_fraction": _plain(self.information_fraction),
+            "arms": _records(self.arms, DECISION_KEYS),
         }
 
 
@@ -185,26 +269,49 @@ def interim_look(
     definition: TrialDefinition,
     final: bool = False,
     previous_fractions: Sequence[float] = (),
+    *,
+    previous_looks: Sequence[RecordedLook] = (),
+    cutoff: date | None = None,
+    comparisons: Sequence[Comparison] | None = None,
+    allocation: Mapping[str, float] | None = None,
 ) -> InterimLook:
-    """Evaluate look ``look`` (default: the one after ``previous_fractions``) at a data cutoff.
+    """Evaluate look ``look`` (default: the one after the earlier looks) at a data cutoff.
 
     ``contrasts`` are the primary contrasts (``arm, visit, t, df``; ``se`` for the variance
-    measure; ``reference`` and ``estimate`` when present); ``data`` the analysed records or the
-    subject count for ``information = "subjects"`` (ignored for ``"variance"``).
+    measure; ``reference`` (or ``versus``) and ``estimate`` when present); ``data`` the analysed
+    records or the subject count for ``information = "subjects"`` (ignored for ``"variance"``).
+    Earlier looks: ``previous_looks`` (:func:`read_previous_looks`; their boundaries are kept as
+    used) or bare ``previous_fractions``, not both.  ``comparisons``: (arm, versus) pairs
+    (default: each non-reference arm against the reference); ``allocation``: randomisation
+    ratio per arm code (default 1 each).
     """
+    if previous_looks and previous_fractions:
+        raise InputError("interim look: give the earlier looks or their fractions, not both")
+    if previous_looks:
+        previous_fractions = [r.information_fraction for r in previous_looks]
+        last = previous_looks[-1].cutoff
+        if cutoff is not None and cutoff <= last:
+            raise InputError(
+                f"interim look: cutoff {cutoff} is not after the previous look's ({last}, "
+                f"{previous_looks[-1].folder})"
+            )
     previous = _check_previous(plan, look, previous_fractions)
     k = len(previous) + 1
-    rows = _primary_rows(plan, contrasts, definition)
-    designs = {a: plan.design(alpha=a) for a in dict.fromkeys(plan.arm_alphas())}
+    pairs = tuple(comparisons) if comparisons is not None else default_comparisons(definition)
+    split = alpha_split(plan, pairs)
+    rows = _primary_rows(pairs, split.shares, contrasts, definition)
+    designs = {a: plan.design(alpha=a) for a in dict.fromkeys(split.shares)}
+    shares = _allocation_shares(pairs, allocation, definition)
 
     if plan.information == "subjects":
         if data is None:
             raise InputError("interim information: subjects measure needs the analysed records")
         observed = float(data if isinstance(data, int) else primary_subjects(data, definition))
-        i_max = plan.planned_max_subjects()
-        for row in rows:
+        i_max = plan.planned_max_subjects(shares)
+        for row, share in zip(rows, shares, strict=True):
             row["information"] = _information(row["se"])
             row["information_fraction"] = min(observed / i_max, 1.0)
+            row["drift"] = _effect_drift(plan, i_max, share)
     else:
         if plan.effect is None:
             raise DefinitionError("interim.effect: needed for the variance information measure")
@@ -214,11 +321,13 @@ def interim_look(
             info = _information(row["se"])
             row["information"] = info
             row["information_fraction"] = min(info / arm_max, 1.0)
+            row["drift"] = plan.effect * math.sqrt(arm_max)
             if math.isfinite(info):
                 reached.append((info / arm_max, info, arm_max))
         if not reached:
             raise ModelSpecificationError(
-                f"primary contrasts: no finite se at visit {definition.primary.visit}"
+                f"primary contrasts: no finite se at visit {definition.primary.visit} "
+                "(no comparison is estimable at this look)"
             )
         _, observed, i_max = min(reached)
     raw = update.information_fraction(observed, i_max)
@@ -238,14 +347,17 @@ def interim_look(
         )
 
     sign = 1.0 if definition.parameter(definition.primary.parameter).direction == "higher" else -1.0
-    updated: dict[float, GroupSequentialDesign] = {
-        a: update.update_design(d, [*previous, fraction], final=is_final)
-        for a, d in designs.items()
-    }
+    updated: dict[tuple[float, tuple[float, ...]], GroupSequentialDesign] = {}
     tables = []
     for row in rows:
-        design, gsd = designs[row["alpha"]], updated[row["alpha"]]
-        row.update(_evaluate(row, sign, k, fraction, is_final, design, gsd, plan.sided))
+        used = tuple(r.efficacy_z(row["arm"]) for r in previous_looks)
+        key = (row["alpha"], used)
+        if key not in updated:
+            updated[key] = update.update_design(
+                designs[row["alpha"]], [*previous, fraction], final=is_final, used_efficacy_z=used
+            )
+        gsd = updated[key]
+        row.update(_evaluate(row, sign, k, fraction, is_final, gsd, plan.sided))
         table = gsd.table()
         table.insert(0, "arm", row["arm"])
         tables.append(table)
@@ -271,7 +383,107 @@ def interim_look(
         binding_futility=plan.binding_futility,
         arms=arms,
         boundaries=boundaries,
+        plan_fingerprint=plan.fingerprint(),
+        cutoff=cutoff,
+        earlier=tuple(previous_looks),
+        alpha_rule=split.statement(),
     )
+
+
+def default_comparisons(definition: TrialDefinition) -> tuple[Comparison, ...]:
+    """Each non-reference arm against the reference arm, in trial.toml order."""
+    ref = definition.reference_arm.code
+    return tuple((a.code, ref) for a in definition.arms if not a.reference)
+
+
+def read_previous_looks(dirs: Sequence[Path], definition: TrialDefinition) -> list[RecordedLook]:
+    """The earlier interim looks recorded by the analysis folders ``dirs`` (look 1 first).
+
+    Each must be a ``trialkit analyze`` output of the same trial with the same ``[interim]``
+    plan (its fingerprint), an interim (not final, not dummy) look at a cutoff, computed after
+    exactly the folders before it; cutoffs increase.  Anything else: InputError naming the
+    folder.
+    """
+    plan = definition.interim
+    if plan is None:
+        raise InputError("previous looks: the trial has no [interim] plan in trial.toml")
+    looks: list[RecordedLook] = []
+    for i, folder in enumerate(Path(d) for d in dirs):
+        looks.append(_read_look(folder, i + 1, definition, plan, looks))
+    return looks
+
+
+def describe_previous_looks(looks: Sequence[RecordedLook]) -> str:
+    """One line naming the earlier looks used (for the console)."""
+    if not looks:
+        return "earlier looks: none"
+    return "earlier looks used: " + "; ".join(
+        f"look {r.look} at cutoff {r.cutoff} (information fraction {r.information_fraction:.4g})"
+        f" from {r.folder}"
+        for r in looks
+    )
+
+
+def _read_look(
+    folder: Path,
+    expected: int,
+    definition: TrialDefinition,
+    plan: InterimPlan,
+    before: Sequence[RecordedLook],
+) -> RecordedLook:
+    """One folder's look, checked against the trial, the plan and the looks before it."""
+    path = folder / "results.json"
+    if not path.is_file():
+        raise InputError(f"{folder}: no results.json (not a trialkit analysis folder)")
+    manifest = read_manifest(folder)
+    if manifest["command"] != "analyze":
+        raise InputError(f"{folder}: made by 'trialkit {manifest['command']}', not analyze")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        trial_id = doc["trial"]["id"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: cannot be read as trialkit results ({exc})") from None
+    if trial_id != definition.trial.id:
+        raise InputError(f"{folder}: an analysis of trial {trial_id}, not {definition.trial.id}")
+    if doc.get("dummy"):
+        raise InputError(f"{folder}: a dummy-randomised analysis cannot be an earlier look")
+    rec = doc.get("interim")
+    if not isinstance(rec, dict):
+        raise InputError(f"{folder}: has no group sequential look (results.json interim)")
+    if rec.get("plan_fingerprint") != plan.fingerprint():
+        raise InputError(
+            f"{folder}: its [interim] plan is not trial.toml's (plan fingerprints differ)"
+        )
+    if rec.get("final") or doc.get("cutoff") is None:
+        raise InputError(f"{folder}: a final analysis (no cutoff) cannot be an earlier look")
+    try:
+        cutoff = date.fromisoformat(str(doc["cutoff"]))
+        look, fraction = int(rec["look"]), float(rec["information_fraction"])
+        recorded = [float(x) for x in rec["previous_fractions"]]
+        decisions = tuple(
+            {key: arm[key] for key in DECISION_KEYS if key in arm} for arm in rec["arms"]
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: interim look record is incomplete ({exc})") from None
+    if look != expected:
+        raise InputError(
+            f"{folder}: is look {look}, but it is given as look {expected} "
+            "(give the earlier looks' folders in look order)"
+        )
+    if before and cutoff <= before[-1].cutoff:
+        raise InputError(
+            f"{folder}: cutoff {cutoff} is not after look {before[-1].look}'s "
+            f"({before[-1].cutoff}, {before[-1].folder})"
+        )
+    chain = [r.information_fraction for r in before]
+    if len(recorded) != len(chain) or any(
+        abs(a - b) > 1e-12 for a, b in zip(recorded, chain, strict=False)
+    ):
+        raise InputError(
+            f"{folder}: was analysed after looks at fractions {recorded}, "
+            f"not after the folders given before it ({chain})"
+        )
+    return RecordedLook(folder, look, cutoff, fraction, decisions)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -306,45 +518,71 @@ def _check_previous(
     return previous
 
 
+def _allocation_shares(
+    pairs: Sequence[Comparison], allocation: Mapping[str, float] | None, definition: TrialDefinition
+) -> list[tuple[float, float]]:
+    """Per comparison the fractions of all subjects in its two arms (allocation / total)."""
+    ratio = {a.code: 1.0 for a in definition.arms}
+    for code, value in (allocation or {}).items():
+        if code not in ratio or not float(value) > 0:
+            raise DefinitionError(f"arms.allocation: {code}: must be a positive ratio of an arm")
+        ratio[code] = float(value)
+    total = sum(ratio.values())
+    return [(ratio[a] / total, ratio[v] / total) for a, v in pairs]
+
+
+def _effect_drift(plan: InterimPlan, subjects: float, share: tuple[float, float]) -> float:
+    """Drift under the plan's effect and sd at ``subjects`` (NaN when the plan states none)."""
+    if plan.effect is None or plan.sd is None:
+        return math.nan
+    info = power.comparison_information(subjects, plan.sd, *share)
+    return plan.effect * math.sqrt(info)
+
+
 def _primary_rows(
-    plan: InterimPlan, contrasts: pd.DataFrame, definition: TrialDefinition
+    pairs: Sequence[Comparison],
+    alphas: Sequence[float],
+    contrasts: pd.DataFrame,
+    definition: TrialDefinition,
 ) -> list[dict[str, Any]]:
-    """The primary-visit contrast of each active arm (trial.toml order) with the arm's alpha."""
+    """The primary-visit contrast of each comparison with its alpha; a comparison without one
+    (its arm has no data at the cutoff) is kept, not estimable."""
     for col in ("arm", "visit", "t", "df"):
         if col not in contrasts.columns:
             raise ModelSpecificationError(f"primary contrasts: column {col} is missing")
-    ref = definition.reference_arm.code
     visit = definition.primary.visit
-    active = [a.code for a in definition.arms if not a.reference]
-    if len(active) != plan.active_arms:
-        raise DefinitionError(
-            f"interim.active_arms: the plan has {plan.active_arms}, trial.toml {len(active)} "
-            "active arms"
-        )
+    versus_col = next((c for c in ("versus", "reference") if c in contrasts.columns), None)
     at = contrasts[_equals(contrasts["visit"], visit).to_numpy()]
-    if "reference" in at.columns:
-        at = at[_equals(at["reference"], ref).to_numpy()]
     rows: list[dict[str, Any]] = []
-    for code, alpha in zip(active, plan.arm_alphas(), strict=True):
-        mine = at[_equals(at["arm"], code).to_numpy()]
-        if len(mine) != 1:
+    for (code, ref), alpha in zip(pairs, alphas, strict=True):
+        keep = _equals(at["arm"], code)
+        if versus_col is not None:
+            keep &= _equals(at[versus_col], ref)
+        mine = at[keep.to_numpy()]
+        if len(mine) > 1:
             raise ModelSpecificationError(
-                f"primary contrasts: {len(mine)} rows for arm {code} vs {ref} at {visit} "
-                "(need exactly one)"
+                f"primary contrasts: {len(mine)} rows for arm {code} vs {ref} at {visit} (need one)"
             )
-        r = mine.iloc[0]
-        rows.append(
-            {
-                "arm": code,
-                "reference": ref,
-                "visit": visit,
-                "alpha": alpha,
-                "estimate": _number(r.get("estimate")),
-                "se": _number(r.get("se")),
-                "df": _number(r["df"]),
-                "t": _number(r["t"]),
-            }
-        )
+        r = mine.iloc[0] if len(mine) else pd.Series(dtype=object)
+        row: dict[str, Any] = {
+            "arm": code,
+            "reference": ref,
+            "visit": visit,
+            "alpha": alpha,
+            "estimate": _number(r.get("estimate")),
+            "se": _number(r.get("se")),
+            "df": _number(r.get("df")),
+            "t": _number(r.get("t")),
+            "status": ESTIMATED,
+            "reason": None,
+        }
+        if not len(mine):
+            row.update(status=NOT_ESTIMABLE, reason=f"no contrast {code} vs {ref} at {visit}")
+        elif not math.isfinite(row["t"]):
+            row.update(status=NOT_ESTIMABLE, reason=f"no estimate of {code} vs {ref} at {visit}")
+        elif not row["df"] > 0:
+            row.update(status=NOT_ESTIMABLE, reason=f"{code} vs {ref}: no degrees of freedom")
+        rows.append(row)
     return rows
 
 
@@ -354,14 +592,13 @@ def _evaluate(
     k: int,
     fraction: float,
     final: bool,
-    design: GroupSequentialDesign,
     gsd: GroupSequentialDesign,
     sided: int,
 ) -> dict[str, Any]:
-    """z of one arm (positive favours it), crossings at look ``k`` and conditional power."""
+    """z of one comparison (positive favours the arm), crossings at look ``k``, and the power
+    figures over the later looks of the updated design ``gsd``."""
     eff = gsd.efficacy_z[k - 1]
     fut = gsd.futility_z[k - 1] if gsd.futility_z is not None and not final else math.nan
-    t, df = row["t"], row["df"]
     out: dict[str, Any] = {
         "z": math.nan,
         "p_one_sided": math.nan,
@@ -371,24 +608,26 @@ def _evaluate(
         "futility_crossed": None,
         "conditional_power_design": math.nan,
         "conditional_power_trend": math.nan,
+        "predictive_power": math.nan,
     }
-    if not math.isfinite(t):
+    if row["status"] != ESTIMATED:
         return out
-    if not df > 0:
-        raise ModelSpecificationError(
-            f"primary contrasts: arm {row['arm']} has t = {t:g} but df = {df!r}"
-        )
-    z = update.t_to_z(sign * t, df)
+    z = update.t_to_z(sign * row["t"], row["df"])
     out["z"] = z
     out["p_one_sided"] = float(ndtr(-z))
     out["efficacy_crossed"] = bool((abs(z) if sided == 2 else z) >= eff)
     if gsd.futility_z is not None and not final:
         out["futility_crossed"] = bool(z <= fut)
     if not final and fraction < 1.0:
-        drift = design.drift if design.drift is not None else power.design_drift(design)
-        final_z = gsd.efficacy_z[-1]
-        out["conditional_power_design"] = power.conditional_power(z, fraction, final_z, drift)
-        out["conditional_power_trend"] = power.conditional_power_trend(gsd, z, fraction)
+        later_t, later_c = gsd.information_fractions[k:], gsd.efficacy_z[k:]
+        if math.isfinite(row["drift"]):
+            out["conditional_power_design"] = power.conditional_rejection(
+                z, fraction, later_t, later_c, row["drift"]
+            )
+        out["conditional_power_trend"] = power.conditional_rejection(
+            z, fraction, later_t, later_c, power.trend_drift(z, fraction)
+        )
+        out["predictive_power"] = power.predictive_power(z, fraction, later_t, later_c)
     return out
 
 

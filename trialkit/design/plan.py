@@ -11,18 +11,22 @@ Keys (all optional except ``information_fractions``)::
     futility_gamma = -2.0        # required for hsd and kd
     binding_futility = false
     beta = 0.2                   # 1 - power
-    effect = 0.5                 # assumed effect (difference of means), > 0
-    sd = 1.0                     # assumed standard deviation, > 0
+    effect = 0.5                 # assumed effect (difference of means, favourable > 0); drives
+                                 # the conditional power "under the plan's effect"
+    sd = 1.0                     # assumed standard deviation, > 0 (likewise)
     information = "subjects"     # subjects | variance (information = 1 / var)
-    max_subjects = 200           # optional (at most 10,000,000); default 2 sd^2 I_max per arm
+    max_subjects = 200           # optional (at most 10,000,000); else from effect, sd, allocation
     active_arms = 1              # arms compared with control (1 to 20)
     alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm] (sum = alpha)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,12 +122,19 @@ class InterimPlan:
 
         return power.max_information(self.design(), self.effect)
 
-    def planned_max_subjects(self) -> float:
+    def fingerprint(self) -> str:
+        """SHA-256 of the plan's values: two analyses belong to one design when theirs agree."""
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def planned_max_subjects(self, shares: Sequence[tuple[float, float]] | None = None) -> float:
         """Subjects at the last look, over all arms: ``max_subjects``, else derived.
 
-        Derived for equal allocation: each of the ``active_arms + 1`` arms needs 2 sd^2 I_max
-        subjects (I_max of the arm with the smallest alpha share), as the subject count of a
-        look (:func:`trialkit.analysis.interim.primary_subjects`) is taken over every arm.
+        ``shares``: per comparison (in ``arm_alphas`` order) the fractions of all subjects in its
+        two arms (allocation / sum of allocations); default equal allocation over the
+        ``active_arms + 1`` arms.  Derived as the largest N whose comparison information
+        N / (sd^2 (1/s1 + 1/s2)) reaches its design's I_max, as the subject count of a look
+        (:func:`trialkit.analysis.interim.primary_subjects`) is taken over every arm.
         """
         if self.max_subjects is not None:
             return float(self.max_subjects)
@@ -131,11 +142,21 @@ class InterimPlan:
             raise DefinitionError("interim.max_subjects: give it, or effect and sd to derive it")
         from trialkit.design import power
 
-        two_arms = max(
-            power.max_subjects(self.design(alpha=a), self.effect, self.sd)
+        equal = 1.0 / (self.active_arms + 1)
+        pairs = list(shares) if shares is not None else [(equal, equal)] * self.active_arms
+        if len(pairs) != self.active_arms:
+            raise DefinitionError(
+                f"interim.active_arms: {self.active_arms} comparisons planned, "
+                f"allocation given for {len(pairs)}"
+            )
+        unit = {
+            a: power.max_information(self.design(alpha=a), self.effect)
             for a in set(self.arm_alphas())
+        }
+        return max(
+            unit[a] * self.sd**2 * (1.0 / s1 + 1.0 / s2)
+            for a, (s1, s2) in zip(self.arm_alphas(), pairs, strict=True)
         )
-        return two_arms * (self.active_arms + 1) / 2.0
 
 
 def read_interim_table(trial: str | Path) -> Any:

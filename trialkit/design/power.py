@@ -2,13 +2,19 @@
 
 The drift is the mean of the final z statistic under the alternative (rpact's ``sqrt(shift)``);
 the inflation factor is (drift / fixed-design drift)^2, as ``getDesignCharacteristics`` reports.
-Conditional power uses the B-value formulas (Lan & Wittes; Jennison & Turnbull ch. 10).
+Conditional power is the probability of crossing an efficacy boundary at any later look given the
+z statistic now (rpact's ``getConditionalPower`` for group sequential designs): the B-value process
+(Lan & Wittes; Jennison & Turnbull ch. 10) is integrated from a point mass at the current look.
+Predictive power averages it over the flat-prior posterior of the drift (Spiegelhalter, Freedman
+and Blackburn 1986; Jennison & Turnbull sec. 10.3).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
@@ -63,9 +69,22 @@ def max_information(design: GroupSequentialDesign, effect: float) -> float:
     return (design_drift(design) / effect) ** 2
 
 
-def max_subjects(design: GroupSequentialDesign, effect: float, sd: float) -> float:
-    """Total subjects at the last look of a two-arm 1:1 comparison of means (var 4 sd^2 / N)."""
-    return 4.0 * sd * sd * max_information(design, effect)
+def max_subjects(
+    design: GroupSequentialDesign, effect: float, sd: float, ratio: float = 1.0
+) -> float:
+    """Total subjects at the last look of a two-arm comparison of means, ``ratio`` active
+    subjects per control subject: var = sd^2 (1/n1 + 1/n2) = sd^2 (1 + ratio)^2 / (ratio N)."""
+    if not ratio > 0:
+        raise ValueError("allocation ratio must be positive")
+    return sd * sd * (1.0 + ratio) ** 2 / ratio * max_information(design, effect)
+
+
+def comparison_information(subjects: float, sd: float, share: float, versus_share: float) -> float:
+    """Information (1 / var) of a difference of two arm means among ``subjects`` in all, the
+    arms taking ``share`` and ``versus_share`` of them (allocation / sum of allocations)."""
+    if not (subjects > 0 and sd > 0 and share > 0 and versus_share > 0):
+        raise ValueError("subjects, sd and allocation shares must be positive")
+    return subjects / (sd * sd * (1.0 / share + 1.0 / versus_share))
 
 
 def conditional_power(z: float, fraction: float, final_z: float, drift: float) -> float:
@@ -77,6 +96,46 @@ def conditional_power(z: float, fraction: float, final_z: float, drift: float) -
         raise ValueError("fraction must be in (0, 1)")
     rest = 1.0 - fraction
     return float(ndtr((z * math.sqrt(fraction) + drift * rest - final_z) / math.sqrt(rest)))
+
+
+def conditional_rejection(
+    z: float,
+    fraction: float,
+    later_fractions: Sequence[float],
+    later_efficacy_z: Sequence[float],
+    drift: float,
+) -> float:
+    """P(crossing an efficacy boundary at any later look | Z = ``z`` at ``fraction``) under
+    ``drift``: rpact's conditional power of a group sequential design (futility ignored)."""
+    if not 0.0 < fraction < 1.0 or not later_fractions or min(later_fractions) <= fraction:
+        raise ValueError("later looks must follow the current fraction, in (0, 1)")
+    prev = ig.StageDensity(fraction, np.array([float(z)]), np.array([1.0]))
+    total = 0.0
+    last = len(later_fractions) - 1
+    for k, (t, c) in enumerate(zip(later_fractions, later_efficacy_z, strict=True)):
+        if math.isfinite(c):
+            total += ig.prob_above(prev, t, drift, c)
+        if k < last:
+            prev = ig.next_stage(prev, t, drift, -math.inf, c)
+    return total
+
+
+#: Gauss-Hermite (probabilists') nodes and weights for averaging over the drift's posterior.
+_HERMITE = np.polynomial.hermite_e.hermegauss(64)
+
+
+def predictive_power(
+    z: float, fraction: float, later_fractions: Sequence[float], later_efficacy_z: Sequence[float]
+) -> float:
+    """Conditional rejection averaged over the drift's flat-prior posterior N(z/sqrt(t), 1/t);
+    with one later look it is Phi((z - c sqrt(t)) / sqrt(1 - t))."""
+    nodes, weights = _HERMITE
+    centre, spread = trend_drift(z, fraction), 1.0 / math.sqrt(fraction)
+    values = [
+        conditional_rejection(z, fraction, later_fractions, later_efficacy_z, centre + spread * x)
+        for x in nodes
+    ]
+    return float(np.dot(weights, values) / math.sqrt(2.0 * math.pi))
 
 
 def trend_drift(z: float, fraction: float) -> float:
