@@ -302,3 +302,366 @@ def test_interim_plan_file_is_read_within_the_limits(tmp_path: Path) -> None:
     assert load_interim_plan(tmp_path).information_fractions == (0.5, 1.0)
     with pytest.raises(DefinitionError, match="nested deeper than"):
         load_interim_plan(_write(tmp_path, plan + b"x = " + b"[" * 5000 + b"]" * 5000))
+
+
+# --- real protocols: control arms, any treatment, binary endpoints, comparisons, vitals --------
+
+AA_EXAMPLE = """
+[trial]
+id = "TK-AA-201"
+title = "Microneedling with PRP or 5% minoxidil versus vehicle and sham in alopecia areata"
+indication = "alopecia areata"
+[trial.population]
+age = [12, 75]
+sex = ["F", "M"]
+
+[[arms]]
+code = "CTRL"
+label = "Vehicle + sham microneedling"
+reference = true
+allocation = 1
+[[arms.components]]
+treatment = "vehicle"
+matches = "minoxidil"
+frequency = "twice daily"
+[[arms.components]]
+treatment = "sham_microneedling"
+device = "dermapen"
+interval_days = 14
+
+[[arms]]
+code = "MN_PRP"
+label = "Microneedling + PRP"
+allocation = 2
+[[arms.components]]
+treatment = "microneedling"
+device = "dermapen"
+setting = "clinic"
+needle_depth_mm = [1.0, 2.5]
+interval_days = 14
+[[arms.components]]
+treatment = "prp"
+volume_ml = [3.0, 6.0]
+interval_days = 28
+
+[[arms]]
+code = "MN_MINOX"
+label = "Microneedling + 5% minoxidil"
+allocation = 1
+[[arms.components]]
+treatment = "microneedling"
+device = "dermaroller"
+setting = "home"
+needle_depth_mm = [0.5, 1.0]
+interval_days = 7
+[[arms.components]]
+treatment = "minoxidil"
+route = "topical"
+concentration_pct = 5.0
+frequency = "twice daily"
+
+[[visits]]
+code = "BASELINE"
+day = 1
+window = [-14, 0]
+baseline = true
+[[visits]]
+code = "WEEK12"
+day = 85
+window = [-7, 7]
+[[visits]]
+code = "WEEK24"
+day = 169
+window = [-10, 10]
+
+[[parameters]]
+code = "SALT"
+label = "Severity of Alopecia Tool score"
+unit = "%"
+min = 0
+max = 100
+direction = "lower"
+
+[[parameters]]
+code = "SYSBP"
+label = "Systolic blood pressure"
+unit = "mmHg"
+kind = "safety"
+alert_low = 90
+alert_high = 160
+
+[endpoints.primary]
+name = "SALT <= 20 at week 24"
+parameter = "SALT"
+visit = "WEEK24"
+responder = "AVAL <= 20"
+missing = "non_responder"
+
+[[endpoints.secondary]]
+name = "Percent change in SALT at week 24"
+parameter = "SALT"
+visit = "WEEK24"
+variable = "PCHG"
+
+[[endpoints.secondary]]
+name = "SALT50 at week 24"
+parameter = "SALT"
+visit = "WEEK24"
+responder = "PCHG <= -50"
+
+[analysis]
+binary_method = "logistic"
+covariates = ["BASE"]
+strata = ["SEVERITY"]
+[[analysis.comparisons]]
+arm = "MN_PRP"
+versus = "CTRL"
+[[analysis.comparisons]]
+arm = "MN_MINOX"
+versus = "CTRL"
+[[analysis.comparisons]]
+arm = "MN_PRP"
+versus = "MN_MINOX"
+
+[safety]
+meddra_version = "27.1"
+"""
+
+
+def aa_example() -> dict[str, Any]:
+    return tomllib.loads(AA_EXAMPLE)
+
+
+def test_real_protocol_example_parses() -> None:
+    d = parse_definition(aa_example())
+    assert d.trial.population.age == (12, 75) and d.trial.population.sex == ("F", "M")
+    assert [a.allocation for a in d.arms] == [1, 2, 1]
+    ctrl = d.arm("CTRL")
+    assert ctrl.component("vehicle").matches == "minoxidil"  # type: ignore[union-attr]
+    assert ctrl.component("sham_microneedling").is_procedure  # type: ignore[union-attr]
+    assert not ctrl.component("vehicle").is_procedure  # type: ignore[union-attr]
+    assert d.primary.kind == "binary" and d.primary.variable == "AVAL"
+    assert d.primary.responder is not None and d.primary.responder.threshold == 20
+    assert [e.kind for e in d.secondary] == ["continuous", "binary"]
+    assert d.secondary[1].variable == "PCHG" and d.secondary[1].missing == "non_responder"
+    assert d.parameter("SYSBP").kind == "safety" and d.parameter("SYSBP").alert_high == 160
+    assert d.parameter("SALT").kind == "efficacy" and d.parameter("SALT").alert_low is None
+    assert [(c.arm, c.versus) for c in d.comparisons] == [
+        ("MN_PRP", "CTRL"), ("MN_MINOX", "CTRL"), ("MN_PRP", "MN_MINOX"),
+    ]  # fmt: skip
+    assert d.analysis.binary_method == "logistic"
+    assert d.safety.meddra_version == "27.1"
+    assert d.reference_arm.code == "CTRL"
+
+
+def test_defaults_keep_old_files_valid() -> None:
+    d = load_definition(FIXTURE)
+    pairs = [(c.arm, c.versus) for c in d.comparisons]
+    assert pairs == [("MINOX_MN", "MINOX"), ("MN_PRP", "MINOX")]
+    assert d.analysis.comparisons == () and d.analysis.binary_method == "logistic"
+    assert all(a.allocation == 1 for a in d.arms)
+    assert d.primary.kind == "continuous" and d.primary.responder is None
+    assert d.primary.missing == "non_responder"
+    assert all(p.kind == "efficacy" for p in d.parameters)
+    assert d.trial.population.age is None and d.trial.population.sex is None
+    assert d.safety.meddra_version is None
+
+
+def test_reference_arm_is_optional_with_declared_comparisons() -> None:
+    data = aa_example()
+    del data["arms"][0]["reference"]
+    d = parse_definition(data)
+    assert d.reference_arm.code == "CTRL"  # the versus of the first comparison
+    data["analysis"]["comparisons"] = [{"arm": "CTRL", "versus": "MN_MINOX"}]
+    d = parse_definition(data)
+    assert d.reference_arm.code == "MN_MINOX"
+    assert [(c.arm, c.versus) for c in d.comparisons] == [("CTRL", "MN_MINOX")]
+    del data["analysis"]["comparisons"]
+    with pytest.raises(DefinitionError, match=r"^arms: exactly one arm must have reference"):
+        parse_definition(data)
+
+
+def test_a_responder_endpoint_may_be_secondary_to_a_continuous_primary() -> None:
+    data = example()
+    data["endpoints"]["secondary"] = [
+        {"parameter": "HAIRCNT", "visit": "WEEK24", "responder": "PCHG >= 20"},
+        {"parameter": "HAIRCNT", "visit": "WEEK24", "variable": "PCHG"},
+    ]
+    d = parse_definition(data)
+    data["endpoints"]["secondary"][0]["missing"] = "exclude"
+    assert parse_definition(data).secondary[0].missing == "exclude"
+    assert d.secondary[0].kind == "binary" and d.secondary[0].missing == "non_responder"
+    assert d.secondary[1].kind == "continuous"
+
+
+def _aa(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = aa_example()
+    node: Any = data
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("endpoints", "primary", "responder"),
+            "AVAL = 20",
+            "endpoints.primary.responder: 'AVAL = 20' is not a responder rule",
+        ),
+        (
+            ("endpoints", "secondary", 1, "responder"),
+            "SALT50",
+            "endpoints.secondary[1].responder: 'SALT50' is not a responder rule",
+        ),
+        (
+            ("endpoints", "primary", "variable"),
+            "CHG",
+            "endpoints.primary.variable: CHG differs from the responder rule's AVAL",
+        ),
+        (
+            ("endpoints", "primary", "missing"),
+            "impute",
+            "endpoints.primary.missing: 'impute' is not one of non_responder, exclude",
+        ),
+        (
+            ("endpoints", "secondary", 0, "missing"),
+            "exclude",
+            "endpoints.secondary[0].missing: only a responder endpoint has this key",
+        ),
+        (
+            ("endpoints", "secondary", 1, "responder"),
+            "AVAL <= 20",
+            "endpoints.secondary[1]: AVAL <= 20 of SALT at WEEK24 is already an endpoint",
+        ),
+        (
+            ("arms", 0, "components", 0, "treatment"),
+            "jak_inhibitor",
+            "arms[0].components[0].treatment: 'jak_inhibitor' is not one of minoxidil,",
+        ),
+        (
+            ("arms", 0, "components", 0, "matches"),
+            KeyError,
+            "arms[0].components[0].matches: required for vehicle",
+        ),
+        (
+            ("arms", 0, "components", 0, "matches"),
+            "vehicle",
+            "arms[0].components[0].matches: vehicle cannot imitate itself",
+        ),
+        (
+            ("arms", 0, "components", 1, "interval_days"),
+            KeyError,
+            "arms[0].components[1].interval_days: required for sham_microneedling",
+        ),
+        (
+            ("arms", 0, "components", 1, "needle_depth_mm"),
+            [0.5, 1.0],
+            "arms[0].components[1].needle_depth_mm: not an attribute of sham_microneedling",
+        ),
+        (
+            ("arms", 2, "components", 1, "route"),
+            "oral",
+            "arms[2].components[1].dose_mg: required for minoxidil with route = 'oral'",
+        ),
+        (
+            ("arms", 0, "components", 0, "route"),
+            "oral",
+            "arms[0].components[0].route: vehicle is given topical, not oral",
+        ),
+        (("arms", 1, "allocation"), 0, "arms[1].allocation: must be in (0, 1000] (got 0)"),
+        (("arms", 1, "allocation"), -2, "arms[1].allocation: must be in (0, 1000] (got -2)"),
+        (("arms", 1, "allocation"), "2", "arms[1].allocation: must be a number"),
+        (
+            ("analysis", "comparisons", 1, "arm"),
+            "MINOX",
+            "analysis.comparisons[1].arm: unknown arm 'MINOX'",
+        ),
+        (
+            ("analysis", "comparisons", 0, "versus"),
+            "PLACEBO",
+            "analysis.comparisons[0].versus: unknown arm 'PLACEBO'",
+        ),
+        (
+            ("analysis", "comparisons", 2, "versus"),
+            "MN_PRP",
+            "analysis.comparisons[2]: compares arm MN_PRP with itself",
+        ),
+        (
+            ("analysis", "comparisons", 2),
+            {"arm": "CTRL", "versus": "MN_PRP"},
+            "analysis.comparisons[2]: CTRL and MN_PRP are already compared",
+        ),
+        (
+            ("analysis", "comparisons", 2, "against"),
+            "CTRL",
+            "analysis.comparisons[2].against: unknown key",
+        ),
+        (
+            ("analysis", "binary_method"),
+            "chisq",
+            "analysis.binary_method: 'chisq' is not one of logistic, cmh",
+        ),
+        (("parameters", 1, "kind"), "vital", "parameters[1].kind: 'vital' is not one of"),
+        (
+            ("parameters", 0, "alert_high"),
+            90,
+            'parameters[0].alert_high: only a parameter of kind "safety" has alerts',
+        ),
+        (
+            ("parameters", 1, "alert_low"),
+            200,
+            "parameters[1].alert_low: alert_low 200 is above alert_high 160",
+        ),
+        (("parameters", 1, "alert_high"), math.inf, "parameters[1].alert_high: must be a finite"),
+        (
+            ("endpoints", "secondary", 0, "parameter"),
+            "SYSBP",
+            "endpoints.secondary[0].parameter: SYSBP is a safety parameter, never an endpoint",
+        ),
+        (("trial", "population", "age"), [75, 12], "trial.population.age: expected [low, high]"),
+        (("trial", "population", "age"), [12, 200], "trial.population.age[1]: must be an integer"),
+        (("trial", "population", "sex"), ["W"], "trial.population.sex[0]: 'W' is not one of F, M"),
+        (("trial", "population", "sex"), [], "trial.population.sex: names no sex"),
+        (("trial", "population", "sex"), ["F", "F"], "trial.population.sex: 'F' appears twice"),
+        (("trial", "population", "height"), [1, 2], "trial.population.height: unknown key"),
+        (("safety", "meddra_version"), 27.1, "safety.meddra_version: expected str"),
+        (("safety", "dictionary"), "MedDRA", "safety.dictionary: unknown key"),
+    ],
+)
+def test_new_keys_name_the_key(path: tuple[Any, ...], value: Any, message: str) -> None:
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(_aa(path, value))
+    assert str(info.value).startswith(message), str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('responder = "AVAL <= 20"', 'responder = "AVAL <= twenty"', "endpoints.primary.responder"),
+        ('treatment = "vehicle"', 'treatment = "jak"', "arms[0].components[0].treatment"),
+        ('matches = "minoxidil"\n', "", "arms[0].components[0].matches"),
+        ('arm = "MN_MINOX"', 'arm = "MN"', "analysis.comparisons[1].arm"),
+        ('versus = "MN_MINOX"', 'versus = "MN_PRP"', "analysis.comparisons[2]"),
+        ('arm = "MN_MINOX"', 'arm = "MN_PRP"', "analysis.comparisons[1]"),
+        ("allocation = 2", "allocation = 0", "arms[1].allocation"),
+    ],
+)
+def test_bad_new_keys_exit_2_through_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, key: str
+) -> None:
+    from trialkit.cli import main
+
+    assert AA_EXAMPLE.count(old) == 1
+    (tmp_path / "trial.toml").write_text(AA_EXAMPLE.replace(old, new))
+    code = main(["validate", str(tmp_path)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert f"trial.toml: {key}: " in lines[0], lines[0]

@@ -21,21 +21,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from trialkit.errors import DefinitionError
+from trialkit.responder_rule import ResponderRule, parse_responder_rule
+from trialkit.treatments import ATTRIBUTES, KINDS, TREATMENTS, Component
 from trialkit.vocabulary import (
+    BINARY_METHODS,
     COVARIANCE_STRUCTURES,
+    DEVICES,
     DF_METHODS,
     ESTIMAND_STRATEGIES,
     INTERCURRENT_EVENTS,
+    MISSING_RESPONSE_RULES,
     MULTIPLICITY_METHODS,
+    PARAMETER_KINDS,
     PSEUDO_VISITS,
+    ROUTES,
+    SETTINGS,
+    SEXES,
 )
 
 if TYPE_CHECKING:
     from trialkit.design.plan import InterimPlan
 
-TREATMENTS = ("minoxidil", "finasteride", "microneedling", "prp")
-DEVICES = ("dermaroller", "dermapen", "motorized_pen")
-SETTINGS = ("clinic", "home")
 POPULATIONS = ("ITT", "MITT", "PP", "SAFETY")
 ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
 
@@ -59,44 +65,23 @@ D = TypeVar("D")
 
 
 @dataclass(frozen=True)
-class Component:
-    """One study treatment given in an arm (a drug, microneedling or PRP) and its protocol range."""
-
-    treatment: str
-    concentration_pct: float | None = None
-    dose_mg: float | None = None
-    route: str | None = None
-    frequency: str | None = None
-    device: str | None = None
-    setting: str | None = None
-    needle_depth_mm: tuple[float, float] | None = None
-    volume_ml: tuple[float, float] | None = None
-    interval_days: int | None = None
-    sessions: int | None = None
-
-    @property
-    def is_procedure(self) -> bool:
-        """Microneedling and PRP are given in sessions, drugs in dispensing periods."""
-        return self.treatment in ("microneedling", "prp")
-
-
-@dataclass(frozen=True)
 class Arm:
-    """A treatment arm: its ARMCD, label and components."""
+    """A treatment arm: its ARMCD, label, components and share of the randomisation ratio."""
 
     code: str
     label: str
     components: tuple[Component, ...]
     reference: bool = False
+    allocation: float = 1
 
     @property
     def treatments(self) -> frozenset[str]:
-        """Names of the treatments given in this arm."""
-        return frozenset(c.treatment for c in self.components)
+        """The EXTRT names of the treatments given in this arm (``name`` for ``other``)."""
+        return frozenset(c.extrt for c in self.components)
 
     def component(self, treatment: str) -> Component | None:
-        """The component giving ``treatment``, if the arm has one."""
-        return next((c for c in self.components if c.treatment == treatment), None)
+        """The component whose EXTRT is ``treatment``, if the arm has one."""
+        return next((c for c in self.components if c.extrt == treatment), None)
 
 
 @dataclass(frozen=True)
@@ -123,16 +108,29 @@ class Parameter:
     direction: Literal["higher", "lower"] = "higher"
     scale: Literal["continuous", "ordinal"] = "continuous"
     levels: tuple[int, ...] | None = None
+    #: ``efficacy`` (assessments, endpoints) or ``safety`` (vital signs, never an endpoint).
+    kind: str = "efficacy"
+    #: Values below ``alert_low`` or above ``alert_high`` are flagged in the safety tables.
+    alert_low: float | None = None
+    alert_high: float | None = None
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """An endpoint: a parameter's variable (CHG, PCHG, AVAL) at a visit."""
+    """An endpoint: a parameter's variable (CHG, PCHG, AVAL) at a visit, continuous or, with a
+    responder rule, binary (``missing`` says how a subject without a value counts)."""
 
     parameter: str
     visit: str
     variable: str = "CHG"
     name: str | None = None
+    responder: ResponderRule | None = None
+    missing: str = "non_responder"
+
+    @property
+    def kind(self) -> Literal["binary", "continuous"]:
+        """``binary`` for a responder endpoint, else ``continuous``."""
+        return "binary" if self.responder is not None else "continuous"
 
 
 @dataclass(frozen=True)
@@ -177,6 +175,14 @@ class Estimand:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """One declared comparison: arm ``arm`` against arm ``versus``."""
+
+    arm: str
+    versus: str
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The statistical analysis plan of the primary and supporting analyses."""
 
@@ -194,17 +200,36 @@ class Analysis:
     responder_pct_change: int = 20
     ae_lag_days: int = 30
     age_groups: tuple[int, ...] = (40, 65)
+    #: The comparisons as declared (empty: every arm against the reference arm).
+    comparisons: tuple[Comparison, ...] = ()
+    binary_method: str = "logistic"
+
+
+@dataclass(frozen=True)
+class Population:
+    """Eligible subjects: age limits (inclusive) and sexes; None leaves it unrestricted."""
+
+    age: tuple[int, int] | None = None
+    sex: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class TrialInfo:
-    """Identification of the trial."""
+    """Identification of the trial and its population."""
 
     id: str
     title: str
     indication: str
     sponsor: str | None = None
     phase: str | None = None
+    population: Population = field(default_factory=Population)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """How safety data are coded and reported."""
+
+    meddra_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,11 +248,26 @@ class TrialDefinition:
     estimand: Estimand = field(default_factory=Estimand)
     interim: InterimPlan | None = None
     source: Path | None = None
+    safety: Safety = field(default_factory=Safety)
 
     @property
     def reference_arm(self) -> Arm:
-        """The arm every active arm is compared with."""
-        return next(a for a in self.arms if a.reference)
+        """The arm flagged ``reference``, else the ``versus`` of the first declared comparison."""
+        flagged = next((a for a in self.arms if a.reference), None)
+        return flagged or self.arm(self.analysis.comparisons[0].versus)
+
+    @property
+    def comparisons(self) -> tuple[Comparison, ...]:
+        """The declared comparisons, else every other arm against the reference, in arm order."""
+        if self.analysis.comparisons:
+            return self.analysis.comparisons
+        ref = self.reference_arm.code
+        return tuple(Comparison(a.code, ref) for a in self.arms if a.code != ref)
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """The EXTRT names of the trial's treatments, in arm and component order."""
+        return tuple(dict.fromkeys(c.extrt for a in self.arms for c in a.components))
 
     @property
     def baseline_visit(self) -> Visit:
@@ -603,31 +643,50 @@ class TomlTable:
             raise DefinitionError(f"{self.path(unknown)}: unknown key")
 
 
+#: How each component attribute of the treatment registry is read (name, table -> value).
+_ATTRIBUTE_READERS: dict[str, Callable[[TomlTable, str], Any]] = {
+    "name": lambda t, n: t.text(n, None),
+    "matches": lambda t, n: t.choice(n, TREATMENTS, None),
+    "concentration_pct": lambda t, n: t.number(n, None, 0, 100, low_open=True),
+    "dose_mg": lambda t, n: t.number(n, None, 0, 100_000, low_open=True),
+    "route": lambda t, n: t.choice(n, ROUTES, None),
+    "frequency": lambda t, n: t.text(n, None),
+    "device": lambda t, n: t.choice(n, DEVICES, None),
+    "setting": lambda t, n: t.choice(n, SETTINGS, None),
+    "needle_depth_mm": lambda t, n: t.range(n, float, 0, 10),
+    "volume_ml": lambda t, n: t.range(n, float, 0, 100),
+    "interval_days": lambda t, n: t.integer(n, None, 1, MAX_DAYS),
+    "sessions": lambda t, n: t.integer(n, None, 1, 1000),
+}
+
+
 def _component(t: TomlTable) -> Component:
-    treatment = t.choice("treatment", TREATMENTS)
-    c = Component(
-        treatment=treatment,
-        concentration_pct=t.number("concentration_pct", None, 0, 100, low_open=True),
-        dose_mg=t.number("dose_mg", None, 0, 100_000, low_open=True),
-        route=t.choice("route", ("topical", "oral", "intradermal"), None),
-        frequency=t.text("frequency", None),
-        device=t.choice("device", DEVICES, None),
-        setting=t.choice("setting", SETTINGS, None),
-        needle_depth_mm=t.range("needle_depth_mm", float, 0, 10),
-        volume_ml=t.range("volume_ml", float, 0, 100),
-        interval_days=t.integer("interval_days", None, 1, MAX_DAYS),
-        sessions=t.integer("sessions", None, 1, 1000),
-    )
+    """A component read through the treatment registry: the kind's attributes, its required
+    ones (always or given another attribute's value) and its routes."""
+    kind = KINDS[t.choice("treatment", TREATMENTS)]
+    values = {a: _ATTRIBUTE_READERS[a](t, a) for a in kind.attributes}
+    foreign = next((a for a in ATTRIBUTES if a in t.data), None)
+    if foreign is not None:
+        raise DefinitionError(
+            f"{t.path(foreign)}: not an attribute of {kind.name} "
+            f"(its attributes: {', '.join(kind.attributes)})"
+        )
     t.done()
-    if treatment == "microneedling":
-        for name in ("device", "needle_depth_mm", "interval_days"):
-            if getattr(c, name) is None:
-                raise DefinitionError(f"{t.path(name)}: required for microneedling")
-    if treatment == "prp" and c.volume_ml is None:
-        raise DefinitionError(f"{t.path('volume_ml')}: required for prp")
-    if treatment != "microneedling" and (c.device or c.needle_depth_mm):
-        raise DefinitionError(f"{t.key}: device and needle depth belong to microneedling only")
-    return c
+    required = [*kind.required, *(r for a, v, r in kind.required_when if values.get(a) == v)]
+    for name in required:
+        if values[name] is None:
+            condition = next(
+                (f" with {a} = {v!r}" for a, v, r in kind.required_when if r == name), ""
+            )
+            raise DefinitionError(f"{t.path(name)}: required for {kind.name}{condition}")
+    route = values.get("route")
+    if route is not None and route not in kind.routes:
+        raise DefinitionError(
+            f"{t.path('route')}: {kind.name} is given {' or '.join(kind.routes)}, not {route}"
+        )
+    if values.get("matches") == kind.name:
+        raise DefinitionError(f"{t.path('matches')}: {kind.name} cannot imitate itself")
+    return Component(treatment=kind.name, **values)
 
 
 def _arm(t: TomlTable) -> Arm:
@@ -635,12 +694,13 @@ def _arm(t: TomlTable) -> Arm:
         code=t.code("code"),
         label=t.text("label"),
         reference=t.take("reference", bool, False),
+        allocation=t.number("allocation", 1.0, 0, 1000, low_open=True),
         components=tuple(_component(c) for c in t.tables("components", required=True)),
     )
     t.done()
     if not arm.components:
         raise DefinitionError(f"{t.path('components')}: an arm needs at least one component")
-    dup = _first_duplicate([c.treatment for c in arm.components])
+    dup = _first_duplicate([c.extrt for c in arm.components])
     if dup:
         raise DefinitionError(f"{t.path('components')}: treatment {dup!r} appears twice")
     return arm
@@ -683,10 +743,21 @@ def _parameter(t: TomlTable) -> Parameter:
         direction=t.choice("direction", ("higher", "lower"), "higher"),
         scale=t.choice("scale", ("continuous", "ordinal"), "continuous"),
         levels=levels,
+        kind=t.choice("kind", PARAMETER_KINDS, "efficacy"),
+        alert_low=t.number("alert_low", None),
+        alert_high=t.number("alert_high", None),
     )
     t.done()
     if p.min is not None and p.max is not None and p.min > p.max:
         raise DefinitionError(f"{t.path('min')}: min {p.min} is above max {p.max}")
+    alerts = p.alert_low is not None or p.alert_high is not None
+    if alerts and p.kind != "safety":
+        name = "alert_low" if p.alert_low is not None else "alert_high"
+        raise DefinitionError(f'{t.path(name)}: only a parameter of kind "safety" has alerts')
+    if p.alert_low is not None and p.alert_high is not None and p.alert_low > p.alert_high:
+        raise DefinitionError(
+            f"{t.path('alert_low')}: alert_low {p.alert_low:g} is above alert_high {p.alert_high:g}"
+        )
     if p.scale == "ordinal":
         if not p.levels:
             raise DefinitionError(f"{t.path('levels')}: an ordinal parameter needs integer levels")
@@ -703,14 +774,34 @@ def _parameter(t: TomlTable) -> Parameter:
 
 
 def _endpoint(t: TomlTable) -> Endpoint:
-    e = Endpoint(
-        parameter=t.take("parameter", str),
-        visit=t.take("visit", str),
-        variable=t.choice("variable", ENDPOINT_VARIABLES, "CHG"),
-        name=t.text("name", None),
-    )
+    parameter = t.take("parameter", str)
+    visit = t.take("visit", str)
+    variable = t.choice("variable", ENDPOINT_VARIABLES, None)
+    name = t.text("name", None)
+    rule_text = t.text("responder", None)
+    rule = None if rule_text is None else parse_responder_rule(rule_text, t.path("responder"))
+    missing = t.choice("missing", MISSING_RESPONSE_RULES, None)
     t.done()
-    return e
+    if rule is not None and variable is not None and variable != rule.variable:
+        raise DefinitionError(
+            f"{t.path('variable')}: {variable} differs from the responder rule's {rule.variable}"
+        )
+    if rule is None and missing is not None:
+        raise DefinitionError(f"{t.path('missing')}: only a responder endpoint has this key")
+    return Endpoint(
+        parameter=parameter,
+        visit=visit,
+        variable=rule.variable if rule is not None else variable or "CHG",
+        name=name,
+        responder=rule,
+        missing=missing or "non_responder",
+    )
+
+
+def _comparison(t: TomlTable) -> Comparison:
+    c = Comparison(arm=t.code("arm"), versus=t.code("versus"))
+    t.done()
+    return c
 
 
 def _analysis(t: TomlTable | None) -> Analysis:
@@ -731,6 +822,8 @@ def _analysis(t: TomlTable | None) -> Analysis:
         responder_pct_change=t.integer("responder_pct_change", 20, 1, 1000),
         ae_lag_days=t.integer("ae_lag_days", 30, 0, MAX_DAYS),
         age_groups=t.numbers("age_groups", int, (40, 65), 0, 150),
+        comparisons=tuple(_comparison(c) for c in t.tables("comparisons")),
+        binary_method=t.choice("binary_method", BINARY_METHODS, "logistic"),
     )
     t.done()
     for i, cov in enumerate(a.covariance_fallback):
@@ -813,15 +906,20 @@ def _check_endpoints(d: TrialDefinition) -> None:
     for key, e in endpoints:
         if e.parameter not in params:
             raise DefinitionError(f"{key}.parameter: unknown parameter {show(e.parameter)}")
+        if d.parameter(e.parameter).kind == "safety":
+            raise DefinitionError(
+                f"{key}.parameter: {e.parameter} is a safety parameter, never an endpoint"
+            )
         if e.visit not in visits:
             raise DefinitionError(f"{key}.visit: unknown visit {show(e.visit)}")
         if e.visit == d.baseline_visit.code:
             raise DefinitionError(f"{key}.visit: an endpoint cannot be at the baseline visit")
-        if (e.parameter, e.visit, e.variable) in seen:
+        what = e.responder.text if e.responder is not None else e.variable
+        if (e.parameter, e.visit, what) in seen:
             raise DefinitionError(
-                f"{key}: {e.variable} of {e.parameter} at {e.visit} is already an endpoint"
+                f"{key}: {what} of {e.parameter} at {e.visit} is already an endpoint"
             )
-        seen.add((e.parameter, e.visit, e.variable))
+        seen.add((e.parameter, e.visit, what))
         if e.name is not None:
             if e.name in names:
                 raise DefinitionError(f"{key}.name: {show(e.name)} names two endpoints")
@@ -841,10 +939,12 @@ def _check_consistency(d: TrialDefinition) -> None:
     _check_unique("visits", [v.code for v in d.visits], "visit")
     _check_unique("parameters", [p.code for p in d.parameters], "parameter")
     refs = [a.code for a in d.arms if a.reference]
-    if len(refs) != 1:
+    if len(refs) > 1 or (not refs and not d.analysis.comparisons):
         raise DefinitionError(
-            f"arms: exactly one arm must have reference = true (found {len(refs)})"
+            f"arms: exactly one arm must have reference = true (found {len(refs)}), "
+            "unless [[analysis.comparisons]] are declared"
         )
+    _check_comparisons(d)
     baselines = [v.code for v in d.visits if v.baseline]
     if len(baselines) != 1:
         raise DefinitionError(
@@ -866,7 +966,7 @@ def _check_consistency(d: TrialDefinition) -> None:
     if d.baseline_visit.day != min(v.day for v in d.visits):
         raise DefinitionError("visits: the baseline visit must come before every other visit")
     _check_endpoints(d)
-    active = [a.code for a in d.arms if not a.reference]
+    active = list(dict.fromkeys(c.arm for c in d.comparisons))
     order = d.analysis.multiplicity_order
     for i, code in enumerate(order):
         if code not in active:
@@ -887,6 +987,52 @@ def _check_consistency(d: TrialDefinition) -> None:
         )
 
 
+def _check_comparisons(d: TrialDefinition) -> None:
+    """Declared comparisons name two different arms of the trial, each pair once."""
+    arms = {a.code for a in d.arms}
+    seen: set[frozenset[str]] = set()
+    for i, c in enumerate(d.analysis.comparisons):
+        key = f"analysis.comparisons[{i}]"
+        for name in ("arm", "versus"):
+            code = getattr(c, name)
+            if code not in arms:
+                raise DefinitionError(f"{key}.{name}: unknown arm {show(code)}")
+        if c.arm == c.versus:
+            raise DefinitionError(f"{key}: compares arm {c.arm} with itself")
+        pair = frozenset((c.arm, c.versus))
+        if pair in seen:
+            raise DefinitionError(f"{key}: {c.arm} and {c.versus} are already compared")
+        seen.add(pair)
+
+
+def _population(t: TomlTable | None) -> Population:
+    if t is None:
+        return Population()
+    sexes = t.strings("sex") if "sex" in t.data else None
+    pop = Population(age=t.range("age", int, 0, 150), sex=sexes)
+    t.done()
+    for i, sex in enumerate(sexes or ()):
+        if sex not in SEXES:
+            raise DefinitionError(
+                f"{t.path('sex')}[{i}]: {show(sex)} is not one of {', '.join(SEXES)}"
+            )
+    if sexes is not None:
+        if not sexes:
+            raise DefinitionError(f"{t.path('sex')}: names no sex")
+        dup = _first_duplicate(sexes)
+        if dup:
+            raise DefinitionError(f"{t.path('sex')}: {dup!r} appears twice")
+    return pop
+
+
+def _safety(t: TomlTable | None) -> Safety:
+    if t is None:
+        return Safety()
+    safety = Safety(meddra_version=t.text("meddra_version", None))
+    t.done()
+    return safety
+
+
 def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> TrialDefinition:
     """Build a checked :class:`TrialDefinition` from the mapping :func:`read_toml` gives."""
     from trialkit.design.plan import InterimPlan  # the plan module reads numbers with ours
@@ -901,6 +1047,7 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
         indication=info_t.choice("indication", ("androgenetic alopecia", "alopecia areata")),
         sponsor=info_t.text("sponsor", None),
         phase=info_t.text("phase", None),
+        population=_population(info_t.table("population")),
     )
     info_t.done()
     arms = tuple(_arm(t) for t in root.tables("arms", required=True))
@@ -929,6 +1076,7 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
         estimand=_estimand(root.table("estimand")),
         interim=None if interim is None else InterimPlan.from_mapping(interim, key="interim"),
         source=source,
+        safety=_safety(root.table("safety")),
     )
     root.done()
     _check_consistency(definition)
@@ -948,14 +1096,20 @@ def load_definition(path: Path | str) -> TrialDefinition:
 
 
 __all__ = [
+    "DEVICES",
+    "SETTINGS",
+    "TREATMENTS",
     "Analysis",
     "Arm",
+    "Comparison",
     "Component",
     "Endpoint",
     "Estimand",
     "IntercurrentEvent",
     "Parameter",
     "PerProtocol",
+    "Population",
+    "Safety",
     "Subgroup",
     "TrialDefinition",
     "TrialInfo",

@@ -36,6 +36,28 @@ DF_METHODS: tuple[str, ...] = tuple(DF_LABELS)
 #: Multiplicity adjustments of the primary comparisons.
 MULTIPLICITY_METHODS: tuple[str, ...] = ("dunnett", "holm", "fixed_sequence", "none")
 
+#: Microneedling devices and settings of a study treatment component.
+DEVICES: tuple[str, ...] = ("dermaroller", "dermapen", "motorized_pen")
+SETTINGS: tuple[str, ...] = ("clinic", "home")
+#: Routes of administration a component may name (each treatment kind allows some of them).
+ROUTES: tuple[str, ...] = ("topical", "oral", "intradermal", "intralesional", "subcutaneous")
+
+#: SEX codes of the subjects dataset (and of ``[trial.population].sex``).
+SEXES: tuple[str, ...] = ("F", "M")
+
+#: Kinds of parameter: efficacy parameters are assessed and may be endpoints; safety ones
+#: (vital signs) are summarised in the safety section and never an endpoint.
+PARAMETER_KINDS: tuple[str, ...] = ("efficacy", "safety")
+
+#: Responder rules ``VARIABLE OP NUMBER`` of binary endpoints: the variables and operators.
+RESPONDER_VARIABLES: tuple[str, ...] = ("AVAL", "CHG", "PCHG")
+RESPONDER_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=")
+#: How a binary endpoint counts a subject without a value at the visit.
+MISSING_RESPONSE_RULES: tuple[str, ...] = ("non_responder", "exclude")
+#: Methods of the binary endpoints' comparisons: covariate-adjusted logistic regression with
+#: marginal standardisation, or the Cochran-Mantel-Haenszel risk difference over the strata.
+BINARY_METHODS: tuple[str, ...] = ("logistic", "cmh")
+
 #: Intercurrent events of the estimand and the strategies for them (ICH E9(R1)).
 INTERCURRENT_EVENTS: tuple[str, ...] = ("discontinuation", "rescue_medication")
 ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.definition import DEVICES, SETTINGS, TREATMENTS
+from trialkit.definition import DEVICES, SETTINGS, TREATMENTS, load_definition
+from trialkit.resources import example_trials_dir
 from trialkit.validation.rules import RULES, rules_table
-from trialkit.validation.schemas import CHECK_RULES, load_schema
+from trialkit.validation.schemas import CHECK_RULES, load_schema, specialise
 from trialkit.vocabulary import DATASETS
 
 DOC = Path(__file__).parents[2] / "docs" / "validation.md"
@@ -41,4 +42,11 @@ def test_schema_code_lists_match_definition() -> None:
     exposure = load_schema("exposure").columns
     allowed = {c: set(exposure[c].checks[0].statistics["allowed_values"]) for c in exposure
                if exposure[c].checks and exposure[c].checks[0].name == "isin"}  # fmt: skip
-    assert allowed == {"EXTRT": set(TREATMENTS), "DEVICE": set(DEVICES), "SETTING": set(SETTINGS)}
+    assert allowed == {"DEVICE": set(DEVICES), "SETTING": set(SETTINGS)}
+
+
+def test_extrt_code_list_is_the_trials_treatments() -> None:
+    """EXTRT may name any treatment of the trial (``other`` by its name), and only those."""
+    d = load_definition(example_trials_dir() / "tk_aga_301")
+    check = specialise("exposure", d).columns["EXTRT"].checks[-1]
+    assert set(check.statistics["allowed_values"]) == set(d.treatments) < set(TREATMENTS)

@@ -53,6 +53,8 @@ def specialise(name: str, definition: TrialDefinition) -> pa.DataFrameSchema:
     schema = load_schema(name)
     if name == "subjects":
         schema = _add_isin(schema, "ARMCD", [a.code for a in definition.arms])
+    elif name == "exposure":
+        schema = _add_isin(schema, "EXTRT", list(definition.treatments))
     elif name == "assessments":
         visits = [v.code for v in definition.visits] + list(PSEUDO_VISITS)
         schema = _add_isin(schema, "VISIT", visits)
