@@ -6,6 +6,13 @@ difference with its CI and p-value and the odds ratio.
 with the delta-method variance of Ge et al. (2011), p from its Wald z; the odds ratio is the
 conditional one, exp of the arm coefficients' difference, with a Wald CI.
 
+``cmh`` (:mod:`binary_cmh`): per comparison, the 2 x 2 tables of the two arms within the strata
+(cross-classified; one table without strata); Mantel-Haenszel risk difference with the Sato
+variance and Wald CI, p of the CMH test, MH odds ratio with the Robins-Breslow-Greenland CI.
+Covariates are not used. Where the MH estimates are undefined (no stratum with both arms, an odds
+ratio of 0 or infinity, a zero variance) the comparison falls back to the unadjusted exact method
+(:mod:`binary_exact`) and its note says why.
+
 The input is one row per subject, the missing rule already applied (the response is 0 or 1).
 """
 
@@ -18,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from trialkit.errors import ModelSpecificationError
+from trialkit.estimators.binary_cmh import cmh_comparison, stratified_tables, undefined_reason
+from trialkit.estimators.binary_exact import exact_comparison
 from trialkit.estimators.binary_logistic import (
     LogitFit,
     check_full_rank,
@@ -76,7 +85,9 @@ class BinaryResult:
         level = f"{100 * (1 - self.alpha):g}%"
         arms = self.arms.assign(proportion=self.arms["proportion"].map("{:.4f}".format))
         lines = [f"Binary endpoint ({self.method})", "", arms.to_string(), ""]
-        for (arm, versus), row in zip(self.contrasts.index, self.contrasts.to_dict("records")):
+        for (arm, versus), row in zip(
+            self.contrasts.index, self.contrasts.to_dict("records"), strict=True
+        ):
             lines.append(
                 f"{arm} vs {versus}: risk difference {row['estimate']:.4f}"
                 f" ({level} CI {row['lower']:.4f} to {row['upper']:.4f}), p = {row['p']:.4g};"
@@ -109,7 +120,11 @@ def binary_analysis(
         columns=["n", "responders"],
     )
     counts["proportion"] = counts["responders"] / counts["n"]
-    fit, rows = logistic_rows(data, y, order, comparisons, covariates, strata, alpha)
+    fit: LogitFit | None = None
+    if method == "cmh":
+        rows = cmh_rows(data, y, comparisons, strata, alpha)
+    else:
+        fit, rows = logistic_rows(data, y, order, comparisons, covariates, strata, alpha)
     contrasts = pd.DataFrame(
         rows,
         index=pd.MultiIndex.from_tuples(list(comparisons), names=[ARM, "versus"]),
@@ -220,3 +235,46 @@ def logistic_rows(
             }
         )
     return fit, rows
+
+
+def stratum_labels(data: pd.DataFrame, strata: Sequence[str]) -> np.ndarray:
+    """Each subject's stratum, the cross-classification of ``strata`` ("SEX=F, SEVERITY=mild")."""
+    if not strata:
+        return np.full(len(data), "all", dtype=object)
+    values = [(s, data[s].astype(str).to_numpy()) for s in strata]
+    labels = [", ".join(f"{s}={v[i]}" for s, v in values) for i in range(len(data))]
+    return np.asarray(labels, dtype=object)
+
+
+def exact_row(
+    y: np.ndarray, arm_values: np.ndarray, arm: str, versus: str, alpha: float, why: str
+) -> dict[str, object]:
+    """The comparison by the unadjusted exact method, its note saying ``why``."""
+    x1, n1 = int(y[arm_values == arm].sum()), int((arm_values == arm).sum())
+    x0, n0 = int(y[arm_values == versus].sum()), int((arm_values == versus).sum())
+    note = f"{why}: unadjusted exact method used (Newcombe CI, Fisher exact p, conditional OR)"
+    return {**exact_comparison(x1, n1, x0, n0, alpha), "method": "exact", "note": note}
+
+
+def cmh_rows(
+    data: pd.DataFrame,
+    y: np.ndarray,
+    comparisons: Sequence[tuple[str, str]],
+    strata: Sequence[str],
+    alpha: float,
+) -> list[dict[str, object]]:
+    """Mantel-Haenszel rows of each comparison (exact where they are undefined)."""
+    arm_values = data[ARM].astype(str).to_numpy()
+    labels = stratum_labels(data, strata)
+    rows: list[dict[str, object]] = []
+    for arm, versus in comparisons:
+        tables = stratified_tables(y, arm_values, labels, arm, versus)
+        why = undefined_reason(tables)
+        if why is not None:
+            rows.append(exact_row(y, arm_values, arm, versus, alpha, why))
+            continue
+        note = ""
+        if tables.dropped:
+            note = f"strata with one arm only, contributing nothing: {'; '.join(tables.dropped)}"
+        rows.append({**cmh_comparison(tables, alpha), "method": "cmh", "note": note})
+    return rows

@@ -1,0 +1,73 @@
+"""CMH binary analysis: Mantel-Haenszel risk difference (Sato SE), MH odds ratio (RBG CI) and the
+CMH test, against R (hand-written MH and mantelhaen.test) and the one-stratum closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tests.estimators.binary_data import (
+    COMPARED,
+    COMPARISONS,
+    assert_matches,
+    data,
+    reference,
+    reference_rows,
+)
+from trialkit.estimators.binary import binary_analysis
+
+
+def cmh(name: str, comparisons: list[tuple[str, str]] = COMPARISONS) -> pd.DataFrame:
+    return binary_analysis(
+        data(name),
+        response="RESP",
+        comparisons=comparisons,
+        method="cmh",
+        covariates=["BASE"],
+        strata=["SEVERITY"],
+    ).contrasts
+
+
+def test_mantel_haenszel_estimates_and_test_match_r() -> None:
+    expected = reference_rows(reference()["cmh"])
+    contrasts = cmh("binary")
+    assert_matches(contrasts, expected, COMPARED)
+    assert set(contrasts["method"]) == {"cmh"}
+
+
+def test_hand_written_r_agrees_with_mantelhaen_test() -> None:
+    """The R script's hand-written CMH chi-square and MH OR CI are R's own (a check of it)."""
+    expected = reference_rows(reference()["cmh"])
+    for mine, rs in [("statistic", "r_statistic"), ("p", "r_p"), ("or_lower", "r_or_lower")]:
+        pd.testing.assert_series_equal(expected[mine], expected[rs], check_names=False, rtol=1e-10)
+
+
+def test_a_stratum_with_one_arm_contributes_nothing_and_is_named() -> None:
+    expected = reference_rows(reference()["sparse_cmh"])
+    contrasts = cmh("sparse", [("MN_PRP", "MN_MINOX")])
+    assert_matches(contrasts, expected, COMPARED)
+    note = contrasts.loc[("MN_PRP", "MN_MINOX"), "note"]
+    assert note == "strata with one arm only, contributing nothing: SEVERITY=very_severe"
+
+
+def test_one_stratum_gives_the_crude_difference_woolf_or_and_scaled_pearson_chi2() -> None:
+    frame = data("binary")
+    row = binary_analysis(frame, response="RESP", comparisons=[("MN_PRP", "CTRL")], method="cmh")
+    got = row.contrasts.loc[("MN_PRP", "CTRL")]
+    a, n1, c, n0 = 34, 50, 30, 100
+    p1, p0 = a / n1, c / n0
+    assert got["estimate"] == pytest.approx(p1 - p0, abs=1e-12)
+    assert got["se"] == pytest.approx(math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))
+    b, d = n1 - a, n0 - c
+    assert got["odds_ratio"] == pytest.approx(a * d / (b * c))
+    woolf = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    assert got["or_lower"] == pytest.approx(
+        got["odds_ratio"] * math.exp(-1.959963984540054 * woolf)
+    )
+    pearson = stats.chi2_contingency([[a, b], [c, d]], correction=False).statistic
+    N = n1 + n0
+    assert got["statistic"] == pytest.approx(pearson * (N - 1) / N)
+    assert got["p"] == pytest.approx(stats.chi2.sf(pearson * (N - 1) / N, 1))
