@@ -91,7 +91,56 @@ conditional <- list(
   thetaTrend = 0.3, conditionalPowerTrend = cpTrend$conditionalPower[2]
 )
 
-res <- list(rpactVersion = as.character(packageVersion("rpact")), designs = out, conditionalPower = conditional)
+# Conditional power of three-stage designs at stage 1 (rpact's group sequential conditional power:
+# the probability of rejecting at stage 2 or 3). nPlanned is chosen so that the stages' subject
+# counts give the design's information rates; allocation 1:1 and 2:1.
+cpCase <- function(id, n1, n2, means1, means2, sds, nPlanned, ratio, thetaH1, sd) {
+  total <- c(n1 + n2, n1 + n2 + cumsum(nPlanned))
+  d <- getDesignGroupSequential(kMax = 3, typeOfDesign = "asOF", sided = 1, alpha = 0.025,
+                                informationRates = total / total[3])
+  data <- getDataset(n1 = n1, n2 = n2, means1 = means1, means2 = means2, stDevs1 = sds, stDevs2 = sds)
+  st <- getStageResults(d, dataInput = data, stage = 1, normalApproximation = TRUE)
+  observed <- means1 - means2
+  pooled <- sds  # equal SDs: the pooled SD
+  effect <- getConditionalPower(st, nPlanned = nPlanned, thetaH1 = thetaH1, assumedStDev = sd,
+                                allocationRatioPlanned = ratio)
+  trend <- getConditionalPower(st, nPlanned = nPlanned, thetaH1 = observed, assumedStDev = pooled,
+                               allocationRatioPlanned = ratio)
+  list(id = id, informationRates = d$informationRates, criticalValues = d$criticalValues,
+       n1 = n1, n2 = n2, observed = observed, pooledSd = pooled, nPlanned = nPlanned, ratio = ratio,
+       z1 = st$overallTestStatistics[1], thetaH1 = thetaH1, assumedStDev = sd,
+       conditionalPower = effect$conditionalPower[2:3], conditionalPowerTrend = trend$conditionalPower[2:3])
+}
+conditionalGS <- list(
+  cpCase("equal", 50, 50, 3, 0, 10, c(100, 130), 1, 4, 10),
+  cpCase("ratio2", 60, 30, 2.5, 0, 8, c(90, 90), 2, 3.5, 9)
+)
+
+# Boundaries of the three looks of the end-to-end test (tests/analysis/test_interim_run.py):
+# TK-AGA-301 with [interim] information_fractions = [0.3, 0.6, 1.0], max_subjects = 300, O'Brien-
+# Fleming-type spending at alpha 0.025 / 3 per comparison. Subjects with the week-24 endpoint:
+# 91 at cutoff 2024-01-01 (look 1), 188 at 2024-05-15 (look 2), 244 at the final analysis.
+# Looks 1 and 2: the design at the realised information rates (later planned looks kept); the
+# final look ends the trial below the planned maximum: the rates are rescaled to the final
+# information and the user spending keeps the alpha spent at looks 1 and 2, all alpha at the end.
+gsAlpha <- 0.025 / 3
+gsN <- c(91, 188, 244)
+gsLook1 <- getDesignGroupSequential(typeOfDesign = "asOF", sided = 1, alpha = gsAlpha,
+                                    informationRates = c(gsN[1] / 300, 0.6, 1))
+gsLook2 <- getDesignGroupSequential(typeOfDesign = "asOF", sided = 1, alpha = gsAlpha,
+                                    informationRates = c(gsN[1:2] / 300, 1))
+gsFinal <- getDesignGroupSequential(typeOfDesign = "asUser", sided = 1, alpha = gsAlpha,
+                                    informationRates = gsN / gsN[3],
+                                    userAlphaSpending = c(gsLook2$alphaSpent[1:2], gsAlpha))
+realised <- list(
+  alpha = gsAlpha, maxSubjects = 300, subjects = gsN,
+  looks = lapply(list(gsLook1, gsLook2, gsFinal), function(d) list(
+    informationRates = d$informationRates, criticalValues = d$criticalValues,
+    alphaSpent = d$alphaSpent))
+)
+
+res <- list(rpactVersion = as.character(packageVersion("rpact")), designs = out, conditionalPower = conditional,
+            conditionalPowerGroupSequential = conditionalGS, realisedLooks = realised)
 writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
            "tests/fixtures/design/rpact_designs.json")
 cat("wrote", length(out), "designs\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,11 +14,15 @@ from scipy.special import ndtr, stdtr
 
 from trialkit.design.boundaries import group_sequential_design
 from trialkit.design.power import (
+    comparison_information,
     conditional_power,
     conditional_power_design,
     conditional_power_trend,
+    conditional_rejection,
     fixed_design_drift,
     max_information,
+    max_subjects,
+    predictive_power,
     trend_drift,
 )
 from trialkit.design.spending import spend
@@ -121,3 +126,56 @@ def test_cumulative_alpha_equals_spending(inner: list[float], family: str, sided
     for t, spent in zip(fractions, design.alpha_spent, strict=True):
         assert spent == pytest.approx(spend(family, 0.05, t, gamma, sided), abs=1e-9)
     assert all(math.isfinite(c) or c > 0 for c in design.efficacy_z)
+
+
+GS_CP = json.loads(FIXTURE.read_text())["conditionalPowerGroupSequential"]
+
+
+@pytest.mark.parametrize("case", GS_CP, ids=lambda c: c["id"])
+def test_conditional_power_over_later_looks_matches_rpact(case: dict[str, Any]) -> None:
+    """Three looks, at stage 1: rpact's cumulative conditional power at stages 2 and 3, under the
+    stated effect and SD and under the trend, for 1:1 and 2:1 allocation."""
+    rates = case["informationRates"]
+    design = group_sequential_design(rates, 0.025, 1, "of")
+    assert design.efficacy_z == pytest.approx(case["criticalValues"], abs=1e-6)
+    share = case["ratio"] / (1 + case["ratio"])
+    total = case["n1"] + case["n2"] + sum(case["nPlanned"])
+    t1 = rates[0]
+    z1 = case["z1"]
+    stated = comparison_information(total, case["assumedStDev"], share, 1 - share)
+    trend = comparison_information(total, case["pooledSd"], share, 1 - share)
+    assert trend_drift(z1, t1) == pytest.approx(case["observed"] * math.sqrt(trend), rel=1e-12)
+    for drift, expected in (
+        (case["thetaH1"] * math.sqrt(stated), case["conditionalPower"]),
+        (trend_drift(z1, t1), case["conditionalPowerTrend"]),
+    ):
+        for stop in (2, 3):
+            ours = conditional_rejection(z1, t1, rates[1:stop], design.efficacy_z[1:stop], drift)
+            assert abs(ours - expected[stop - 2]) < 1e-6, (case["id"], stop, ours)
+
+
+def test_predictive_power_closed_form_and_its_average_over_the_drift() -> None:
+    """One later look: Phi((z - c sqrt(t)) / sqrt(1 - t)) (Jennison & Turnbull 10.3); a later
+    look that cannot be crossed (+inf) changes nothing; the average of conditional power."""
+    z, t, c = 1.2, 0.4, 2.0
+    closed = float(ndtr((z - c * math.sqrt(t)) / math.sqrt(1 - t)))
+    assert predictive_power(z, t, [1.0], [c]) == pytest.approx(closed, abs=1e-10)
+    assert predictive_power(z, t, [0.7, 1.0], [math.inf, c]) == pytest.approx(closed, abs=1e-8)
+    with_look = predictive_power(z, t, [0.7, 1.0], [2.6, c])
+    assert closed < with_look < 1.0  # an extra chance to cross
+    assert predictive_power(z, t, [1.0], [c]) != pytest.approx(
+        conditional_rejection(z, t, [1.0], [c], trend_drift(z, t)), abs=1e-3
+    )  # not the trend's conditional power
+
+
+def test_max_subjects_with_an_allocation_ratio() -> None:
+    """N = sd^2 (1 + r)^2 / r I_max; r = 1 gives 4 sd^2 I_max."""
+    design = group_sequential_design([0.5, 1.0])
+    i_max = max_information(design, 0.5)
+    assert max_subjects(design, 0.5, 2.0) == pytest.approx(16.0 * i_max, rel=1e-12)
+    n = max_subjects(design, 0.5, 2.0, ratio=2.0)
+    assert n == pytest.approx(4.0 * 9.0 / 2.0 * i_max, rel=1e-12)
+    # the 2:1 trial's arms (2n/3, n/3) give exactly that information
+    assert comparison_information(n, 2.0, 2 / 3, 1 / 3) == pytest.approx(i_max, rel=1e-12)
+    with pytest.raises(ValueError):
+        max_subjects(design, 0.5, 2.0, ratio=0.0)
