@@ -41,10 +41,12 @@ Cutoff = Annotated[
 def _register_subcommands() -> None:
     """Attach the command groups that live beside their modules."""
     from trialkit.design.cli import app as design_app
+    from trialkit.simulation.cli import register as register_simulation
     from trialkit.store.cli import register as register_store
 
     app.add_typer(design_app, name="design")
     register_store(app)
+    register_simulation(app)
 
 
 _register_subcommands()
