@@ -4,8 +4,12 @@ The model, per subject and parameter: value = true baseline + arm mean change at
 (linear between the scheduled visits' targets) + a random change reached at the last visit
 (random slope, linear in time) + residual error correlated over time (AR(1) in days,
 ``rho`` per 28 days). Counts are rounded to integers, ordinal grades come from a latent scale
-driven by another parameter's change. Everything is drawn from one ``numpy.random.default_rng``
-in a fixed order, so the same definition and scenario give the same frames, byte for byte.
+driven by another parameter's change. A relative score (SALT) changes by a share of its
+baseline: a responder's percent change follows the arm's targets times a depth of response,
+everyone's drifts by a random percentage. Parameters of kind ``safety`` (vital signs) go to the
+``vital_signs`` dataset. Arms get subjects in their allocation ratio. Everything is drawn from
+one ``numpy.random.default_rng`` in a fixed order, so the same definition and scenario give the
+same frames, byte for byte.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from trialkit.definition import Arm, Component, TrialDefinition
+from trialkit.definition import Arm, Parameter, TrialDefinition
 from trialkit.examples.scenario import ParameterSpec, Scenario
+from trialkit.treatments import Component
 from trialkit.vocabulary import EARLY_TERMINATION, UNSCHEDULED
 
 SUBJECT_COLUMNS = (
@@ -36,6 +41,8 @@ SUBJECT_COLUMNS = (
     "DCSREAS",
 )
 ASSESSMENT_COLUMNS = ("STUDYID", "USUBJID", "VISIT", "ADT", "PARAMCD", "AVAL")
+#: Vital signs have the columns of assessments (parameters of kind ``safety``).
+VITAL_SIGNS_COLUMNS = ASSESSMENT_COLUMNS
 EXPOSURE_COLUMNS = (
     "STUDYID",
     "USUBJID",
@@ -63,6 +70,10 @@ AE_COLUMNS = (
     "AEREL",
     "AESER",
 )
+#: Action taken with study treatment; added when the scenario has ``ae_actions``.
+AE_ACTION = "AEACN"
+#: The action of the adverse event that ends a subject's study treatment.
+DRUG_WITHDRAWN = "DRUG WITHDRAWN"
 CM_COLUMNS = ("STUDYID", "USUBJID", "CMSEQ", "CMTRT", "CMINDC", "CMSTDT", "CMENDT", "CMRESCUE")
 
 #: Ordinary concomitant medications: (CMTRT, CMINDC).
@@ -75,7 +86,12 @@ ORDINARY_CMS = (
     ("KETOCONAZOLE 2% SHAMPOO", "Dandruff"),
 )
 
-DRUG_DOSE = {"minoxidil": (1.0, "mL", "BID"), "finasteride": (1.0, "mg", "QD")}
+#: Dose, unit and frequency of a dispensing period of each drug (the vehicle as minoxidil).
+DRUG_DOSE = {
+    "minoxidil": (1.0, "mL", "BID"),
+    "finasteride": (1.0, "mg", "QD"),
+    "vehicle": (1.0, "mL", "BID"),
+}
 
 
 @dataclass
@@ -94,6 +110,7 @@ class _Subject:
     reason: str | None = None
     stop_day: int | None = None
     slopes: dict[str, float] = field(default_factory=dict)
+    depths: dict[str, float] = field(default_factory=dict)  # relative: response depth, 0 if none
     baselines: dict[str, float] = field(default_factory=dict)
     visits: list[tuple[str, int]] = field(default_factory=list)  # (VISIT, study day)
 
@@ -118,13 +135,13 @@ def _choice(rng: np.random.Generator, weights: dict[str, float]) -> str:
 
 def _enrol(d: TrialDefinition, s: Scenario, rng: np.random.Generator) -> list[_Subject]:
     """Subjects by site, with randomisation day, age, sex and severity, in enrolment order."""
-    total = s.n_per_arm * len(d.arms)
+    total = sum(_quota(d, s).values())
     sizes = _largest_remainder(total, [site.weight for site in s.sites])
     subjects: list[_Subject] = []
     for site, n in zip(s.sites, sizes, strict=True):
         days = np.sort(rng.integers(site.start_day, s.enrolment_days + 1, size=n))
         for k, day in enumerate(days, start=1):
-            age = int(np.clip(round(rng.normal(s.age_mean, s.age_sd)), *s.age_range))
+            age = _age(s, rng)
             subjects.append(
                 _Subject(
                     usubjid=f"{d.trial.id}-{site.id}-{k:03d}",
@@ -139,27 +156,51 @@ def _enrol(d: TrialDefinition, s: Scenario, rng: np.random.Generator) -> list[_S
     return subjects
 
 
+def _age(s: Scenario, rng: np.random.Generator) -> int:
+    """An age in ``age_range``: a rounded normal draw, clipped or drawn again (``age_outside``)."""
+    lo, hi = s.age_range
+    age = round(rng.normal(s.age_mean, s.age_sd))
+    while s.age_outside == "redraw" and not lo <= age <= hi:
+        age = round(rng.normal(s.age_mean, s.age_sd))
+    return int(np.clip(age, lo, hi))
+
+
+def _ratio(d: TrialDefinition) -> dict[str, int]:
+    """Each arm's whole share of the allocation ratio (``allocation`` of trial.toml)."""
+    if any(not float(a.allocation).is_integer() for a in d.arms):
+        raise ValueError("the generator needs whole allocation ratios")
+    return {a.code: int(a.allocation) for a in d.arms}
+
+
+def _quota(d: TrialDefinition, s: Scenario) -> dict[str, int]:
+    """Subjects per arm: ``n_per_arm`` per unit of the arm's allocation ratio."""
+    return {code: s.n_per_arm * k for code, k in _ratio(d).items()}
+
+
 def _randomise(
     d: TrialDefinition, s: Scenario, subjects: list[_Subject], rng: np.random.Generator
 ) -> None:
-    """Permuted blocks within severity strata; the incomplete blocks share the remaining quota."""
-    arms = [a.code for a in d.arms]
-    if s.block_size % len(arms):
-        raise ValueError(f"block_size {s.block_size} is not a multiple of {len(arms)} arms")
-    quota = dict.fromkeys(arms, s.n_per_arm)
+    """Permuted blocks within severity strata, each block in the allocation ratio; the
+    incomplete blocks share the remaining quota."""
+    unit = [code for code, k in _ratio(d).items() for _ in range(k)]
+    if s.block_size % len(unit):
+        raise ValueError(
+            f"block_size {s.block_size} is not a multiple of the allocation ratio's {len(unit)}"
+        )
+    quota = _quota(d, s)
     leftovers: list[_Subject] = []
     for stratum in sorted({x.severity for x in subjects}):
         members = [x for x in subjects if x.severity == stratum]
         full = len(members) // s.block_size * s.block_size
         for start in range(0, full, s.block_size):
-            block = arms * (s.block_size // len(arms))
+            block = unit * (s.block_size // len(unit))
             for x, arm in zip(
                 members[start : start + s.block_size], rng.permutation(block), strict=True
             ):
                 x.arm = str(arm)
                 quota[x.arm] -= 1
         leftovers.extend(members[full:])
-    rest = [a for a in arms for _ in range(quota[a])]
+    rest = [a for a in quota for _ in range(quota[a])]
     leftovers.sort(key=lambda x: (x.rand_day, x.usubjid))
     for x, arm in zip(leftovers, rng.permutation(rest), strict=True):
         x.arm = str(arm)
@@ -237,15 +278,48 @@ def _values(
                 rows.append((code, day, p.code, value))
             continue
         frac = np.clip((days - 1) / (last_day - 1), 0, None)
-        mean = x.baselines[p.code] + np.interp(days, kx, ky) + x.slopes[p.code] * frac
+        change = np.interp(days, kx, ky)
+        if p.kind == "relative":
+            pchg = x.depths[p.code] * change + x.slopes[p.code] * frac
+            mean = x.baselines[p.code] * (1 + pchg / 100)
+        else:
+            mean = x.baselines[p.code] + change + x.slopes[p.code] * frac
         lag = np.abs(days[:, None] - days[None, :]) / 28.0
         cov = p.residual_sd**2 * np.power(p.rho, lag) + 1e-9 * np.eye(len(days))
         values = mean + np.linalg.cholesky(cov) @ rng.standard_normal(len(days))
-        lo = -math.inf if par.min is None else par.min
-        hi = math.inf if par.max is None else par.max
+        lo, hi = _limits(par)
         values = np.clip(np.round(values, 0 if p.kind == "count" else p.decimals), lo, hi)
         rows.extend((c, day, p.code, float(v)) for (c, day), v in zip(visits, values, strict=True))
     return rows
+
+
+def _limits(par: Parameter) -> tuple[float, float]:
+    """The parameter's range, open where trial.toml gives no limit."""
+    return (
+        -math.inf if par.min is None else par.min,
+        math.inf if par.max is None else par.max,
+    )
+
+
+def _baseline(
+    d: TrialDefinition, s: Scenario, p: ParameterSpec, x: _Subject, rng: np.random.Generator
+) -> float:
+    """A subject's true baseline: uniform in its severity's range (clipped to the parameter's),
+    else normal around the mean (shifted by ``age_slope`` per year of age)."""
+    if p.baseline_ranges:
+        lo, hi = p.baseline_ranges[x.severity]
+        return float(np.clip(rng.uniform(lo, hi), *_limits(d.parameter(p.code))))
+    mean = p.baseline_mean + p.age_slope * (x.age - s.age_mean)
+    return float(rng.normal(mean, p.baseline_sd))
+
+
+def _final_change(d: TrialDefinition, p: ParameterSpec, x: _Subject) -> float:
+    """The subject's own change at the last visit beyond its arm's mean (for a relative score,
+    its responder's percent change plus drift)."""
+    slope = x.slopes.get(p.code, 0.0)
+    if p.kind != "relative":
+        return slope
+    return slope + x.depths[p.code] * _effect_curve(d, p, x.arm)[1][-1]
 
 
 def _depths(c: Component, n: int, rng: np.random.Generator) -> list[float]:
@@ -275,7 +349,7 @@ def _exposure(
                 stop = cuts[i + 1] - 1 if i + 1 < len(cuts) else end
                 rows.append(
                     {
-                        "EXTRT": c.treatment,
+                        "EXTRT": c.extrt,
                         "EXSTDT": start,
                         "EXENDT": stop,
                         "EXDOSE": dose,
@@ -285,8 +359,9 @@ def _exposure(
                 )
             continue
         interval = c.interval_days or 28
-        if interval in session_days:
-            days = session_days[interval]
+        shared = next((k for k in session_days if interval % k == 0), None)
+        if shared is not None:  # on every k-th session day of a procedure given more often
+            days = session_days[shared][:: interval // shared][: c.sessions]
         else:
             jitter = interval // 10
             n = c.sessions or len(range(1, d.post_baseline_visits[-1].day, interval))
@@ -297,28 +372,31 @@ def _exposure(
             days = [day for day in days if day <= end]
             session_days[interval] = days
         setting = c.setting or next((o.setting for o in arm.components if o.setting), "clinic")
-        if c.treatment == "microneedling":
-            for day, depth in zip(days, _depths(c, len(days), rng), strict=True):
-                rows.append(
-                    {
-                        "EXTRT": c.treatment,
-                        "EXSTDT": day,
-                        "EXENDT": day,
-                        "EXDOSE": 1.0,
-                        "EXDOSU": "session",
-                        "EXDOSFRQ": "ONCE",
-                        "DEVICE": c.device,
-                        "SETTING": setting,
-                        "NEEDLE_DEPTH_MM": depth,
-                    }
-                )
+        if c.protocol_range("VOLUME_ML") is None:  # microneedling (a depth each), sham
+            depths: list[float | None] = [None] * len(days)
+            if c.protocol_range("NEEDLE_DEPTH_MM") is not None:
+                depths = list(_depths(c, len(days), rng))
+            for day, depth in zip(days, depths, strict=True):
+                row: dict[str, object] = {
+                    "EXTRT": c.extrt,
+                    "EXSTDT": day,
+                    "EXENDT": day,
+                    "EXDOSE": 1.0,
+                    "EXDOSU": "session",
+                    "EXDOSFRQ": "ONCE",
+                    "DEVICE": c.device,
+                    "SETTING": setting,
+                }
+                if depth is not None:
+                    row["NEEDLE_DEPTH_MM"] = depth
+                rows.append(row)
         else:
             vlo, vhi = c.volume_ml or (0.0, 0.0)
             for day in days:
                 vol = float(np.clip(round(rng.uniform(vlo, vhi) * 2) / 2, vlo, vhi))
                 rows.append(
                     {
-                        "EXTRT": c.treatment,
+                        "EXTRT": c.extrt,
                         "EXSTDT": day,
                         "EXENDT": day,
                         "EXDOSE": vol,
@@ -334,7 +412,8 @@ def _exposure(
 def _adverse_events(
     s: Scenario, arm: Arm, x: _Subject, rng: np.random.Generator
 ) -> list[dict[str, object]]:
-    """Adverse events of one subject; one leading to discontinuation if that is the reason."""
+    """Adverse events of one subject; one leading to discontinuation if that is the reason
+    (with ``ae_actions``, each has an AEACN, that one's the treatment's withdrawal)."""
     terms = [t for t in s.ae_terms if t.treatment is None or t.treatment in arm.treatments]
     if not terms:
         return []
@@ -350,18 +429,19 @@ def _adverse_events(
         serious = rng.random() < s.serious_prob
         sev = "SEVERE" if serious else _choice(rng, {"MILD": 0.7, "MODERATE": 0.25, "SEVERE": 0.05})
         rel = "Y" if rng.random() < t.related_prob else "N"
-        rows.append(
-            {
-                "AETERM": t.term,
-                "AEDECOD": t.decod,
-                "AEBODSYS": t.bodsys,
-                "AESTDT": start,
-                "AEENDT": stop,
-                "AESEV": sev,
-                "AEREL": rel,
-                "AESER": "Y" if serious else "N",
-            }
-        )
+        row: dict[str, object] = {
+            "AETERM": t.term,
+            "AEDECOD": t.decod,
+            "AEBODSYS": t.bodsys,
+            "AESTDT": start,
+            "AEENDT": stop,
+            "AESEV": sev,
+            "AEREL": rel,
+            "AESER": "Y" if serious else "N",
+        }
+        if s.ae_actions:
+            row[AE_ACTION] = _choice(rng, dict(s.ae_actions))
+        rows.append(row)
     if x.reason == "ADVERSE EVENT":
         linked = [t for t in terms if t.treatment is not None] or terms
         t = linked[int(rng.integers(len(linked)))]
@@ -376,13 +456,14 @@ def _adverse_events(
                 "AESEV": "MODERATE",
                 "AEREL": "Y",
                 "AESER": "N",
+                AE_ACTION: DRUG_WITHDRAWN,
             }
         )
     return sorted(rows, key=lambda r: (r["AESTDT"], str(r["AETERM"])))
 
 
 def _medications(
-    s: Scenario, arm: Arm, x: _Subject, rng: np.random.Generator
+    d: TrialDefinition, s: Scenario, arm: Arm, x: _Subject, rng: np.random.Generator
 ) -> list[dict[str, object]]:
     """Concomitant medications of one subject: ordinary ones and perhaps a rescue medication."""
     rows: list[dict[str, object]] = []
@@ -400,7 +481,7 @@ def _medications(
         rows.append(
             {
                 "CMTRT": trt,
-                "CMINDC": "Androgenetic alopecia",
+                "CMINDC": d.trial.indication.capitalize(),
                 "CMSTDT": start,
                 "CMENDT": x.eos_day,
                 "CMRESCUE": "Y",
@@ -432,14 +513,22 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
     for x in subjects:
         for p in s.parameters:
             if p.kind != "ordinal":
-                x.baselines[p.code] = float(rng.normal(p.baseline_mean, p.baseline_sd))
+                x.baselines[p.code] = _baseline(d, s, p, x, rng)
                 x.slopes[p.code] = float(rng.normal(0, p.slope_sd))
+            if p.kind == "relative":
+                responds = rng.random() < p.responders.get(x.arm, 0.0)
+                depth = max(0.0, float(rng.normal(1.0, p.depth_sd))) if responds else 0.0
+                x.depths[p.code] = depth
     last_day = d.post_baseline_visits[-1].day
+    spec = s.parameter(primary)
+    better = 1.0 if d.parameter(primary).direction == "higher" else -1.0
     for arm in d.arms:
         members = [x for x in subjects if x.arm == arm.code]
         k = int(rng.binomial(len(members), s.dropout.get(arm.code, 0.0)))
-        sd = s.parameter(primary).slope_sd or 1.0
-        w = np.exp([-s.dropout_slope_weight * x.slopes.get(primary, 0.0) / sd for x in members])
+        sd = spec.slope_sd or 1.0
+        w = np.exp(
+            [-s.dropout_slope_weight * (better * _final_change(d, spec, x)) / sd for x in members]
+        )
         for i in sorted(rng.choice(len(members), size=k, replace=False, p=w / w.sum())):
             x = members[int(i)]
             x.dropout_day = int(rng.integers(8, last_day - 3))
@@ -451,6 +540,8 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
 
     sub_rows: list[dict[str, object]] = []
     ass_rows: list[dict[str, object]] = []
+    vs_rows: list[dict[str, object]] = []
+    safety = {p.code for p in d.parameters if p.kind == "safety"}
     ex_rows: list[dict[str, object]] = []
     ae_rows: list[dict[str, object]] = []
     cm_rows: list[dict[str, object]] = []
@@ -478,17 +569,17 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
         )
         rows = _values(d, s, x, rng)
         rows.sort(key=lambda r: (r[1], order[r[0]], param_order[r[2]]))
-        ass_rows.extend(
-            {
-                "STUDYID": d.trial.id,
-                "USUBJID": x.usubjid,
-                "VISIT": c,
-                "ADT": day + off,
-                "PARAMCD": p,
-                "AVAL": v,
-            }
-            for c, day, p, v in rows
-        )
+        for c, day, code, v in rows:
+            (vs_rows if code in safety else ass_rows).append(
+                {
+                    "STUDYID": d.trial.id,
+                    "USUBJID": x.usubjid,
+                    "VISIT": c,
+                    "ADT": day + off,
+                    "PARAMCD": code,
+                    "AVAL": v,
+                }
+            )
         for r in _exposure(d, arm, x, rng):
             r.update(STUDYID=d.trial.id, USUBJID=x.usubjid)
             r["EXSTDT"] = int(r["EXSTDT"]) + off  # type: ignore[call-overload]
@@ -499,24 +590,28 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
             r["AESTDT"] = int(r["AESTDT"]) + off  # type: ignore[call-overload]
             r["AEENDT"] = None if r["AEENDT"] is None else int(r["AEENDT"]) + off  # type: ignore[call-overload]
             ae_rows.append(r)
-        for seq, r in enumerate(_medications(s, arm, x, rng), start=1):
+        for seq, r in enumerate(_medications(d, s, arm, x, rng), start=1):
             r.update(STUDYID=d.trial.id, USUBJID=x.usubjid, CMSEQ=seq)
             r["CMSTDT"] = int(r["CMSTDT"]) + off  # type: ignore[call-overload]
             r["CMENDT"] = None if r["CMENDT"] is None else int(r["CMENDT"]) + off  # type: ignore[call-overload]
             cm_rows.append(r)
 
     start = s.start_date
+    ae_columns = (*AE_COLUMNS, AE_ACTION) if s.ae_actions else AE_COLUMNS
     frames = {
         "subjects": _frame(sub_rows, SUBJECT_COLUMNS, start, ("RANDDT", "EOSDT")),
         "assessments": _frame(ass_rows, ASSESSMENT_COLUMNS, start, ("ADT",)),
         "exposure": _frame(ex_rows, EXPOSURE_COLUMNS, start, ("EXSTDT", "EXENDT")),
-        "adverse_events": _frame(ae_rows, AE_COLUMNS, start, ("AESTDT", "AEENDT")),
+        "adverse_events": _frame(ae_rows, ae_columns, start, ("AESTDT", "AEENDT")),
         "concomitant_medications": _frame(cm_rows, CM_COLUMNS, start, ("CMSTDT", "CMENDT")),
     }
-    for name in ("exposure",):
-        for col in ("EXDOSE", "NEEDLE_DEPTH_MM", "VOLUME_ML"):
-            frames[name][col] = frames[name][col].astype("float64")
-    frames["assessments"]["AVAL"] = frames["assessments"]["AVAL"].astype("float64")
+    if safety:
+        frames["vital_signs"] = _frame(vs_rows, VITAL_SIGNS_COLUMNS, start, ("ADT",))
+    for col in ("EXDOSE", "NEEDLE_DEPTH_MM", "VOLUME_ML"):
+        frames["exposure"][col] = frames["exposure"][col].astype("float64")
+    for name in ("assessments", "vital_signs"):
+        if name in frames:
+            frames[name]["AVAL"] = frames[name]["AVAL"].astype("float64")
     return frames
 
 

@@ -18,7 +18,12 @@ from typing import Any, Literal
 from trialkit.definition import TomlTable
 from trialkit.errors import DefinitionError
 
-KINDS = ("count", "continuous", "ordinal")
+#: How a parameter's values are simulated: counts and continuous values change by an amount,
+#: ordinal grades follow another parameter, relative scores (SALT) change by a share of baseline.
+KINDS = ("count", "continuous", "ordinal", "relative")
+#: What happens to a drawn age outside ``age_range``: set to the nearer limit, or drawn again
+#: (a truncated normal, with no pile of subjects at the limits).
+AGE_OUTSIDE = ("clip", "redraw")
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,14 @@ class ParameterSpec:
     """How one parameter's values are simulated (the range comes from trial.toml)."""
 
     code: str
-    kind: Literal["count", "continuous", "ordinal"]
+    kind: Literal["count", "continuous", "ordinal", "relative"]
     visits: tuple[str, ...] | None = None  # scheduled visits where measured (None: all)
     effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # arm -> visit -> CHG
     baseline_mean: float = 0.0
     baseline_sd: float = 0.0
+    # severity -> [low, high]: true baseline uniform there (clipped to the parameter's range)
+    baseline_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    age_slope: float = 0.0  # change of the baseline mean per year of age above ``age_mean``
     slope_sd: float = 0.0  # sd of the subject's random change reached at the last visit
     residual_sd: float = 0.0
     rho: float = 0.0  # residual correlation of two measurements 28 days apart (AR(1) in time)
@@ -49,6 +57,10 @@ class ParameterSpec:
     noise_sd: float = 0.0  # ordinal: sd of the latent grade's noise
     baseline_value: int = 0  # ordinal: grade recorded at baseline (photos compared with it)
     unscheduled: bool = False  # measured at unscheduled visits too
+    # relative: arm -> share of responders; a responder's percent change follows the arm's
+    # ``effects`` (mean percent change per visit) times a depth drawn around 1 with this sd
+    responders: Mapping[str, float] = field(default_factory=dict)
+    depth_sd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Scenario:
     age_range: tuple[int, int] = (18, 65)
     age_mean: float = 35.0
     age_sd: float = 10.0
+    age_outside: Literal["clip", "redraw"] = "clip"
     sex: Mapping[str, float] = field(default_factory=lambda: {"M": 1.0})
     severity: Mapping[str, float] = field(default_factory=lambda: {"NH-III": 1.0})
     baseline_offset_max: int = 7
@@ -103,6 +116,7 @@ class Scenario:
     cm_rate: float = 0.0
     ae_rate: Mapping[str, float] = field(default_factory=dict)  # arm -> mean AEs per subject
     ae_terms: tuple[AETerm, ...] = ()
+    ae_actions: Mapping[str, float] = field(default_factory=dict)  # AEACN weights (empty: none)
     serious_prob: float = 0.0
     ongoing_ae_prob: float = 0.0
     interim_cutoff: date | None = None
@@ -133,6 +147,16 @@ def _floats(table: TomlTable, name: str) -> dict[str, float]:
     return out
 
 
+def _ranges(table: TomlTable, name: str) -> dict[str, tuple[float, float]]:
+    """A table of ``key = [low, high]`` ranges (empty when absent)."""
+    sub = table.table(name)
+    if sub is None:
+        return {}
+    out = {k: r for k in list(sub.data) if (r := sub.range(k, float)) is not None}
+    sub.done()
+    return out
+
+
 def _parameter(t: TomlTable) -> ParameterSpec:
     visits = t.take("visits", list, None)
     effects_t = t.table("effects")
@@ -148,6 +172,8 @@ def _parameter(t: TomlTable) -> ParameterSpec:
         effects=effects,
         baseline_mean=t.take("baseline_mean", float, 0.0),
         baseline_sd=t.take("baseline_sd", float, 0.0),
+        baseline_ranges=_ranges(t, "baseline_ranges"),
+        age_slope=t.take("age_slope", float, 0.0),
         slope_sd=t.take("slope_sd", float, 0.0),
         residual_sd=t.take("residual_sd", float, 0.0),
         rho=t.take("rho", float, 0.0),
@@ -157,6 +183,8 @@ def _parameter(t: TomlTable) -> ParameterSpec:
         noise_sd=t.take("noise_sd", float, 0.0),
         baseline_value=t.take("baseline_value", int, 0),
         unscheduled=t.take("unscheduled", bool, False),
+        responders=_floats(t, "responders"),
+        depth_sd=t.take("depth_sd", float, 0.0),
     )
     t.done()
     return p
@@ -214,6 +242,7 @@ def parse_scenario(data: Mapping[str, Any], base: Scenario | None = None) -> Sce
         age_range=age_range if age_range is not None else (18, 65),
         age_mean=root.take("age_mean", float, 35.0),
         age_sd=root.take("age_sd", float, 10.0),
+        age_outside=root.choice("age_outside", AGE_OUTSIDE, "clip"),
         sex=_floats(root, "sex") or {"M": 1.0},
         severity=_floats(root, "severity") or {"NH-III": 1.0},
         baseline_offset_max=root.take("baseline_offset_max", int, 7),
@@ -231,6 +260,7 @@ def parse_scenario(data: Mapping[str, Any], base: Scenario | None = None) -> Sce
         cm_rate=root.take("cm_rate", float, 0.0),
         ae_rate=_floats(root, "ae_rate"),
         ae_terms=tuple(_ae_term(t) for t in root.tables("ae_terms")),
+        ae_actions=_floats(root, "ae_actions"),
         serious_prob=root.take("serious_prob", float, 0.0),
         ongoing_ae_prob=root.take("ongoing_ae_prob", float, 0.0),
         interim_cutoff=_date(root, "interim_cutoff", None),
