@@ -13,8 +13,9 @@
 #             mantelhaen.test(correct = FALSE) as a check of the hand-written ones
 #   firth     sparse.csv (CTRL has no responders): Firth logistic regression by brglm2
 #             (type = "AS_mean", which is Firth's penalty for the logit link), standardised
-#   exact     sparse.csv, MN_PRP vs CTRL: Newcombe hybrid score CI coded anew, fisher.test
-#             (two-sided p, conditional MLE odds ratio and its exact CI)
+#   exact     sparse.csv: Newcombe hybrid score CI coded anew, fisher.test's two-sided p, the
+#             conditional MLE odds ratio and its exact CI (fisher.test's method, solved to 1e-13;
+#             fisher.test's own figures kept as r_* for comparison)
 suppressPackageStartupMessages({
   library(jsonlite)
   library(brglm2)
@@ -118,19 +119,41 @@ wilson <- function(x, n) {
   half <- z * sqrt(p * (1 - p) / n + z^2 / (4 * n^2)) / (1 + z^2 / n)
   c(max(0, centre - half), min(1, centre + half))
 }
+# Conditional (noncentral hypergeometric) MLE and exact CI as fisher.test computes them, with
+# uniroot run to 1e-13 on log(odds ratio): fisher.test's default uniroot tolerance leaves its
+# limits about 1e-4 off.
+exact_or <- function(x1, n1, x0, n0) {
+  m <- x1 + x0
+  support <- max(0, m - n0):min(n1, m)
+  logdc <- dhyper(support, n1, n0, m, log = TRUE)
+  dens <- function(lor) {
+    d <- logdc + lor * support
+    d <- exp(d - max(d))
+    d / sum(d)
+  }
+  solve <- function(f) uniroot(f, c(-40, 40), tol = 1e-13)$root
+  lo <- support[1]; hi <- support[length(support)]
+  mle <- if (x1 == lo) 0 else if (x1 == hi) Inf else
+    exp(solve(function(l) sum(support * dens(l)) - x1))
+  lower <- if (x1 == lo) 0 else exp(solve(function(l) sum(dens(l)[support >= x1]) - 0.025))
+  upper <- if (x1 == hi) Inf else exp(solve(function(l) sum(dens(l)[support <= x1]) - 0.025))
+  c(mle, lower, upper)
+}
 exact <- function(data, arm, versus) {
   x1 <- sum(data$RESP[data$ARMCD == arm]); n1 <- sum(data$ARMCD == arm)
   x0 <- sum(data$RESP[data$ARMCD == versus]); n0 <- sum(data$ARMCD == versus)
   p1 <- x1 / n1; p0 <- x0 / n0
   w1 <- wilson(x1, n1); w0 <- wilson(x0, n0)
   ft <- fisher.test(matrix(c(x1, x0, n1 - x1, n0 - x0), 2))
+  or <- exact_or(x1, n1, x0, n0)
   data.frame(arm = arm, versus = versus, estimate = p1 - p0,
              lower = p1 - p0 - sqrt((p1 - w1[1])^2 + (w0[2] - p0)^2),
              upper = p1 - p0 + sqrt((w1[2] - p1)^2 + (p0 - w0[1])^2),
-             p = ft$p.value, odds_ratio = unname(ft$estimate),
-             or_lower = ft$conf.int[1], or_upper = ft$conf.int[2])
+             p = ft$p.value, odds_ratio = or[1], or_lower = or[2], or_upper = or[3],
+             r_odds_ratio = unname(ft$estimate), r_or_lower = ft$conf.int[1],
+             r_or_upper = ft$conf.int[2])
 }
 out$exact <- do.call(rbind, lapply(comparisons, function(cmp) exact(sparse, cmp[1], cmp[2])))
 
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "string"),
            file.path(dir, "r_reference.json"))

@@ -4,7 +4,10 @@ difference with its CI and p-value and the odds ratio.
 ``logistic`` (:mod:`binary_logistic`): one logistic model of the response on arm + covariates
 + strata (as factors) over all subjects given; the risk difference by marginal standardisation
 with the delta-method variance of Ge et al. (2011), p from its Wald z; the odds ratio is the
-conditional one, exp of the arm coefficients' difference, with a Wald CI.
+conditional one, exp of the arm coefficients' difference, with a Wald CI. When maximum
+likelihood fails (an arm with no or only responders, separation, no convergence) the model is
+fitted by Firth's penalised likelihood (:mod:`binary_firth`) and standardised the same way; if
+that fails too, every comparison takes the unadjusted exact method. The note says why.
 
 ``cmh`` (:mod:`binary_cmh`): per comparison, the 2 x 2 tables of the two arms within the strata
 (cross-classified; one table without strata); Mantel-Haenszel risk difference with the Sato
@@ -24,13 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trialkit.errors import ModelSpecificationError
+from trialkit.errors import ConvergenceError, ModelSpecificationError
 from trialkit.estimators.binary_cmh import cmh_comparison, stratified_tables, undefined_reason
 from trialkit.estimators.binary_exact import exact_comparison
+from trialkit.estimators.binary_firth import fit_firth
 from trialkit.estimators.binary_logistic import (
     LogitFit,
     check_full_rank,
     fit_logistic,
+    separated_columns,
     standardise,
 )
 from trialkit.estimators.design import ARM, SUBJECT, arm_order, contrast_rows, design_matrix, wald
@@ -124,7 +129,7 @@ def binary_analysis(
     if method == "cmh":
         rows = cmh_rows(data, y, comparisons, strata, alpha)
     else:
-        fit, rows = logistic_rows(data, y, order, comparisons, covariates, strata, alpha)
+        fit, rows = logistic_rows(data, y, counts, comparisons, covariates, strata, alpha)
     contrasts = pd.DataFrame(
         rows,
         index=pd.MultiIndex.from_tuples(list(comparisons), names=[ARM, "versus"]),
@@ -187,23 +192,59 @@ def subject_label(data: pd.DataFrame, rows: np.ndarray) -> str:
     return f"row {data.index[i]}"
 
 
+def likelihood_failure(counts: pd.DataFrame, X: pd.DataFrame, y: np.ndarray) -> str:
+    """Why maximum likelihood has no finite estimate ("" when it has, as far as we can tell
+    before fitting): an arm with no or only responders, or separation."""
+    for arm, n, responders in zip(counts.index, counts["n"], counts["responders"], strict=True):
+        if responders == 0:
+            return f"arm {arm} has no responders"
+        if responders == n:
+            return f"every subject of arm {arm} is a responder"
+    separated = separated_columns(X, y)
+    if separated:
+        return f"the data are separated along {', '.join(separated)}"
+    return ""
+
+
+def fit_with_fallback(counts: pd.DataFrame, X: pd.DataFrame, y: np.ndarray) -> tuple[LogitFit, str]:
+    """Maximum likelihood, else Firth; the fit and why ML was not used (""). ConvergenceError
+    (naming both failures) when Firth fails too."""
+    why = likelihood_failure(counts, X, y)
+    if not why:
+        try:
+            return fit_logistic(X, y), ""
+        except ConvergenceError as exc:
+            why = str(exc)
+    try:
+        return fit_firth(X, y), why
+    except ConvergenceError as exc:
+        raise ConvergenceError(f"{why}; {exc}") from exc
+
+
 def logistic_rows(
     data: pd.DataFrame,
     y: np.ndarray,
-    order: list[str],
+    counts: pd.DataFrame,
     comparisons: Sequence[tuple[str, str]],
     covariates: Sequence[str],
     strata: Sequence[str],
     alpha: float,
-) -> tuple[LogitFit, list[dict[str, object]]]:
-    """The logistic model, standardised risk differences and conditional odds ratios."""
+) -> tuple[LogitFit | None, list[dict[str, object]]]:
+    """The logistic (or Firth) model, standardised risk differences and conditional odds
+    ratios; exact rows when both fits fail."""
+    order = list(counts.index)
     frame = data[[ARM, *covariates]].copy()
     factors = [s for s in strata if s not in covariates]
     for s in factors:
         frame[s] = data[s].astype(str)
     X, _ = design_matrix(frame, order, [*covariates, *factors])
     check_full_rank(X)
-    fit = fit_logistic(X, y)
+    try:
+        fit, why = fit_with_fallback(counts, X, y)
+    except ConvergenceError as exc:
+        arm_values = data[ARM].astype(str).to_numpy()
+        return None, [exact_row(y, arm_values, a, v, alpha, str(exc)) for a, v in comparisons]
+    note = f"{why}: Firth-penalised logistic regression used" if why else ""
     arm_columns: dict[str, str | None] = {a: f"ARMCD[{a}]" for a in order[1:]}
     arm_columns[order[0]] = None
     std = standardise(fit, X, arm_columns, order)
@@ -231,7 +272,7 @@ def logistic_rows(
                 "or_lower": float(np.exp(log_or["lower"])),
                 "or_upper": float(np.exp(log_or["upper"])),
                 "method": fit.method,
-                "note": "",
+                "note": note,
             }
         )
     return fit, rows
