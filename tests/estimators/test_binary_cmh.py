@@ -71,3 +71,27 @@ def test_one_stratum_gives_the_crude_difference_woolf_or_and_scaled_pearson_chi2
     N = n1 + n0
     assert got["statistic"] == pytest.approx(pearson * (N - 1) / N)
     assert got["p"] == pytest.approx(stats.chi2.sf(pearson * (N - 1) / N, 1))
+
+
+def test_several_strata_columns_are_cross_classified() -> None:
+    frame = data("binary")
+    two = binary_analysis(
+        frame, response="RESP", comparisons=COMPARISONS, method="cmh", strata=["SEVERITY", "SEX"]
+    ).contrasts
+    one = binary_analysis(
+        frame.assign(CELL=frame["SEVERITY"] + "/" + frame["SEX"]),
+        response="RESP",
+        comparisons=COMPARISONS,
+        method="cmh",
+        strata=["CELL"],
+    ).contrasts
+    pd.testing.assert_frame_equal(two, one, rtol=1e-12)
+    assert not two["estimate"].equals(cmh("binary")["estimate"])
+
+
+def test_boolean_responses_are_accepted() -> None:
+    frame = data("binary")
+    flags = frame.assign(RESP=frame["RESP"] == 1)
+    got = binary_analysis(flags, response="RESP", comparisons=COMPARISONS, method="cmh")
+    want = binary_analysis(frame, response="RESP", comparisons=COMPARISONS, method="cmh")
+    pd.testing.assert_frame_equal(got.contrasts, want.contrasts)

@@ -122,6 +122,7 @@ def test_alpha_sets_the_interval_level() -> None:
         ({"RESP": 2}, {}, "response RESP must be 0 or 1; subject S001 has 2"),
         ({"RESP": "Y"}, {}, "response RESP must be 0 or 1; subject S001 has 'Y'"),
         ({"RESP": np.nan}, {}, "RESP is missing for subject S001"),
+        ({"ARMCD": np.nan}, {}, "ARMCD is missing for subject S001"),
         ({"BASE": np.nan}, {"covariates": ["BASE"]}, "BASE is missing for subject S001"),
     ],
 )
