@@ -154,3 +154,13 @@ def test_a_constant_covariate_is_refused_naming_it() -> None:
     frame = data("binary").assign(AGE=40.0)
     with pytest.raises(ModelSpecificationError, match="column AGE is constant"):
         binary_analysis(frame, response="RESP", comparisons=COMPARISONS, covariates=["AGE"])
+
+
+def test_comparisons_may_be_given_as_lists() -> None:
+    """As a TOML array of pairs reads: the duplicate check and the index still work."""
+    frame = data("binary")
+    pairs = [list(c) for c in COMPARISONS]
+    result = binary_analysis(frame, response="RESP", comparisons=pairs)  # type: ignore[arg-type]
+    assert list(result.contrasts.index) == COMPARISONS
+    with pytest.raises(ModelSpecificationError, match="given twice"):
+        binary_analysis(frame, response="RESP", comparisons=[*pairs, pairs[0]])  # type: ignore[list-item]

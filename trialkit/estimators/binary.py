@@ -115,6 +115,7 @@ def binary_analysis(
 ) -> BinaryResult:
     """Analyse the 0/1 column ``response`` of ``data`` (one row per subject, with ARMCD, the
     ``covariates`` and the ``strata``) for each (arm, versus) of ``comparisons``."""
+    comparisons = [(str(arm), str(versus)) for arm, versus in comparisons]
     check_input(data, response, comparisons, method, [*covariates, *strata], alpha)
     order = arm_order(data[ARM].astype(str), comparisons[0][1], None)
     y = data[response].astype(float).to_numpy()
