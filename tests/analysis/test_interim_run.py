@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,17 @@ import pandas as pd
 import pytest
 
 import trialkit
-from trialkit.analysis.interim import interim_look, primary_subjects
+from trialkit.analysis.interim import (
+    describe_previous_looks,
+    interim_look,
+    primary_subjects,
+    read_previous_looks,
+)
 from trialkit.analysis.results import AnalysisResults
+from trialkit.analysis.run import write_analysis
 from trialkit.definition import load_definition
 from trialkit.design.update import update_design
+from trialkit.errors import InputError
 from trialkit.examples import load_scenario
 from trialkit.report import AnalysisOutput, ReportOptions, build_report
 from trialkit.report.formatting import fmt_num
@@ -132,3 +141,116 @@ def test_open_report_shows_the_fraction_and_no_z(written: Path) -> None:
         for key in ("z", "efficacy_z", "conditional_power_trend"):
             if row[key] is not None:
                 assert fmt_num(row[key], 3) not in text, key
+
+
+# --- three looks: interim 1, interim 2 after it, the final after both ---------------------------
+
+RPACT = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "design" / "rpact_designs.json").read_text()
+)["realisedLooks"]
+LOOK_CUTOFFS = (date(2024, 1, 1), date(2024, 5, 15))
+
+
+@pytest.fixture(scope="module")
+def three_looks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """TK-AGA-301 planned with looks at 0.3, 0.6 and 1: looks 1 and 2 written by write_analysis
+    at two cutoffs, each read back as an earlier look; the final analysis after both."""
+    base = tmp_path_factory.mktemp("looks")
+    trial = base / "trial"
+    shutil.copytree(TRIAL, trial)
+    toml = trial / "trial.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert "information_fractions = [0.5, 1.0]" in text
+    toml.write_text(text.replace("[0.5, 1.0]", "[0.3, 0.6, 1.0]"), encoding="utf-8")
+    definition = load_definition(trial)
+    plan = definition.interim
+    assert plan is not None
+    out1, out2 = base / "look1", base / "look2"
+    first = write_analysis(trial, out1, LOOK_CUTOFFS[0], previous_fractions=[])
+    assert first.interim is not None
+    second = write_analysis(
+        trial, out2, LOOK_CUTOFFS[1], previous_fractions=[first.interim.information_fraction]
+    )
+    earlier = read_previous_looks([out1], definition)
+    again = interim_look(
+        plan, None, second.primary.contrasts, second.adam["analysis_primary"], definition,
+        previous_looks=earlier, cutoff=LOOK_CUTOFFS[1],
+    )  # fmt: skip
+    last = trialkit.analyze(trial)
+    both = read_previous_looks([out1, out2], definition)
+    final = interim_look(
+        plan, None, last.primary.contrasts, last.adam["analysis_primary"], definition,
+        final=True, previous_looks=both,
+    )  # fmt: skip
+    return {
+        "definition": definition, "out": (out1, out2), "looks": (first.interim, again, final),
+        "written2": second.interim,
+    }  # fmt: skip
+
+
+def test_every_boundary_of_three_looks_matches_rpact(three_looks: dict[str, Any]) -> None:
+    """Each look's boundaries: rpact's getDesignGroupSequential at the realised information
+    rates (final look: the rates rescaled, alpha spent at looks 1 and 2 kept), to 1e-6."""
+    looks = three_looks["looks"]
+    assert [lk.information_observed for lk in looks] == RPACT["subjects"]
+    assert [lk.look for lk in looks] == [1, 2, 3] and looks[2].final
+    for look, ref in zip(looks, RPACT["looks"], strict=True):
+        for arm in look.arms["arm"]:
+            table = look.boundary_table(arm)
+            assert list(table["efficacy_z"]) == pytest.approx(ref["criticalValues"], abs=1e-6)
+            assert table["cumulative_alpha"].iloc[-1] == pytest.approx(RPACT["alpha"], abs=1e-9)
+        assert list(look.arms["alpha"]) == pytest.approx([RPACT["alpha"]] * 3)
+    # the written look 2 (bare fractions) and the one from the recorded look 1 agree
+    pd.testing.assert_frame_equal(three_looks["written2"].boundaries, looks[1].boundaries)
+
+
+def test_final_analysis_lists_every_look_with_its_boundary_and_decision(
+    three_looks: dict[str, Any],
+) -> None:
+    first, second, final = three_looks["looks"]
+    doc = final.to_json()
+    assert json.loads(json.dumps(doc, allow_nan=False)) == doc
+    assert [e["look"] for e in doc["looks"]] == [1, 2, 3]
+    assert [e["cutoff"] for e in doc["looks"]] == [c.isoformat() for c in LOOK_CUTOFFS] + [None]
+    assert [e["final"] for e in doc["looks"]] == [False, False, True]
+    assert doc["looks"][0]["arms"] == first.record()["arms"]
+    assert doc["looks"][1]["arms"] == second.record()["arms"]
+    for rec in doc["looks"][2]["arms"]:
+        assert rec["status"] == "estimated"
+        assert rec["efficacy_z"] == pytest.approx(RPACT["looks"][2]["criticalValues"][2], abs=1e-6)
+        assert rec["efficacy_crossed"] is (rec["z"] >= rec["efficacy_z"])
+    assert doc["previous_fractions"] == [first.information_fraction, second.information_fraction]
+    assert doc["plan_fingerprint"] == three_looks["definition"].interim.fingerprint()
+    assert "0.00833333" in doc["alpha_rule"] and "Bonferroni" in doc["alpha_rule"]
+    line = describe_previous_looks(final.earlier)
+    assert "look 1 at cutoff 2024-01-01" in line and str(three_looks["out"][1]) in line
+
+
+def _altered(src: Path, dest: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    shutil.copytree(src, dest)
+    doc = json.loads((dest / "results.json").read_text(encoding="utf-8"))
+    change(doc)
+    (dest / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+    return dest
+
+
+def test_earlier_looks_are_checked_and_refused_in_one_line(
+    three_looks: dict[str, Any], tmp_path: Path
+) -> None:
+    definition = three_looks["definition"]
+    out1, out2 = three_looks["out"]
+    other = _altered(out1, tmp_path / "other", lambda d: d["trial"].update(id="TK-OTHER"))
+    plan = _altered(
+        out1, tmp_path / "plan", lambda d: d["interim"].update(plan_fingerprint="0" * 64)
+    )
+    cases = [
+        ([out2, out1], f"{out2}: is look 2, but it is given as look 1"),
+        ([out1, out1], f"{out1}: is look 1, but it is given as look 2"),
+        ([other], f"{other}: an analysis of trial TK-OTHER, not TK-AGA-301"),
+        ([plan], f"{plan}: its [interim] plan is not trial.toml's"),
+        ([tmp_path / "missing"], f"{tmp_path / 'missing'}: no results.json"),
+    ]
+    for dirs, message in cases:
+        with pytest.raises(InputError) as err:
+            read_previous_looks(dirs, definition)
+        assert str(err.value).startswith(message) and "\n" not in str(err.value)
