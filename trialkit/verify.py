@@ -4,6 +4,10 @@ Three checks, in order: the inputs hash as recorded (else each changed file is n
 output files are as written (no hand edits); a rerun of the analysis, with the recorded
 options, held in memory, gives every number of ``results.json`` and every table
 within tolerance. Exit 0 reproduced, 1 differences or changed inputs, 2 unusable.
+
+An export folder of ``trialkit export adam`` is checked the same way against the analysis
+folder it came from: the analysis' files hash as recorded, the package's files as written, and
+every transport file, re-read, equals the datasets rebuilt from the analysis.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 from trialkit.compare import Tolerance, compare_outputs
 from trialkit.errors import InputError
 from trialkit.manifest import MANIFEST_NAME, changed_files, changed_inputs, read_manifest
+
+#: The command an export folder's manifest names (trialkit.submission.export, imported lazily).
+EXPORT_COMMAND = "export adam"
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     if not out.is_dir():
         raise InputError(f"{out}: output folder not found")
     manifest = read_manifest(out)
+    if manifest["command"] == EXPORT_COMMAND:
+        return _verify_export(out, manifest, tolerance, trial_dir)
     if not (out / "results.json").is_file():
         raise InputError(f"{out}: no results.json next to {MANIFEST_NAME}; nothing to verify")
     trial = Path(trial_dir or manifest["trial_dir"])
@@ -84,6 +93,26 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     if report.changed_inputs:
         return report  # a rerun on other inputs proves nothing about this output
     report.differences.extend(compare_outputs(out, _rerun(manifest, trial), tolerance))
+    return report
+
+
+def _verify_export(
+    out: Path, manifest: dict[str, Any], tolerance: Tolerance, analysis_dir: Path | None
+) -> VerifyReport:
+    """An export folder: the analysis folder unchanged, the package as written, and every
+    transport file equal to the datasets rebuilt from the analysis now."""
+    from trialkit.submission.export import export_differences
+
+    analysis = Path(analysis_dir or manifest["trial_dir"])
+    if not analysis.is_dir():
+        raise InputError(f"{analysis}: recorded analysis folder not found (give it with --trial)")
+    report = VerifyReport(
+        out=out,
+        changed_inputs=changed_inputs(manifest, analysis),
+        changed_outputs=changed_files(out, manifest.get("outputs", {}), "output"),
+    )
+    if not report.changed_inputs:
+        report.differences.extend(export_differences(out, manifest, analysis, tolerance))
     return report
 
 

@@ -1,0 +1,103 @@
+"""The analysis results dataset (ARD): every number of ``results.json``'s primary analysis and
+population, one row each, so the report's key figures can be checked from the package alone.
+
+Each row names the analysis, endpoint, arm, comparator and visit, the statistic, its value
+and where it sits in ``results.json`` (SOURCE, e.g. ``primary.contrasts[2].estimate``).
+Booleans are 1/0; missing values (null) have no row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pandas as pd
+
+#: results.json fields that say which row a number belongs to (not statistics themselves).
+ARM_KEYS = ("arm", "ARMCD")
+REFERENCE_KEYS = ("reference", "versus")
+VISIT_KEYS = ("visit",)
+
+#: (analysis, path in results.json) of the record lists exported; the model's scalars apart.
+SECTIONS = (
+    ("POPULATION", "population.by_arm"),
+    ("PRIMARY LSMEANS", "primary.lsmeans"),
+    ("PRIMARY ARMS", "primary.arms"),
+    ("PRIMARY CONTRASTS", "primary.contrasts"),
+    ("PRIMARY MULTIPLICITY", "primary.multiplicity.family"),
+)
+MODEL_STATISTICS = (
+    "minus2_log_likelihood", "aic", "bic", "subjects", "observations",
+    "subjects_without_post_baseline",
+)  # fmt: skip
+COLUMNS = ("STUDYID", "ANALYSIS", "ENDPOINT", "ARDARM", "ARDREF", "AVISIT", "STAT", "STATVAL",
+           "SOURCE")  # fmt: skip
+
+
+def _at(doc: Mapping[str, Any], path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((record[k] for k in keys if record.get(k) is not None), None)
+
+
+def _rows(results: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    primary = results.get("primary", {})
+    endpoint = primary.get("endpoint", {}).get("name")
+    study = results.get("trial", {}).get("id")
+    keys = {*ARM_KEYS, *REFERENCE_KEYS, *VISIT_KEYS}
+    for analysis, path in SECTIONS:
+        records = _at(results, path) or []
+        where = results["population"]["name"] if analysis == "POPULATION" else endpoint
+        visit = primary.get("multiplicity", {}).get("visit") if "MULTIPLICITY" in analysis else None
+        for i, record in enumerate(records):
+            for stat, value in record.items():
+                number = _number(value)
+                if stat in keys or number is None:
+                    continue
+                yield {
+                    "STUDYID": study, "ANALYSIS": analysis, "ENDPOINT": where,
+                    "ARDARM": _first(record, ARM_KEYS), "ARDREF": _first(record, REFERENCE_KEYS),
+                    "AVISIT": _first(record, VISIT_KEYS) or visit, "STAT": stat,
+                    "STATVAL": number, "SOURCE": f"{path}[{i}].{stat}",
+                }  # fmt: skip
+    model = primary.get("model", {})
+    for stat in MODEL_STATISTICS:
+        number = _number(model.get(stat))
+        if number is not None:
+            yield {
+                "STUDYID": study, "ANALYSIS": "PRIMARY MODEL", "ENDPOINT": endpoint,
+                "ARDARM": None, "ARDREF": None, "AVISIT": None, "STAT": stat,
+                "STATVAL": number, "SOURCE": f"primary.model.{stat}",
+            }  # fmt: skip
+
+
+def ard_frame(results: Mapping[str, Any]) -> pd.DataFrame:
+    """The ARD rows of a ``results.json`` document (columns :data:`COLUMNS`)."""
+    return pd.DataFrame(list(_rows(results)), columns=list(COLUMNS))
+
+
+def value_at(results: Mapping[str, Any], source: str) -> Any:
+    """The value of ``results.json`` at a SOURCE path (``a.b[2].c``), for checks."""
+    node: Any = results
+    for part in source.split("."):
+        name, _, index = part.partition("[")
+        node = node[name]
+        if index:
+            node = node[int(index.rstrip("]"))]
+    return node
+
+
+__all__ = ["COLUMNS", "ard_frame", "value_at"]
