@@ -1,5 +1,7 @@
 """The store's commands (``ingest``, ``diff``, ``audit``, ``queries``, ``lock``, ``unlock``,
-``export``, ``store verify``), registered on the main app by ``trialkit.cli``.
+``export``, ``store verify``), registered on the main app by ``trialkit.cli``. ``export`` is a
+group: without a subcommand it is the store's export; ``trialkit.submission.cli`` adds
+``export adam`` to it.
 
 Thin wrappers: each calls the store module that does the work and prints its result.
 Libraries are imported inside the commands so ``trialkit --help`` stays fast.
@@ -252,13 +254,33 @@ def unlock(
     typer.echo(f"transfer {run(store, reason, _user(user))} unlocked")
 
 
+export_app = typer.Typer(
+    help="Write a stored transfer back as a trial folder (--store, --out), or export an "
+    "analysis (export adam).",
+    no_args_is_help=False,
+    invoke_without_command=True,
+)
+
+
+@export_app.callback()
 def export(
-    store: StoreOption,
-    out: Annotated[Path, typer.Option("--out", help="Trial folder to write.", show_default=False)],
+    ctx: typer.Context,
+    store: Annotated[
+        str | None, typer.Option("--store", help="The store (path or postgresql:// URL).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Trial folder to write.", show_default=False)
+    ] = None,
     transfer: TransferOption = None,
     force: ForceOption = False,
 ) -> None:
-    """Write a stored transfer back as a trial folder."""
+    """Write a stored transfer back as a trial folder (--store URL --out DIR)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if store is None:
+        raise typer.BadParameter("give the store", param_hint="--store")
+    if out is None:
+        raise typer.BadParameter("give the trial folder to write", param_hint="--out")
     from trialkit.store.export import export_transfer
 
     number = export_transfer(store, transfer, out, force)
@@ -281,7 +303,8 @@ def verify(store: StoreOption) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the store's commands to the main ``trialkit`` app."""
-    for command in (ingest, diff, audit, lock, unlock, export):
+    for command in (ingest, diff, audit, lock, unlock):
         app.command()(command)
+    app.add_typer(export_app, name="export")
     app.add_typer(queries_app, name="queries")
     app.add_typer(store_app, name="store")
