@@ -47,6 +47,10 @@ def _register_subcommands() -> None:
     app.add_typer(design_app, name="design")
     register_store(app)
     register_simulation(app)
+    from trialkit.store.cli import export_app
+    from trialkit.submission.cli import register as register_submission
+
+    register_submission(export_app)
 
 
 _register_subcommands()
