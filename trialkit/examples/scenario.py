@@ -91,7 +91,7 @@ class Scenario:
     seed: int
     start_date: date
     enrolment_days: int
-    n_per_arm: int
+    n_per_arm: int  # subjects per arm and unit of its allocation ratio (trial.toml)
     sites: tuple[SiteSpec, ...]
     parameters: tuple[ParameterSpec, ...]
     block_size: int = 4
