@@ -18,7 +18,10 @@ FORMULA = "Y ~ ARM * VISIT + BASE + SEX"
 
 @pytest.fixture(scope="module")
 def df() -> pd.DataFrame:
-    return pd.read_csv(DATA)
+    """The test data, visits as an ordered categorical (ar1, toep, ... need the order)."""
+    data = pd.read_csv(DATA)
+    order = sorted(data["VISIT"].unique(), key=lambda v: int(str(v)[1:]))
+    return data.assign(VISIT=pd.Categorical(data["VISIT"], order, ordered=True))
 
 
 @pytest.fixture(scope="module")

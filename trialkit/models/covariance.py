@@ -38,6 +38,8 @@ class CovarianceStructure(ABC):
     """A parametric family of T x T covariance matrices."""
 
     name: str = ""
+    #: Whether the family depends on the order of the visits (lags, neighbours).
+    order_matters: bool = False
 
     def __init__(self, n_visits: int) -> None:
         self.T = n_visits
@@ -209,6 +211,7 @@ class Toeplitz(CovarianceStructure):
     """``toep``: theta = (TOEP(2), ..., TOEP(T), Residual); Sigma_ij = sigma_|i-j| (linear)."""
 
     name = "toep"
+    order_matters = True
 
     def __init__(self, n_visits: int) -> None:
         super().__init__(n_visits)
@@ -260,6 +263,7 @@ class AR1(CovarianceStructure):
     """``ar1``: theta = (AR(1), Residual); Sigma_ij = Residual * rho^|i-j|."""
 
     name = "ar1"
+    order_matters = True
 
     def __init__(self, n_visits: int) -> None:
         super().__init__(n_visits)
@@ -396,6 +400,7 @@ class HeterogeneousAR1(Heterogeneous):
     """``ar1h``: correlation rho^|i-j|, visit-specific variances."""
 
     name = "ar1h"
+    order_matters = True
     n_corr = 1
 
     def __init__(self, n_visits: int) -> None:
@@ -422,6 +427,7 @@ class HeterogeneousToeplitz(Heterogeneous):
     """``toeph``: correlation rho_|i-j| by lag, visit-specific variances."""
 
     name = "toeph"
+    order_matters = True
 
     def __init__(self, n_visits: int) -> None:
         super().__init__(n_visits)
@@ -442,6 +448,7 @@ class AnteDependence(Heterogeneous):
     """``adh``: first-order ante-dependence, corr_ij = prod of rho_k between visits i and j."""
 
     name = "adh"
+    order_matters = True
 
     def __init__(self, n_visits: int) -> None:
         super().__init__(n_visits)

@@ -84,11 +84,7 @@ class MMRM:
             if len(set(vlevels)) != len(vlevels):
                 raise ModelSpecificationError("visit_order lists a visit twice")
         else:
-            vlevels = (
-                factor_levels(data[visit].dropna(), name=visit)
-                if not pd.api.types.is_numeric_dtype(data[visit])
-                else [str(v) for v in sorted(data[visit].dropna().unique())]
-            )
+            vlevels = _visit_levels(data, visit, self.covariance_name)
         vcode = factor_codes(df[visit], vlevels)
         if (vcode < 0).any():
             bad = df[visit].iloc[int(np.flatnonzero(vcode < 0)[0])]
@@ -178,7 +174,9 @@ class MMRM:
 
         ``covariance``: us, cs, csh, ar1, ar1h, toep, toeph or adh; ``group``: a column
         (constant within subject) giving each level its own covariance; ``visit_order``: the
-        visit levels in order (default: the column's categorical order, else sorted);
+        visit levels in order (default: numeric visits sorted, an ordered categorical's order,
+        a text column by its number column ``<visit>N`` as derive's AVISITN; else sorted as text,
+        refused for covariances that depend on the order: ar1, ar1h, toep, toeph, adh);
         ``reference``: reference level per factor (default: its first level).
         """
         return cls(formula, data, subject, visit, covariance, group, visit_order, reference)
@@ -328,6 +326,37 @@ def _analysable_rows(
     variables = [v for t in parsed.terms for v in t if v != visit]
     check_model_data(df, parsed.response, variables, subject, reference)
     return df
+
+
+def _visit_levels(data: pd.DataFrame, visit: str, covariance: str) -> list[str]:
+    """The visits in order, without ``visit_order``: numeric values sorted; an ordered
+    categorical's order; a text column by its analysis dataset's number column (``AVISIT`` by
+    ``AVISITN``, or ``<visit>NUM``). Otherwise sorted as text, which only a covariance that does
+    not depend on the order may take (ModelSpecificationError for ar1, toep, ...)."""
+    values = data[visit]
+    if pd.api.types.is_numeric_dtype(values):
+        return [str(v) for v in sorted(values.dropna().unique())]
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered:
+        return factor_levels(values.dropna(), name=visit)
+    number = next((c for c in (f"{visit}N", f"{visit}NUM") if c in data.columns), None)
+    if number is not None and pd.api.types.is_numeric_dtype(data[number]):
+        pairs = data[[visit, number]].dropna().astype({visit: str}).drop_duplicates()
+        for col in (visit, number):
+            twice = pairs[col].duplicated()
+            if twice.any():
+                shown = pairs.loc[twice, col].iloc[0]
+                raise ModelSpecificationError(
+                    f"column {number!r} does not number the visits of {visit!r} one to one "
+                    f"({col} {shown!r} is paired twice): give visit_order"
+                )
+        return [str(v) for v in pairs.sort_values(number)[visit]]
+    if make_structure(covariance, 1).order_matters:
+        raise ModelSpecificationError(
+            f"covariance {covariance} depends on the visit order, but column {visit!r} is text "
+            f"without a number column ({visit}N): give visit_order=[...] or an ordered "
+            "categorical"
+        )
+    return factor_levels(values.dropna(), name=visit)
 
 
 def _check_rank(X: np.ndarray, names: list[str]) -> None:
