@@ -12,6 +12,11 @@ from typing import Any
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
+    "AlphaSplit": "alpha",
+    "alpha_split": "alpha",
+    "comparison_information": "power",
+    "conditional_rejection": "power",
+    "predictive_power": "power",
     "GroupSequentialDesign": "boundaries",
     "group_sequential_design": "boundaries",
     "InterimPlan": "plan",
