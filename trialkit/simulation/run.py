@@ -44,6 +44,7 @@ class SimulationOptions:
     scheduler: str | None = None
     resume: bool = False
     force: bool = False
+    batch_size: int = BATCH_SIZE
 
 
 def parts_dir(out: Path) -> Path:
@@ -51,7 +52,7 @@ def parts_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.simulate-parts"
 
 
-def _run_key(plan: SimulationPlan) -> dict[str, Any]:
+def _run_key(plan: SimulationPlan, batch_size: int) -> dict[str, Any]:
     """What the parts on disk were computed from; a resume must match it exactly."""
 
     def digest(p: Path) -> str:
@@ -63,14 +64,14 @@ def _run_key(plan: SimulationPlan) -> dict[str, Any]:
         "replicates": plan.replicates,
         "seed": plan.seed,
         "subjects": plan.subjects,
-        "batch_size": BATCH_SIZE,
+        "batch_size": batch_size,
     }
 
 
-def _open_parts(out: Path, plan: SimulationPlan, resume: bool) -> Path:
+def _open_parts(out: Path, plan: SimulationPlan, resume: bool, batch_size: int) -> Path:
     """The parts folder: new, or (``resume``) the interrupted run's, checked to be this run's."""
     parts = parts_dir(out)
-    key = _run_key(plan)
+    key = _run_key(plan, batch_size)
     if resume:
         try:
             found = json.loads((parts / "run.json").read_text(encoding="utf-8"))
@@ -95,12 +96,12 @@ def _open_parts(out: Path, plan: SimulationPlan, resume: bool) -> Path:
     return parts
 
 
-def _batches(plan: SimulationPlan) -> list[tuple[str, list[Task]]]:
+def _batches(plan: SimulationPlan, batch_size: int) -> list[tuple[str, list[Task]]]:
     """Every batch with its part file name: scenario by scenario, replicates in order."""
     out = []
     for s in range(len(plan.scenarios)):
         tasks = [Task(s, r, plan.subjects) for r in range(plan.replicates)]
-        for b, batch in enumerate(split(tasks, BATCH_SIZE)):
+        for b, batch in enumerate(split(tasks, batch_size)):
             out.append((f"part-{s:04d}-{b:06d}.parquet", batch))
     return out
 
@@ -111,9 +112,10 @@ def simulate_rows(
     workers: int | None,
     scheduler: str | None,
     progress: Callable[[int, int], None] | None,
+    batch_size: int = BATCH_SIZE,
 ) -> pd.DataFrame:
     """All replicate rows, computing only the batches not already saved in ``parts``."""
-    batches = _batches(plan)
+    batches = _batches(plan, batch_size)
     todo = [
         i for i, (name, _) in enumerate(batches) if parts is None or not (parts / name).exists()
     ]
@@ -176,8 +178,10 @@ def run_simulation(
     )
     trial_dir = plan.trial_path.parent
     check_output_dir(out, options.force, [trial_dir])
-    parts = _open_parts(out, plan, options.resume)
-    rows = simulate_rows(plan, parts, options.workers, options.scheduler, progress)
+    parts = _open_parts(out, plan, options.resume, options.batch_size)
+    rows = simulate_rows(
+        plan, parts, options.workers, options.scheduler, progress, options.batch_size
+    )
     summary = summarise(plan, rows)
     looks = look_table(plan, rows)
     with staged_output_dir(out, options.force, [trial_dir]) as stage:
@@ -195,7 +199,7 @@ def run_simulation(
                 "workers": options.workers,
                 "scheduler": options.scheduler,
                 "resume": options.resume,
-                "scenarios_sha256": _run_key(plan)["scenarios_sha256"],
+                "scenarios_sha256": _run_key(plan, options.batch_size)["scenarios_sha256"],
             },
             seeds={"seed": plan.seed},
         )
