@@ -52,6 +52,32 @@ class ModelPlan:
         return f"{self.response} ~ " + " + ".join(terms)
 
 
+Pair = tuple[str, str]  # (arm, versus): the arm minus the arm it is compared with
+
+
+def against_reference(arms: Sequence[str], reference: str) -> list[Pair]:
+    """Every arm but the reference minus the reference (the default comparisons)."""
+    return [(a, reference) for a in arms if a != reference]
+
+
+def comparison_label(pair: Pair, reference: str) -> str:
+    """How a comparison is named in the multiplicity family and ``multiplicity_order``: the arm
+    code when it is compared with the reference arm, else ``"ARM vs VERSUS"``."""
+    arm, versus = pair
+    return arm if versus == reference else f"{arm} vs {versus}"
+
+
+def common_arm(pairs: Sequence[Pair]) -> str | None:
+    """The arm every comparison involves (Dunnett's common control), if there is one."""
+    shared = set.intersection(*(set(p) for p in pairs)) if pairs else set()
+    return min(shared) if len(shared) >= 1 else None
+
+
+def comparison_pairs(definition: TrialDefinition) -> list[Pair]:
+    """The plan's comparisons as (arm, versus) pairs, in the order the SAP lists them."""
+    return [(c.arm, c.versus) for c in definition.comparisons]
+
+
 def _check_name(key: str, name: str, known: set[str], where: str) -> None:
     if not _NAME.match(name):
         raise DefinitionError(f"{key}: {name!r} is not a column name")
@@ -88,7 +114,13 @@ def check_plan(
     flag = POPULATION_FLAGS[a.population]
     if flag not in adsl_columns:
         raise DefinitionError(f"analysis.population: ADSL has no {flag} flag")
-    check_supported(a.multiplicity, sum(1 for arm in definition.arms if not arm.reference))
+    pairs = comparison_pairs(definition)
+    check_supported(a.multiplicity, len(pairs))
+    if a.multiplicity == "dunnett" and len(pairs) > 1 and common_arm(pairs) is None:
+        raise DefinitionError(
+            "analysis.multiplicity: dunnett compares every arm with one common arm, but the "
+            "declared comparisons share none; holm or fixed_sequence apply to any comparisons"
+        )
     if a.model != "mmrm":
         raise DefinitionError(f"analysis.model: {a.model!r} is not supported (only mmrm)")
     covariates = tuple(dict.fromkeys([*used, *strata]))
@@ -120,6 +152,11 @@ __all__ = [
     "POPULATION_FLAGS",
     "RESERVED",
     "ModelPlan",
+    "Pair",
+    "against_reference",
     "check_plan",
     "check_subgroup_data",
+    "common_arm",
+    "comparison_label",
+    "comparison_pairs",
 ]

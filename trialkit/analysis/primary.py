@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import primary_dataset
-from trialkit.analysis.plan import ModelPlan
+from trialkit.analysis.plan import ModelPlan, Pair, against_reference, comparison_pairs
 from trialkit.definition import Endpoint, TrialDefinition
 from trialkit.errors import ConvergenceError, ModelSpecificationError
 from trialkit.models import MMRM, MMRMResults
@@ -128,9 +128,9 @@ def analysis_visits(data: pd.DataFrame, planned: Sequence[str]) -> list[str]:
 
 
 def _contrast_rows(
-    res: MMRMResults, arms: Sequence[str], reference: str, visits: Sequence[str]
+    res: MMRMResults, comparisons: Sequence[Pair], visits: Sequence[str]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Labels and L matrix of each active arm minus the reference, within each visit."""
+    """Labels and L matrix of each comparison (arm minus versus), within each visit."""
     lab, L = res.lsmeans_matrix(ARM, by=VISIT)
     lab = lab.reset_index(drop=True)
     Lm = L.to_numpy()
@@ -138,11 +138,9 @@ def _contrast_rows(
     labels: list[dict[str, str]] = []
     rows: list[np.ndarray] = []
     for v in visits:
-        for a in arms:
-            if a == reference:
-                continue
-            labels.append({"arm": a, "reference": reference, "visit": v})
-            rows.append(Lm[index[(a, v)]] - Lm[index[(reference, v)]])
+        for arm, versus in comparisons:
+            labels.append({"arm": arm, "reference": versus, "visit": v})
+            rows.append(Lm[index[(arm, v)]] - Lm[index[(versus, v)]])
     return pd.DataFrame(labels), np.vstack(rows)
 
 
@@ -171,9 +169,12 @@ def contrasts_table(
     visits: Sequence[str],
     days: dict[str, int],
     alpha: float,
+    comparisons: Sequence[Pair] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Active minus reference at every visit (visit order, then arm order) and the L matrix."""
-    lab, Lc = _contrast_rows(res, arms, reference, visits)
+    """Each comparison (default: every arm minus ``reference``) at every visit (visit order,
+    then comparison order) and the L matrix; column ``reference`` holds the arm compared with."""
+    pairs = against_reference(arms, reference) if comparisons is None else comparisons
+    lab, Lc = _contrast_rows(res, pairs, visits)
     est = res.estimate(Lc, alpha=alpha).reset_index(drop=True)
     tab = pd.concat([lab, est], axis=1)
     tab["visitn"] = tab["visit"].map(days).astype("int64")
@@ -216,8 +217,10 @@ def run_primary(
     covariances: Sequence[str],
     df_method: str,
     alpha: float,
+    comparisons: Sequence[Pair] | None = None,
 ) -> PrimaryResult:
-    """Fit the primary MMRM (with fallbacks) and tabulate LS means and contrasts."""
+    """Fit the primary MMRM (with fallbacks) and tabulate LS means and the contrasts of
+    ``comparisons`` (default: every arm minus ``reference``)."""
     visits = analysis_visits(data, planned_visits)
     if primary_visit not in visits:
         raise ModelSpecificationError(
@@ -234,7 +237,7 @@ def run_primary(
     fit = fit_with_fallback(data, formula, covariances, visits, reference, df_method)
     res = fit.results
     lsm = lsmeans_table(res, arms, visits, days, alpha)
-    con, Lc = contrasts_table(res, arms, reference, visits, days, alpha)
+    con, Lc = contrasts_table(res, arms, reference, visits, days, alpha, comparisons)
     at_primary = (con["visit"] == primary_visit).to_numpy()
     Lp = Lc[at_primary]
     V = res.cov_params().to_numpy()
@@ -274,6 +277,7 @@ def run_endpoint_mmrm(
         data, endpoint_plan, [arm.code for arm in definition.arms],
         definition.reference_arm.code, [v.code for v in post], {v.code: v.day for v in post},
         endpoint.visit, [a.covariance, *a.covariance_fallback], a.df, a.alpha,
+        comparison_pairs(definition),
     )  # fmt: skip
 
 

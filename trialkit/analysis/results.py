@@ -33,7 +33,8 @@ CONTRAST_OUTPUT_COLUMNS = (
     "primary_visit", "p_adjusted", "simultaneous_lower", "simultaneous_upper",
 )  # fmt: skip
 MULTIPLICITY_COLUMNS = (
-    "method", "arm", "estimate", "t", "df", "p", "p_adjusted", "rejected", "critical_value",
+    "method", "arm", "versus", "comparison", "estimate", "t", "df", "p", "p_adjusted",
+    "rejected", "critical_value",
 )  # fmt: skip
 FINDING_OUTPUT_COLUMNS = (
     "rule", "severity", "dataset", "row", "usubjid", "visit", "column", "value", "message",
@@ -112,6 +113,8 @@ class AnalysisResults:
     allowed_errors: bool
     endpoint: dict[str, Any]
     primary: PrimaryResult
+    #: (arm, versus) of each comparison, in the order of the multiplicity family
+    comparisons: list[tuple[str, str]]
     multiplicity: MultiplicityResult
     primary_visit: str
     model_info: dict[str, Any]
@@ -143,8 +146,8 @@ class AnalysisResults:
         con["p_adjusted"] = np.nan
         con["simultaneous_lower"] = np.nan
         con["simultaneous_upper"] = np.nan
-        for i, arm in enumerate(m.arms):
-            row = at & (con["arm"] == arm).to_numpy()
+        for i, (arm, versus) in enumerate(self.comparisons):
+            row = at & (con["arm"] == arm).to_numpy() & (con["reference"] == versus).to_numpy()
             con.loc[row, "p_adjusted"] = m.p_adjusted[i]
             if m.simultaneous_lower is not None and m.simultaneous_upper is not None:
                 con.loc[row, "simultaneous_lower"] = m.simultaneous_lower[i]
@@ -174,17 +177,19 @@ class AnalysisResults:
         """The family at the primary visit with adjusted p-values."""
         m = self.multiplicity
         con = self.primary.contrasts
-        at = con.loc[con["visit"] == self.primary_visit].set_index("arm")
+        at = con.loc[con["visit"] == self.primary_visit].set_index(["arm", "reference"])
         rows = []
-        for i, arm in enumerate(m.arms):
+        for i, pair in enumerate(self.comparisons):
             rows.append(
                 {
                     "method": m.method,
-                    "arm": arm,
-                    "estimate": at.loc[arm, "estimate"],
-                    "t": at.loc[arm, "t"],
-                    "df": m.df if m.df is not None else at.loc[arm, "df"],
-                    "p": at.loc[arm, "p"],
+                    "arm": pair[0],
+                    "versus": pair[1],
+                    "comparison": m.arms[i],
+                    "estimate": at.loc[pair, "estimate"],
+                    "t": at.loc[pair, "t"],
+                    "df": m.df if m.df is not None else at.loc[pair, "df"],
+                    "p": at.loc[pair, "p"],
                     "p_adjusted": m.p_adjusted[i],
                     "rejected": m.rejected[i],
                     "critical_value": m.critical_value,
@@ -246,6 +251,8 @@ class AnalysisResults:
         mult_family = [
             {
                 "arm": r["arm"],
+                "versus": r["versus"],
+                "comparison": r["comparison"],
                 "estimate": r["estimate"],
                 "t": r["t"],
                 "p": r["p"],

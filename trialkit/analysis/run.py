@@ -29,7 +29,13 @@ import pandas as pd
 
 from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.interim import InterimLook, interim_look
-from trialkit.analysis.plan import POPULATION_FLAGS, check_plan, check_subgroup_data
+from trialkit.analysis.plan import (
+    POPULATION_FLAGS,
+    check_plan,
+    check_subgroup_data,
+    comparison_label,
+    comparison_pairs,
+)
 from trialkit.analysis.primary import fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
@@ -208,20 +214,20 @@ def analyze(
     preload()
     worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
+    pairs = comparison_pairs(definition)
     try:
         primary = run_primary(
             data, plan, arms, reference, [v.code for v in post], days, primary_visit,
-            covariances, a.df, a.alpha,
+            covariances, a.df, a.alpha, pairs,
         )  # fmt: skip
         look = None
         if look_settings is not None:
             look = _interim(definition, primary.contrasts, data, *look_settings)
         con = primary.contrasts
-        fam = con.loc[con["visit"] == primary_visit]
-        actives = [c for c in arms if c != reference]
-        fam = fam.set_index("arm").loc[actives]
+        fam = con.loc[con["visit"] == primary_visit]  # in comparison order
+        labels = [comparison_label(pair, reference) for pair in pairs]
         mult = adjust(
-            a.multiplicity, actives, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
+            a.multiplicity, labels, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
             primary.primary_cov, a.alpha, a.multiplicity_order,
         )  # fmt: skip
 
@@ -318,6 +324,7 @@ def analyze(
             "name": param.name,
         },
         primary=primary,
+        comparisons=pairs,
         multiplicity=mult,
         primary_visit=primary_visit,
         model_info=model_info,

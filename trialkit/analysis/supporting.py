@@ -343,6 +343,7 @@ def _secondary(
             c.run("secondary", name, f"{p.label} ({ep.variable}) at {ep.visit}: MMRM",
                   partial(_endpoint_mmrm, definition, adsl, bds, plan, ep, a.population,
                           stem))  # fmt: skip
+        c.sections["secondary"][name]["order"] = i + 1  # the SAP's order (results.json sorts keys)
 
 
 def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[str]) -> None:

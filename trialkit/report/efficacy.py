@@ -118,7 +118,7 @@ class EfficacySections:
         rows = []
         for code, label in self.arms:
             lrow = ls[(ls["arm"] == code) & (ls["visit"] == visit)]
-            crow = ct[(ct["arm"] == code) & (ct["visit"] == visit)]
+            crow = ct[(ct["arm"] == code) & (ct["reference"] == ref) & (ct["visit"] == visit)]
             lr = lrow.iloc[0] if len(lrow) else None
             cr = crow.iloc[0] if len(crow) else None
             rows.append(
@@ -155,7 +155,7 @@ class EfficacySections:
                     ["Arm", f"Difference with simultaneous {level} CI ({humanize(method)})"],
                     [
                         [
-                            self.arm_label.get(str(r["arm"]), str(r["arm"])),
+                            self.comparison_name(r),
                             fmt_est_ci(
                                 r["estimate"], r["simultaneous_lower"], r["simultaneous_upper"]
                             ),
@@ -163,24 +163,39 @@ class EfficacySections:
                         for _, r in at.iterrows()
                     ],
                 )
+        at_visit = ct[ct["visit"] == visit]
+        comparisons = make_table(
+            ["Comparison", f"Difference ({level} CI)", P_VALUE, f"Adjusted p ({humanize(method)})"],
+            [
+                [
+                    self.comparison_name(r),
+                    fmt_est_ci(r["estimate"], r["lower"], r["upper"]),
+                    fmt_p(r["p"]),
+                    fmt_p(r.get("p_adjusted")),
+                ]
+                for _, r in at_visit.iterrows()
+            ],
+            caption=f"The plan's comparisons at {self.visit_labels.get(visit, visit)}",
+        )
         by_visit_rows = []
         for _, r in ct.iterrows():
             by_visit_rows.append(
                 [
-                    self.arm_label.get(str(r["arm"]), str(r["arm"])),
+                    self.comparison_name(r),
                     self.visit_labels.get(str(r["visit"]), str(r["visit"])),
                     fmt_est_ci(r["estimate"], r["lower"], r["upper"]),
                     fmt_p(r["p"]),
                 ]
             )
         by_visit = make_table(
-            ["Arm", "Visit", f"Difference vs reference ({level} CI)", P_VALUE],
+            ["Comparison", "Visit", f"Difference ({level} CI)", P_VALUE],
             by_visit_rows,
             numeric=[False, False, True, True],
         )
         model = self.out.get("primary", "model") or {}
         return {
             "table": main,
+            "comparisons": comparisons,
             "simultaneous": simult,
             "by_visit": by_visit,
             "reference": self.arm_label[ref],
@@ -194,6 +209,11 @@ class EfficacySections:
             "observations": fmt_int(model.get("observations")),
             "multiplicity": humanize(method),
         }
+
+    def comparison_name(self, row: pd.Series[Any] | Mapping[str, Any]) -> str:
+        """``ARM label vs VERSUS label`` of a contrast row."""
+        arm, versus = str(row["arm"]), str(row["reference"])
+        return f"{self.arm_label.get(arm, arm)} vs {self.arm_label.get(versus, versus)}"
 
     def lsmeans(self) -> dict[str, Any] | None:
         """Figure of LS means over visits by arm."""

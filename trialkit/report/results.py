@@ -165,7 +165,13 @@ class AnalysisOutput:
         out: dict[str, tuple[dict[str, Any], list[tuple[str, pd.DataFrame]]]] = {}
         if not isinstance(entries, Mapping):
             return out
-        for name, entry in entries.items():
+
+        def position(item: tuple[str, Any]) -> int:
+            order = item[1].get("order") if isinstance(item[1], Mapping) else None
+            return order if isinstance(order, int) else 0
+
+        # entries with an ``order`` (secondary endpoints) in the SAP's order, others as written
+        for name, entry in sorted(entries.items(), key=position):
             if not isinstance(entry, Mapping):
                 continue
             names = entry.get("tables") or ([entry["table"]] if entry.get("table") else [])
