@@ -45,3 +45,8 @@ def dhurat(tmp_path_factory: pytest.TempPathFactory) -> Exported:
 @pytest.fixture(scope="session")
 def aga(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return export_trial("tk_aga_301", tmp_path_factory.mktemp("aga"))
+
+
+@pytest.fixture
+def dhurat_analysis_dir(dhurat: Exported) -> Path:
+    return dhurat.analysis

@@ -11,9 +11,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from trialkit.submission.adam import COPIES
 from trialkit.submission.ard import value_at
-from trialkit.submission.metadata import VARIABLES, dataset_spec
+from trialkit.submission.metadata import COPIES, VARIABLES, dataset_spec
 
 from .conftest import Exported
 

@@ -25,13 +25,10 @@ from trialkit.csv_safety import restore_formulas
 from trialkit.definition import TrialDefinition
 from trialkit.errors import InputError
 from trialkit.manifest import changed_files, changed_inputs, read_manifest
-from trialkit.submission.metadata import DATASETS, VARIABLES, DatasetSpec, Variable
+from trialkit.submission.metadata import COPIES, DATASETS, VARIABLES, DatasetSpec, Variable
 
 #: SAS dates count days from this one.
 SAS_EPOCH = pd.Timestamp("1960-01-01")
-
-#: Default analysis column of variables that are copies of another one.
-COPIES = {"TRT01P": "ARM", "TRT01A": "ACTARM", "TRTP": "ARM", "TRTA": "ACTARM"}
 
 
 @dataclass

@@ -12,6 +12,9 @@ from typing import Literal
 
 Kind = Literal["text", "float", "integer", "date"]
 
+#: Variables that copy another analysis column in every dataset (ADaM's treatment names).
+COPIES = {"TRT01P": "ARM", "TRT01A": "ACTARM", "TRTP": "ARM", "TRTA": "ACTARM"}
+
 #: SAS display format of dates (SAS numeric dates: days since 1960-01-01).
 DATE_FORMAT = "DATE9."
 
@@ -500,3 +503,23 @@ DATASET_COMMENTS: dict[str, str] = {
     ),
     "ARD": "Every statistic of results.json's primary analysis and population, one a row.",
 }
+
+
+def mapping_markdown() -> str:
+    """The variable mapping of every dataset as a Markdown table (docs/submission.md shows it;
+    a test keeps the two in step)."""
+    lines = [
+        "| dataset | variable | label | type | analysis column | origin | method |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for spec in DATASETS:
+        for name in spec.variables:
+            var = VARIABLES[name]
+            source = spec.renames.get(name, COPIES.get(name, name))
+            kind = f"{var.kind} ({DATE_FORMAT})" if var.kind == "date" else var.kind
+            method = var.method or ""
+            lines.append(
+                f"| {spec.name} | {name} | {var.label} | {kind} | {source} | {var.origin} | "
+                f"{method} |"
+            )
+    return "\n".join(lines)
