@@ -463,7 +463,7 @@ def test_defaults_keep_old_files_valid() -> None:
     assert d.primary.kind == "continuous" and d.primary.responder is None
     assert d.primary.missing == "non_responder"
     assert all(p.kind == "efficacy" for p in d.parameters)
-    assert d.trial.population.age is None and d.trial.population.sex is None
+    assert d.trial.population.age == (18, 100) and d.trial.population.sex is None
     assert d.safety.meddra_version is None
 
 

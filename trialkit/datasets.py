@@ -38,6 +38,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
         "USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESTDT", "AEENDT", "AESEV", "AEREL", "AESER",
     ),
     "concomitant_medications": ("USUBJID", "CMTRT", "CMSTDT", "CMENDT", "CMRESCUE"),
+    "vital_signs": ("USUBJID", "VISIT", "ADT", "PARAMCD", "AVAL"),
 }  # fmt: skip
 
 DATE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -46,11 +47,13 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
     "exposure": ("EXSTDT", "EXENDT"),
     "adverse_events": ("AESTDT", "AEENDT"),
     "concomitant_medications": ("CMSTDT", "CMENDT"),
+    "vital_signs": ("ADT",),
 }
 
 
-#: Datasets that may have no records: a trial can have no adverse event or medication.
-MAY_BE_EMPTY = ("adverse_events", "concomitant_medications")
+#: Datasets that may have no records: a trial can have no adverse event, medication or vital
+#: sign.
+MAY_BE_EMPTY = ("adverse_events", "concomitant_medications", "vital_signs")
 
 #: Columns read as text whatever they look like (identifiers, codes).
 TEXT_COLUMNS = ("USUBJID", "SITEID", "ARMCD", "VISIT", "PARAMCD", "SEX", "SEVERITY")

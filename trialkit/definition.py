@@ -205,11 +205,16 @@ class Analysis:
     binary_method: str = "logistic"
 
 
+#: Age limits (inclusive) of a trial that states none: adults, as the schema had them fixed.
+ADULT_AGE = (18, 100)
+
+
 @dataclass(frozen=True)
 class Population:
-    """Eligible subjects: age limits (inclusive) and sexes; None leaves it unrestricted."""
+    """Eligible subjects: age limits in years (inclusive; adults unless stated) and sexes
+    (None: any); validation checks subjects.AGE and SEX against them (TK025, TK026)."""
 
-    age: tuple[int, int] | None = None
+    age: tuple[int, int] | None = ADULT_AGE
     sex: tuple[str, ...] | None = None
 
 
@@ -1009,7 +1014,7 @@ def _population(t: TomlTable | None) -> Population:
     if t is None:
         return Population()
     sexes = t.strings("sex") if "sex" in t.data else None
-    pop = Population(age=t.range("age", int, 0, 150), sex=sexes)
+    pop = Population(age=t.range("age", int, 0, 150) or ADULT_AGE, sex=sexes)
     t.done()
     for i, sex in enumerate(sexes or ()):
         if sex not in SEXES:

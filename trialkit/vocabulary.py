@@ -9,9 +9,10 @@ from __future__ import annotations
 #: Collected datasets (files of a trial folder), in the order listings show them.
 DATASETS: tuple[str, ...] = (
     "subjects", "assessments", "exposure", "adverse_events", "concomitant_medications",
+    "vital_signs",
 )  # fmt: skip
 #: Datasets a trial folder may leave out.
-OPTIONAL_DATASETS: tuple[str, ...] = ("concomitant_medications",)
+OPTIONAL_DATASETS: tuple[str, ...] = ("concomitant_medications", "vital_signs")
 
 #: VISIT of an unscheduled assessment and of the early-termination visit; no visit may take
 #: these codes.

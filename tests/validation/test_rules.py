@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import tomllib
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.definition import TrialDefinition
+from tests.validation.conftest import FIXTURE
+from trialkit.definition import TrialDefinition, parse_definition
 from trialkit.validation import RULES, validate_datasets
+from trialkit.validation.checks import allocation_test
 
 Frames = dict[str, pd.DataFrame]
 D = pd.Timestamp
@@ -91,6 +97,18 @@ def _on_week4(column: str, value: object) -> Callable[[Frames], None]:
     return lambda f: _set("assessments", _week4_row(f), column, value)(f)
 
 
+def _more_subjects(arm: str, n: int) -> Callable[[Frames], None]:
+    """``n`` more subjects like S1, randomised to ``arm``."""
+
+    def mutate(f: Frames) -> None:
+        s1 = f["subjects"].iloc[[0]]
+        extra = pd.concat([s1] * n, ignore_index=True)
+        extra["USUBJID"], extra["ARMCD"] = [f"X{i}" for i in range(n)], arm
+        f["subjects"] = pd.concat([f["subjects"], extra], ignore_index=True)
+
+    return mutate
+
+
 def _prp_row(f: Frames) -> int:
     e = f["exposure"]
     return int(e.index[e.EXTRT == "prp"][0])
@@ -129,7 +147,9 @@ CASES: list[tuple[str, str, Callable[[Frames], None], Callable[[Frames], None]]]
         _on_mn("S2", 0, "DEVICE", "laser"),
         _on_mn("S2", 0, "DEVICE", "dermaroller"),
     ),
-    ("TK004", "age", _set("subjects", 0, "AGE", 17), _set("subjects", 0, "AGE", 18)),
+    ("TK004", "age", _set("subjects", 0, "AGE", 151), _set("subjects", 0, "AGE", 150)),
+    ("TK025", "age-adult", _set("subjects", 0, "AGE", 17), _set("subjects", 0, "AGE", 18)),
+    ("TK025", "age-old", _set("subjects", 0, "AGE", 101), _set("subjects", 0, "AGE", 100)),
     ("TK004", "aval-max", _on_week4("AVAL", 601.0), _on_week4("AVAL", 600.0)),
     ("TK004", "aval-integer", _on_week4("AVAL", 150.5), _on_week4("AVAL", 150.0)),
     ("TK004", "dose", _set("exposure", 0, "EXDOSE", -1.0), _set("exposure", 0, "EXDOSE", 0.0)),
@@ -160,11 +180,18 @@ CASES: list[tuple[str, str, Callable[[Frames], None], Callable[[Frames], None]]]
         _on_baseline("S2", "ADT", D("2024-01-01")),
     ),
     (
-        "TK014",
+        "TK033",
         "prp-in-minox",
+        _set("exposure", 0, "EXTRT", "prp"),
+        _set("exposure", 0, "EXTRT", "minoxidil"),
+    ),
+    (
+        "TK003",
+        "extrt-not-of-the-trial",
         _set("exposure", 0, "EXTRT", "finasteride"),
         _set("exposure", 0, "EXTRT", "minoxidil"),
     ),
+    ("TK034", "allocation", _more_subjects("MINOX", 27), _more_subjects("MINOX", 3)),
     (
         "TK015",
         "depth",
@@ -276,7 +303,57 @@ CASES: list[tuple[str, str, Callable[[Frames], None], Callable[[Frames], None]]]
 
 
 def test_every_rule_has_a_case() -> None:
-    assert {c[0] for c in CASES} == set(RULES)
+    assert {c[0] for c in CASES} | {c[0] for c in DEFINITION_CASES} == set(RULES)
+
+
+# (rule, case id, change of the example trial.toml, mutation that breaks it, one that does not)
+Mutation = Callable[[Frames], None]
+DEFINITION_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], Mutation, Mutation]] = [
+    (
+        "TK025",
+        "adolescents",
+        lambda t: t["trial"].update(population={"age": [12, 75]}),
+        _set("subjects", 0, "AGE", 11),
+        _set("subjects", 0, "AGE", 12),
+    ),
+    (
+        "TK026",
+        "women-only",
+        lambda t: t["trial"].update(population={"sex": ["F"]}),
+        lambda f: None,
+        _both(_set("subjects", 0, "SEX", "F"), _set("subjects", 2, "SEX", "F")),
+    ),
+    (
+        "TK034",
+        "planned-2-to-1",
+        lambda t: t["arms"][0].update(allocation=2),
+        _more_subjects("MINOX_MN", 27),
+        _more_subjects("MINOX", 3),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "case", "change", "fail", "ok"),
+    DEFINITION_CASES,
+    ids=[f"{c[0]}-{c[1]}" for c in DEFINITION_CASES],
+)
+def test_rule_of_the_definition(
+    frames: Frames,
+    rule: str,
+    case: str,
+    change: Callable[[dict[str, Any]], None],
+    fail: Callable[[Frames], None],
+    ok: Callable[[Frames], None],
+) -> None:
+    toml = tomllib.loads(FIXTURE.read_text())
+    change(toml)
+    definition = parse_definition(toml)
+    for mutate, found in ((fail, True), (ok, False)):
+        changed = {n: f.copy() for n, f in frames.items()}
+        mutate(changed)
+        findings = validate_datasets(definition, changed).findings
+        assert (rule in set(findings["rule"])) is found, findings.to_string()
 
 
 def test_clean_trial_has_no_findings(definition: TrialDefinition, frames: Frames) -> None:
@@ -305,3 +382,29 @@ def test_rule(
     ok(fine)
     findings = validate_datasets(definition, fine).findings
     assert rule not in set(findings["rule"]), findings.to_string()
+
+
+def test_allocation_test_against_the_closed_form() -> None:
+    """Two arms: chi-square on 1 df, p = erfc(sqrt(x / 2)); 3 arms: p = exp(-x / 2) on 2 df."""
+    x, df, p = allocation_test(np.array([60.0, 40.0]), np.array([1.0, 1.0]))
+    assert (x, df) == (4.0, 1) and p == pytest.approx(math.erfc(math.sqrt(2.0)), rel=1e-12)
+    x, df, p = allocation_test(np.array([50.0, 60.0, 10.0]), np.array([2.0, 1.0, 1.0]))
+    assert x == pytest.approx(100 / 60 + 900 / 30 + 400 / 30) and df == 2  # expected 60, 30, 30
+    assert p == pytest.approx(math.exp(-x / 2), rel=1e-12)
+
+
+def test_window_deviation_is_one_per_subject_visit(frames: Frames) -> None:
+    """Three parameters assessed on one late day are one deviation, not three."""
+    toml = tomllib.loads(FIXTURE.read_text())
+    toml["parameters"] += [{"code": c, "label": c} for c in ("HDIAM", "HDIAM2")]
+    d = parse_definition(toml)
+    a = frames["assessments"]
+    more = pd.concat([a.assign(PARAMCD=c) for c in ("HDIAM", "HDIAM2")], ignore_index=True)
+    a = pd.concat([a, more], ignore_index=True)
+    a.loc[(a.USUBJID == "S1") & (a.VISIT == "WEEK4"), "ADT"] = D("2024-02-15")
+    a.loc[(a.USUBJID == "S3") & (a.VISIT == "WEEK8"), "ADT"] = D("2024-03-15")
+    found = validate_datasets(d, {**frames, "assessments": a}).findings
+    windows = found[found.rule == "TK030"]
+    assert sorted(zip(windows.USUBJID, windows.VISIT, strict=True)) == [
+        ("S1", "WEEK4"), ("S3", "WEEK8"),
+    ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""Cross-dataset and protocol rules (TK001 conditional, TK010-TK020, TK030-TK031), vectorised.
+"""Cross-dataset and protocol rules (TK001 conditional, TK010-TK020, TK025-TK026, TK030-TK034),
+vectorised.
 
 Subjects are looked up by integer code (``Index.get_indexer``) and per-subject values are
 taken from numpy arrays, so a million assessment rows cost a few array operations, not a
@@ -15,9 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowExtensionArray, ArrowStringArray
+from scipy import stats
 
-from trialkit.definition import TREATMENTS, TrialDefinition
-from trialkit.validation.findings import cell_findings, combine, format_values
+from trialkit.definition import TrialDefinition
+from trialkit.treatments import RANGE_COLUMNS
+from trialkit.validation.findings import cell_findings, combine, dataset_finding, format_values
+from trialkit.validation.schemas import PARAMETER_KIND
 
 DAY = np.timedelta64(1, "D")
 
@@ -86,10 +90,70 @@ def cross_findings(definition: TrialDefinition, frames: dict[str, pd.DataFrame])
         parts.append(
             cell_findings(name, frame, unknown, "USUBJID", "TK010", "USUBJID not in subjects")
         )
-    parts += _assessment_rules(definition, frames, codes, subj)
+    first_exposure = _first_exposure(frames["exposure"], codes["exposure"], len(subj.ids))
+    for name, kind in PARAMETER_KIND.items():
+        if name in frames:
+            parts += _visit_rules(definition, name, kind, frames[name], codes[name], subj)
+    parts += _baseline_rules(definition, frames["assessments"], codes["assessments"], subj)
+    parts.append(
+        _baseline_timing(definition, frames["assessments"], codes["assessments"], first_exposure)
+    )
     parts += _exposure_rules(definition, frames["exposure"], codes["exposure"], subj)
     parts += _date_order_rules(frames, codes, subj)
+    parts += _population_rules(definition, frames["subjects"])
+    parts.append(allocation_finding(definition, frames["subjects"]))
     return combine(parts)
+
+
+#: Smallest p-value of the realised allocation under the planned ratio without a warning.
+ALLOCATION_P = 0.001
+
+
+def _population_rules(definition: TrialDefinition, s: pd.DataFrame) -> list[pd.DataFrame]:
+    """TK025 AGE outside ``[trial.population].age`` (inclusive); TK026 SEX not one of its sexes."""
+    pop = definition.trial.population
+    parts = []
+    if pop.age is not None:
+        low, high = pop.age
+        outside = (s["AGE"] < low) | (s["AGE"] > high)
+        text = f"AGE outside the trial population's {low} to {high} years"
+        parts.append(cell_findings("subjects", s, outside, "AGE", "TK025", text))
+    if pop.sex is not None:
+        sex = s["SEX"].astype("string")
+        other = sex.isin(["M", "F"]).fillna(False) & ~sex.isin(list(pop.sex)).fillna(False)
+        text = f"SEX not one of the trial population's {', '.join(pop.sex)}"
+        parts.append(cell_findings("subjects", s, other.to_numpy(dtype=bool), "SEX", "TK026", text))
+    return parts
+
+
+def allocation_test(observed: np.ndarray, ratio: np.ndarray) -> tuple[float, int, float]:
+    """Pearson's chi-square goodness of fit of arm counts ``observed`` to the planned ``ratio``:
+    statistic, degrees of freedom (arms - 1) and p-value."""
+    expected = observed.sum() * ratio / ratio.sum()
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    df = len(observed) - 1
+    return statistic, df, float(stats.chi2.sf(statistic, df))
+
+
+def allocation_finding(definition: TrialDefinition, s: pd.DataFrame) -> pd.DataFrame:
+    """TK034: a warning when the randomised subjects' arm counts are implausible (p < 0.001)
+    under the planned allocation ratio of ``[[arms]].allocation``."""
+    first = s[s["USUBJID"].notna() & ~s["USUBJID"].duplicated()]
+    codes = [a.code for a in definition.arms]
+    observed = first["ARMCD"].value_counts().reindex(codes, fill_value=0).to_numpy(dtype=float)
+    ratio = np.array([a.allocation for a in definition.arms], dtype=float)
+    if observed.sum() == 0:
+        return dataset_finding("subjects", "ARMCD", "TK034", "").iloc[:0]
+    statistic, df, p = allocation_test(observed, ratio)
+    if p >= ALLOCATION_P:
+        return dataset_finding("subjects", "ARMCD", "TK034", "").iloc[:0]
+    counts = ":".join(str(int(n)) for n in observed)
+    planned = ":".join(f"{r:g}" for r in ratio)
+    return dataset_finding(
+        "subjects", "ARMCD", "TK034",
+        f"arms {':'.join(codes)} have {counts} subjects, planned {planned}: chi-square "
+        f"{statistic:.2f} on {df} df, p = {p:.2g}",
+    )  # fmt: skip
 
 
 def _end_of_study(s: pd.DataFrame) -> pd.DataFrame:
@@ -114,79 +178,44 @@ def _end_of_study(s: pd.DataFrame) -> pd.DataFrame:
     return combine(parts)
 
 
-def _assessment_rules(
+def _visit_rules(
     definition: TrialDefinition,
-    frames: dict[str, pd.DataFrame],
-    codes: dict[str, np.ndarray],
+    name: str,
+    kind: str,
+    a: pd.DataFrame,
+    code: np.ndarray,
     subj: _Subjects,
 ) -> list[pd.DataFrame]:
-    """TK011 duplicates, TK012 baseline count, TK013 baseline timing, TK030 visit windows."""
-    a, code = frames["assessments"], codes["assessments"]
+    """TK011 (TK012 at baseline) duplicates and TK030 visit windows of a dataset by visit
+    (assessments or vital signs) for its parameters of ``kind``; one TK030 per subject-visit."""
     visits = pd.Index([v.code for v in definition.visits])
-    params = pd.Index([p.code for p in definition.parameters])
+    params = pd.Index([p.code for p in definition.parameters if p.kind == kind])
     vi = codes_of(visits, a["VISIT"])
     pi = codes_of(params, a["PARAMCD"])
     base = visits.get_loc(definition.baseline_visit.code)
     keyed = (code >= 0) & (vi >= 0) & (pi >= 0)
-    key = (code.astype("int64") * len(visits) + vi) * len(params) + pi
+    key = (code.astype("int64") * len(visits) + vi) * max(len(params), 1) + pi
     dup = keyed & pd.Series(np.where(keyed, key, -1 - np.arange(len(a)))).duplicated().to_numpy()
     is_base = vi == base
     parts = [
         cell_findings(
-            "assessments", a, dup & ~is_base, "VISIT", "TK011",
+            name, a, dup & ~is_base, "VISIT", "TK011",
             "more than one row for this subject, visit and parameter",
         ),
         cell_findings(
-            "assessments", a, dup & is_base, "VISIT", "TK012",
+            name, a, dup & is_base, "VISIT", "TK012",
             "more than one baseline for this subject and parameter",
         ),
     ]  # fmt: skip
-    # Missing baselines: every subject needs one for each parameter collected at baseline.
-    n_subj, n_par = len(subj.ids), len(params)
-    bkey = code[keyed & is_base].astype("int64") * n_par + pi[keyed & is_base]
-    count = np.bincount(bkey, minlength=n_subj * n_par).reshape(n_subj, n_par)
-    collected = count.sum(axis=0) > 0
-    missing_s, missing_p = np.nonzero((count == 0) & collected)
-    if len(missing_s):
-        parts.append(
-            pd.DataFrame(
-                {
-                    "dataset": "assessments",
-                    "row": pd.array([pd.NA] * len(missing_s), dtype="Int64"),
-                    "USUBJID": format_values(pd.Series(subj.ids[missing_s])).to_numpy(),
-                    "VISIT": definition.baseline_visit.code,
-                    "column": "VISIT",
-                    "value": "",
-                    "rule": "TK012",
-                    "severity": "error",
-                    "message": "no baseline "
-                    + pd.Series(params[missing_p].astype("str"))
-                    + " assessment for this subject",
-                }
-            )
-        )
-    # Baseline after first exposure.
-    e, ecode = frames["exposure"], codes["exposure"]
-    est = _dates(e, "EXSTDT")
-    ok = (ecode >= 0) & ~np.isnat(est)
-    first = np.full(n_subj + 1, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if ok.any():
-        mins = pd.Series(est[ok]).groupby(ecode[ok]).min()
-        first[mins.index.to_numpy()] = mins.to_numpy(dtype="datetime64[ns]")
+    # Visit windows (warnings): target = RANDDT + day - 1, allowed offsets window[0]..window[1];
+    # a deviation is one per subject and visit, whatever the number of parameters assessed.
     adt = _dates(a, "ADT")
-    first_a = first[code]
-    late = is_base & (adt > first_a)
-    parts.append(
-        cell_findings(
-            "assessments", a, late, "ADT", "TK013",
-            _dated("baseline after the first exposure on ", first_a),
-        )
-    )  # fmt: skip
-    # Visit windows (warnings): target = RANDDT + day - 1, allowed offsets window[0]..window[1].
     offset = (adt - subj.randdt[code]) / DAY  # float days, NaN where a date is missing
+    subject_visit = pd.Series(np.where((code >= 0) & (vi >= 0), code * len(visits) + vi, -1))
     for i, v in enumerate(definition.visits):
         target_offset = offset - (v.day - 1)
         outside = (vi == i) & ((target_offset < v.window[0]) | (target_offset > v.window[1]))
+        outside = _first_per_subject_visit(outside, subject_visit.to_numpy())
         if outside.any():
             suffix = (
                 f" days from the {v.code} target date (window {v.window[0]:+d} to {v.window[1]:+d})"
@@ -198,56 +227,135 @@ def _assessment_rules(
                 days = pd.Series(np.round(off[m]).astype("int64"))
                 return "ADT " + days.map("{:+d}".format) + t
 
-            parts.append(cell_findings("assessments", a, outside, "ADT", "TK030", message))
+            parts.append(cell_findings(name, a, outside, "ADT", "TK030", message))
     return parts
+
+
+def _first_per_subject_visit(mask: np.ndarray, subject_visit: np.ndarray) -> np.ndarray:
+    """``mask`` keeping only its first row of each subject-visit (rows of no known subject and
+    visit are kept: they cannot be grouped)."""
+    keys = pd.Series(np.where(mask, subject_visit, -1))
+    repeated = keys.duplicated().to_numpy() & (keys.to_numpy() >= 0)
+    return mask & ~repeated
+
+
+def _baseline_rules(
+    definition: TrialDefinition, a: pd.DataFrame, code: np.ndarray, subj: _Subjects
+) -> list[pd.DataFrame]:
+    """TK012: every subject needs a baseline of each efficacy parameter collected at baseline."""
+    visits = pd.Index([v.code for v in definition.visits])
+    params = pd.Index([p.code for p in definition.parameters if p.kind == "efficacy"])
+    vi = codes_of(visits, a["VISIT"])
+    pi = codes_of(params, a["PARAMCD"])
+    keyed = (code >= 0) & (vi >= 0) & (pi >= 0)
+    is_base = vi == visits.get_loc(definition.baseline_visit.code)
+    n_subj, n_par = len(subj.ids), len(params)
+    bkey = code[keyed & is_base].astype("int64") * n_par + pi[keyed & is_base]
+    count = np.bincount(bkey, minlength=n_subj * n_par).reshape(n_subj, n_par)
+    collected = count.sum(axis=0) > 0
+    missing_s, missing_p = np.nonzero((count == 0) & collected)
+    if not len(missing_s):
+        return []
+    return [
+        pd.DataFrame(
+            {
+                "dataset": "assessments",
+                "row": pd.array([pd.NA] * len(missing_s), dtype="Int64"),
+                "USUBJID": format_values(pd.Series(subj.ids[missing_s])).to_numpy(),
+                "VISIT": definition.baseline_visit.code,
+                "column": "VISIT",
+                "value": "",
+                "rule": "TK012",
+                "severity": "error",
+                "message": "no baseline "
+                + pd.Series(params[missing_p].astype("str"))
+                + " assessment for this subject",
+            }
+        )
+    ]
+
+
+def _first_exposure(e: pd.DataFrame, ecode: np.ndarray, n_subj: int) -> np.ndarray:
+    """Each subject's first EXSTDT (NaT without exposure), with the trailing unknown sentinel."""
+    est = _dates(e, "EXSTDT")
+    ok = (ecode >= 0) & ~np.isnat(est)
+    first = np.full(n_subj + 1, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if ok.any():
+        mins = pd.Series(est[ok]).groupby(ecode[ok]).min()
+        first[mins.index.to_numpy()] = mins.to_numpy(dtype="datetime64[ns]")
+    return first
+
+
+def _baseline_timing(
+    definition: TrialDefinition, a: pd.DataFrame, code: np.ndarray, first: np.ndarray
+) -> pd.DataFrame:
+    """TK013: a baseline assessment dated after the subject's first exposure."""
+    is_base = (a["VISIT"] == definition.baseline_visit.code).fillna(False).to_numpy(dtype=bool)
+    first_a = first[code]
+    late = is_base & (_dates(a, "ADT") > first_a)
+    text = _dated("baseline after the first exposure on ", first_a)
+    return cell_findings("assessments", a, late, "ADT", "TK013", text)
+
+
+#: Rule and wording of each exposure column checked against a protocol range (the registry's
+#: ``TreatmentKind.ranges`` say which treatments are checked).
+RANGE_RULES: dict[str, tuple[str, str]] = {
+    "NEEDLE_DEPTH_MM": ("TK015", "needle depth"),
+    "VOLUME_ML": ("TK016", "volume"),
+}
 
 
 def _exposure_rules(
     definition: TrialDefinition, e: pd.DataFrame, code: np.ndarray, subj: _Subjects
 ) -> list[pd.DataFrame]:
-    """TK014 treatment not in the arm, TK015/TK016 protocol ranges, TK031 session spacing."""
-    treatments = pd.Index(TREATMENTS)
+    """TK033 treatment not of the arm (a deviation), TK015/TK016 protocol ranges and TK031
+    session spacing, as the treatment registry declares them for each component."""
+    treatments = pd.Index(definition.treatments)
     ti = codes_of(treatments, e["EXTRT"])
     arm = subj.arm[code]
     n_arm, n_tr = len(definition.arms), len(treatments)
     allowed = np.zeros((n_arm + 1, n_tr + 1), dtype=bool)  # last row/column: unknown
     allowed[n_arm, :] = allowed[:, n_tr] = True
-    low = np.full((n_arm + 1, n_tr + 1), np.nan)
-    high, interval = low.copy(), low.copy()
+    interval = np.full((n_arm + 1, n_tr + 1), np.nan)
+    ranges = {column: (interval.copy(), interval.copy()) for column in RANGE_COLUMNS}
+    checked: dict[str, list[str]] = {column: [] for column in RANGE_COLUMNS}
     for i, a in enumerate(definition.arms):
         for c in a.components:
-            j = treatments.get_loc(c.treatment)
+            j = treatments.get_loc(c.extrt)
             allowed[i, j] = True
-            rng = c.needle_depth_mm if c.treatment == "microneedling" else c.volume_ml
-            if rng is not None:
-                low[i, j], high[i, j] = rng
-            if c.interval_days is not None:
+            for column in RANGE_COLUMNS:
+                rng = c.protocol_range(column)
+                if column in dict(c.kind.ranges):
+                    checked[column].append(c.extrt)
+                if rng is not None:
+                    ranges[column][0][i, j], ranges[column][1][i, j] = rng
+            if c.is_procedure and c.interval_days is not None:
                 interval[i, j] = c.interval_days
     arm_i = np.where(arm >= 0, arm, n_arm)
     tr_i = np.where(ti >= 0, ti, n_tr)
     parts = [
         cell_findings(
-            "exposure", e, ~allowed[arm_i, tr_i], "EXTRT", "TK014",
-            "treatment is not a component of the subject's arm",
+            "exposure", e, ~allowed[arm_i, tr_i], "EXTRT", "TK033",
+            "treatment is not a component of the subject's arm (protocol deviation)",
         )
     ]  # fmt: skip
-    lo, hi = low[arm_i, tr_i], high[arm_i, tr_i]
-    for treatment, column, rule, what in (
-        ("microneedling", "NEEDLE_DEPTH_MM", "TK015", "needle depth"),
-        ("prp", "VOLUME_ML", "TK016", "PRP volume"),
-    ):
-        given = (e["EXTRT"] == treatment).to_numpy()
+    extrt = format_values(e["EXTRT"]).to_numpy()
+    for column, (rule, what) in RANGE_RULES.items():
+        lo, hi = ranges[column][0][arm_i, tr_i], ranges[column][1][arm_i, tr_i]
+        given = e["EXTRT"].isin(checked[column]).fillna(False).to_numpy(dtype=bool)
         value = e[column].to_numpy(dtype="float64")
-        parts.append(
-            cell_findings(
-                "exposure", e, given & np.isnan(value), column, "TK001",
-                f"{column} is required for {treatment}",
-            )
-        )  # fmt: skip
+
+        def required(m: np.ndarray, c: str = column) -> np.ndarray:
+            return np.asarray(f"{c} is required for " + extrt[m].astype(object), dtype=object)
+
+        absent = given & np.isnan(value)
+        parts.append(cell_findings("exposure", e, absent, column, "TK001", required))
         out = given & ((value < lo) | (value > hi))
 
-        def message(m: np.ndarray, w: str = what) -> pd.Series:
-            low_s, high_s = format_values(pd.Series(lo[m])), format_values(pd.Series(hi[m]))
+        def message(
+            m: np.ndarray, w: str = what, low: np.ndarray = lo, high: np.ndarray = hi
+        ) -> pd.Series:
+            low_s, high_s = format_values(pd.Series(low[m])), format_values(pd.Series(high[m]))
             return f"{w} outside the arm's protocol range " + low_s + " to " + high_s
 
         parts.append(cell_findings("exposure", e, out, column, rule, message))
@@ -305,6 +413,7 @@ END_BEFORE_START = (
 #: medications may: an event or medication continuing at end of study is followed up.
 AFTER_EOS = (
     ("assessments", "ADT"),
+    ("vital_signs", "ADT"),
     ("exposure", "EXSTDT"),
     ("exposure", "EXENDT"),
     ("adverse_events", "AESTDT"),

@@ -33,6 +33,10 @@ CHECK_RULES = {
 }
 
 
+#: The kind of parameter each dataset of findings by visit carries.
+PARAMETER_KIND = {"assessments": "efficacy", "vital_signs": "safety"}
+
+
 @cache
 def load_schema(name: str) -> pa.DataFrameSchema:
     """The generic schema of dataset ``name``, read from ``schemas/<name>.yaml``."""
@@ -55,11 +59,12 @@ def specialise(name: str, definition: TrialDefinition) -> pa.DataFrameSchema:
         schema = _add_isin(schema, "ARMCD", [a.code for a in definition.arms])
     elif name == "exposure":
         schema = _add_isin(schema, "EXTRT", list(definition.treatments))
-    elif name == "assessments":
+    elif name in PARAMETER_KIND:
+        params = [p for p in definition.parameters if p.kind == PARAMETER_KIND[name]]
         visits = [v.code for v in definition.visits] + list(PSEUDO_VISITS)
         schema = _add_isin(schema, "VISIT", visits)
-        schema = _add_isin(schema, "PARAMCD", [p.code for p in definition.parameters])
-        checks = [c for c in (_aval_check(p) for p in definition.parameters) if c is not None]
+        schema = _add_isin(schema, "PARAMCD", [p.code for p in params])
+        checks = [c for c in (_aval_check(p) for p in params) if c is not None]
         schema = copy.deepcopy(schema)
         schema.checks = [*schema.checks, *checks]
     return schema
