@@ -5,11 +5,12 @@ The ORM or one INSERT per row would make ingesting millions of records take minu
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Select, Table, bindparam, update
 
 
@@ -21,13 +22,15 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_ALL)
+        buffer = io.BytesIO()
+        # every text quoted, so '' is an empty string and not NULL
+        options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer, options)
         with (
             raw.cursor() as cur,
             cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
         ):
-            copy.write(buffer.getvalue())
+            copy.write(buffer.getbuffer())
         return
     marks = ", ".join("?" for _ in columns)
     cursor = raw.cursor()
@@ -49,5 +52,8 @@ def read_frame(conn: Connection, stmt: Select[tuple[object, ...]]) -> pd.DataFra
     """The rows of ``stmt`` as a frame, columns named as selected."""
     result = conn.execute(stmt)
     columns = list(result.keys())
-    # plain tuples: pandas probing each Row for attributes costs more than the query
-    return pd.DataFrame([tuple(row) for row in result.all()], columns=columns)
+    # the driver's own rows: SQLAlchemy's Row objects cost more than the query
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
+    return pd.DataFrame({c: list(v) for c, v in zip(columns, values, strict=True)})

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, func, select
 
 from trialkit.datasets import REQUIRED_COLUMNS
@@ -23,7 +25,7 @@ from trialkit.manifest import sha256_file, trial_inputs
 from trialkit.store.audit import Event, append, now
 from trialkit.store.bulk import insert_frame, read_frame, set_removed
 from trialkit.store.connection import Store, open_store, writing
-from trialkit.store.digest import change_digest, encode_order
+from trialkit.store.digest import change_digest, decode_order, encode_order
 from trialkit.store.queries import KEY_RULES, QueryCounts, apply_findings, found_queries
 from trialkit.store.records import (
     cell_table,
@@ -87,19 +89,20 @@ def _prepare(
     prepared = Prepared(
         name=name,
         file_name=path.name,
-        columns=[str(c) for c in table.columns],
+        columns=table.column_names,
         frame=pd.DataFrame(
             {
-                "record_key": key.to_numpy(dtype=object),
-                "seq": seq.to_numpy(dtype="int64"),
-                "subject": table["USUBJID"].to_numpy(dtype=object),
-                "cells": join_cells(name, table).to_numpy(dtype=object),
+                "record_key": key.to_pandas(),
+                "seq": seq,
+                "subject": table["USUBJID"].to_pandas(),
+                "cells": join_cells(name, table).to_pandas(),
             }
         ),
     )
+    rows = np.arange(1, table.num_rows + 1)
     rows = np.arange(1, len(table) + 1)
     parts = []
-    for rule, mask in (("SK001", seq.to_numpy() > 0), ("SK002", key_incomplete(name, table))):
+    for rule, mask in (("SK001", seq > 0), ("SK002", key_incomplete(name, table))):
         if mask.any():
             severity, message = KEY_RULES[rule]
             parts.append(
@@ -220,23 +223,63 @@ def _check_and_number(conn: Connection, store: Store, trial_id: str, files: dict
     return int(last or 0) + 1
 
 
-def _previous_layouts(conn: Connection, transfer: int) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class Layout:
+    """A dataset's columns and record ids in file order, in one transfer."""
+
+    columns: list[str]
+    order: np.ndarray
+
+
+def _previous_layouts(conn: Connection, transfer: int) -> dict[str, Layout]:
     rows = conn.execute(
-        select(layouts.c.dataset, layouts.c.columns).where(layouts.c.transfer == transfer)
+        select(layouts.c.dataset, layouts.c.columns, layouts.c.record_order).where(
+            layouts.c.transfer == transfer
+        )
     )
-    return {r.dataset: json.loads(r.columns) for r in rows}
+    return {r.dataset: Layout(json.loads(r.columns), decode_order(r.record_order)) for r in rows}
 
 
-def _store_dataset(
-    conn: Connection, number: int, name: str, new: Prepared | None, old_columns: list[str] | None
-) -> tuple[DatasetChange, str]:
-    """Write one dataset's versions for transfer ``number``; what changed and its digest."""
+def _current(conn: Connection, name: str, previous: Layout | None) -> pd.DataFrame:
+    """The dataset's current record versions (id, record_key, seq, cells), in the previous
+    transfer's file order."""
     old = read_frame(
         conn,
         select(records.c.id, records.c.record_key, records.c.seq, records.c.cells).where(
             records.c.dataset == name, records.c.removed_in.is_(None)
         ),
     )
+    if previous is None or len(previous.order) != len(old):
+        return old
+    at = pd.Index(old["id"]).get_indexer(previous.order)
+    return old if (at < 0).any() else old.iloc[at].reset_index(drop=True)
+
+
+def _matches(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
+    """For each new record, the row of ``old`` with its record key and seq, or -1.
+
+    Transfers mostly list the records as the one before did: then the rows match in order,
+    without a join.
+    """
+    if (
+        len(new) == len(old)
+        and np.array_equal(new["seq"].to_numpy(), old["seq"].to_numpy(dtype="int64"))
+        and pc.all(pc.equal(pa.array(new["record_key"]), pa.array(old["record_key"]))).as_py()
+    ):
+        return np.arange(len(new))
+    at = new[["record_key", "seq"]].merge(
+        old[["record_key", "seq"]].astype({"seq": "int64"}).assign(at=np.arange(len(old))),
+        on=["record_key", "seq"],
+        how="left",
+    )["at"]
+    return at.fillna(-1).to_numpy(dtype="int64")
+
+
+def _store_dataset(
+    conn: Connection, number: int, name: str, new: Prepared | None, previous: Layout | None
+) -> tuple[DatasetChange, str]:
+    """Write one dataset's versions for transfer ``number``; what changed and its digest."""
+    old = _current(conn, name, previous)
     if new is None:  # an optional dataset no longer sent: every record removed
         set_removed(conn, records, old["id"].tolist(), number)
         empty = pd.DataFrame(columns=["id", "record_key", "seq", "cells"])
@@ -244,39 +287,33 @@ def _store_dataset(
             [], "", b"", empty, old["id"].to_numpy()
         )
     frame = new.frame
-    merged = frame.reset_index().merge(
-        old, on=["record_key", "seq"], how="outer", suffixes=("", "_old"), indicator=True
-    )
-    both = merged["_merge"] == "both"
-    old_cells = merged["cells_old"]
-    if old_columns is not None and old_columns != new.columns:
-        old_cells = _relayout(old_cells, old_columns, new.columns)
-    same_values = both & (merged["cells"] == old_cells)
-    keep = same_values if old_columns == new.columns else pd.Series(False, index=merged.index)
-    added_mask = (merged["_merge"] == "left_only").to_numpy()
-    changed = int((both & ~same_values).sum())
-    removed = int((merged["_merge"] == "right_only").sum())
-    ended = merged.loc[merged["_merge"].ne("left_only") & ~keep, "id"].astype("int64").to_numpy()
+    at = _matches(frame, old)
+    matched = at >= 0
+    old_cells = old["cells"]
+    if previous is not None and previous.columns != new.columns:
+        old_cells = _relayout(old_cells, previous.columns, new.columns)
+    same = np.zeros(len(frame), dtype=bool)
+    if matched.any():
+        same[matched] = pc.equal(
+            pa.array(frame["cells"]).filter(pa.array(matched)),
+            pa.array(old_cells).take(pa.array(at[matched])),
+        ).to_numpy(zero_copy_only=False)
+    keep = same if previous is not None and previous.columns == new.columns else same & False
+    ended_old = np.ones(len(old), dtype=bool)
+    ended_old[at[keep]] = False
+    ended = old["id"].to_numpy(dtype="int64")[ended_old]
     set_removed(conn, records, ended.tolist(), number)
-    rows = merged[merged["_merge"] != "right_only"].sort_values("index")
-    fresh = ~keep[rows.index].to_numpy()
+    fresh = ~keep
     start = int(conn.execute(select(func.max(records.c.id))).scalar() or 0) + 1
-    ids = rows["id"].to_numpy(dtype="float64").copy()
+    ids = np.empty(len(frame), dtype="int64")
+    ids[keep] = old["id"].to_numpy(dtype="int64")[at[keep]]
     ids[fresh] = np.arange(start, start + int(fresh.sum()))
-    ids_int = ids.astype("int64")
-    written = pd.DataFrame(
-        {
-            "id": ids_int[fresh],
-            "dataset": name,
-            "record_key": rows["record_key"].to_numpy(dtype=object)[fresh],
-            "seq": rows["seq"].to_numpy(dtype="int64")[fresh],
-            "subject": rows["subject"].to_numpy(dtype=object)[fresh],
-            "cells": rows["cells"].to_numpy(dtype=object)[fresh],
-            "added_in": number,
-        }
-    )
+    written = frame[fresh].reset_index(drop=True)
+    written.insert(0, "id", ids[fresh])
+    written.insert(1, "dataset", name)
+    written["added_in"] = number
     insert_frame(conn, records, written)
-    order = encode_order(ids_int)
+    order = encode_order(ids)
     conn.execute(
         layouts.insert().values(
             transfer=number,
@@ -287,16 +324,16 @@ def _store_dataset(
         )
     )
     digest = change_digest(new.columns, new.file_name, order, written, ended)
-    return DatasetChange(name, int(added_mask.sum()), changed, removed), digest
+    change = DatasetChange(
+        name, int((~matched).sum()), int((matched & ~same).sum()), len(old) - int(matched.sum())
+    )
+    return change, digest
 
 
 def _relayout(cells: pd.Series, old: list[str], new: list[str]) -> pd.Series:
     """Cells written under the ``old`` columns, rewritten under the ``new`` ones ('' if absent)."""
-    present = cells.notna()
-    table = split_cells(cells[present], old).reindex(columns=new, fill_value="")
-    out = cells.copy()
-    out[present] = join_cells("", table) if len(new) else ""
-    return out.where(present)
+    table = split_cells(cells, old).reindex(columns=new, fill_value="")
+    return join_cells("", pa.Table.from_pandas(table, preserve_index=False)).to_pandas()
 
 
 __all__ = ["IngestSummary", "ingest"]
