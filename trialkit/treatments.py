@@ -47,24 +47,32 @@ class TreatmentKind:
     procedure: bool = False
     control: bool = False
     ranges: tuple[tuple[str, str], ...] = ()
+    #: A procedure's prefix of its ADSL session columns (``MN`` -> MN_SESSIONS).
+    short: str | None = None
+    #: Summarised in every ADSL, given or not (the layout ADSL had before the registry).
+    always_in_adsl: bool = False
 
 
 _KINDS = (
     TreatmentKind(
         "minoxidil", "minoxidil, topical (default) or oral (`route = \"oral\"` with `dose_mg`)",
         _FIRST_ATTRIBUTES, required_when=(("route", "oral", "dose_mg"),), routes=_FIRST_ROUTES,
+        always_in_adsl=True,
     ),
-    TreatmentKind("finasteride", "finasteride", _FIRST_ATTRIBUTES, routes=_FIRST_ROUTES),
+    TreatmentKind(
+        "finasteride", "finasteride", _FIRST_ATTRIBUTES, routes=_FIRST_ROUTES, always_in_adsl=True
+    ),
     TreatmentKind(
         "microneedling", "microneedling sessions",
         (*_FIRST_ATTRIBUTES, "device", "needle_depth_mm"),
         required=("device", "needle_depth_mm", "interval_days"), routes=_FIRST_ROUTES,
-        procedure=True, ranges=(("NEEDLE_DEPTH_MM", "needle_depth_mm"),),
+        procedure=True, ranges=(("NEEDLE_DEPTH_MM", "needle_depth_mm"),), short="MN",
+        always_in_adsl=True,
     ),
     TreatmentKind(
         "prp", "platelet-rich plasma injection sessions", _FIRST_ATTRIBUTES,
         required=("volume_ml",), routes=_FIRST_ROUTES, procedure=True,
-        ranges=(("VOLUME_ML", "volume_ml"),),
+        ranges=(("VOLUME_ML", "volume_ml"),), short="PRP", always_in_adsl=True,
     ),
     TreatmentKind(
         "dutasteride", "dutasteride", ("dose_mg", "route", "frequency"), routes=("oral", "topical")
@@ -81,12 +89,12 @@ _KINDS = (
     TreatmentKind(
         "sham_microneedling", "sham microneedling sessions (no needle penetration)",
         ("device", "setting", "interval_days", "sessions"), required=("interval_days",),
-        procedure=True, control=True,
+        procedure=True, control=True, short="SHAM_MN",
     ),
     TreatmentKind(
         "saline_injection", "saline injection sessions (control for PRP)",
         ("volume_ml", "interval_days", "sessions"), required=("volume_ml", "interval_days"),
-        procedure=True, control=True, ranges=(("VOLUME_ML", "volume_ml"),),
+        procedure=True, control=True, ranges=(("VOLUME_ML", "volume_ml"),), short="SALINE",
     ),
     TreatmentKind(
         "other", "any other drug; `name` is its EXTRT in the exposure data",

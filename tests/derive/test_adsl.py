@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.derive.conftest import assessments, day, definition, exposure, subjects
-from trialkit.definition import TrialDefinition
+from tests.derive.conftest import FIXTURE, assessments, day, definition, exposure, subjects
+from trialkit.definition import TrialDefinition, parse_definition
 from trialkit.derive import derive_adsl, planned_sessions, pool_sites
 from trialkit.errors import DatasetError
 
@@ -231,3 +232,75 @@ def test_duplicate_subject_is_refused(trial: TrialDefinition) -> None:
     s = subjects({"USUBJID": "A"}, {"USUBJID": "A"})
     with pytest.raises(DatasetError, match="'A'"):
         derive_adsl(trial, s, exposure(), full_data("A"))
+
+
+def test_wrong_treatment_keeps_itt_as_randomised_and_safety_as_treated(
+    trial: TrialDefinition,
+) -> None:
+    """A dispensing error (TK033) is a deviation: ITT by ARMCD, safety by what was received."""
+    mn_prp = [
+        *weekly_mn("A", 2, depth=1.5),
+        {"USUBJID": "A", "EXTRT": "prp", "VOLUME_ML": 4.0},
+    ]
+    adsl = derive_adsl(
+        trial,
+        subjects({"USUBJID": "A", "ARMCD": "MINOX"}, {"USUBJID": "B", "ARMCD": "MINOX"}),
+        exposure(*mn_prp, {"USUBJID": "B"}),
+        pd.concat([full_data("A"), full_data("B")], ignore_index=True),
+    )
+    a = adsl.set_index("USUBJID").loc["A"]
+    assert (a["ARMCD"], a["ITTFL"]) == ("MINOX", "Y")
+    assert (a["ACTARMCD"], a["ACTARMFL"], a["SAFFL"]) == ("MN_PRP", "N", "Y")
+    assert (a["PPROTFL"], a["PPREASON"]) == ("N", "NOT_TREATED_AS_RANDOMISED")
+    b = adsl.set_index("USUBJID").loc["B"]
+    assert (b["ACTARMCD"], b["PPROTFL"]) == ("MINOX", "Y")
+
+
+def _control_trial() -> TrialDefinition:
+    """Vehicle + sham microneedling against microneedling + saline, and an oral `other` drug."""
+    data = tomllib.loads(FIXTURE.read_text())
+    data["arms"][0]["components"] = [
+        {"treatment": "vehicle", "matches": "minoxidil"},
+        {"treatment": "sham_microneedling", "interval_days": 28},
+    ]
+    data["arms"][2]["components"] = [
+        {
+            "treatment": "saline_injection",
+            "volume_ml": [2.0, 4.0],
+            "interval_days": 28,
+            "sessions": 1,
+        },
+        {"treatment": "other", "name": "baricitinib", "dose_mg": 4, "route": "oral"},
+    ]
+    return parse_definition(data)
+
+
+def test_new_kinds_follow_the_registry() -> None:
+    """Sessions of sham and saline, days of an `other` drug, the saline volume range for PP."""
+    d = _control_trial()
+    rows = [
+        {"USUBJID": "C", "EXTRT": "vehicle", "EXENDT": day(84)},
+        {"USUBJID": "C", "EXTRT": "sham_microneedling"},
+        {"USUBJID": "C", "EXTRT": "sham_microneedling", "EXSTDT": day(29), "EXENDT": day(29)},
+        {"USUBJID": "S", "EXTRT": "saline_injection", "VOLUME_ML": 5.0},
+        {"USUBJID": "S", "EXTRT": "baricitinib", "EXENDT": day(10)},
+    ]
+    adsl = derive_adsl(
+        d,
+        subjects({"USUBJID": "C", "ARMCD": "MINOX"}, {"USUBJID": "S", "ARMCD": "MN_PRP"}),
+        exposure(*rows),
+        pd.concat([full_data("C"), full_data("S")], ignore_index=True),
+    ).set_index("USUBJID")
+    assert adsl.loc["C", "SHAM_MN_SESSIONS"] == 2 and adsl.loc["C", "PLANNED_SHAM_MN_SESSIONS"] == 6
+    assert adsl.loc["S", "SALINE_SESSIONS"] == 1 and adsl.loc["S", "DRUG_DAYS_BARICITINIB"] == 10
+    assert adsl.loc["C", "DRUG_DAYS_VEHICLE"] == 84 and adsl.loc["C", "ACTARMCD"] == "MINOX"
+    assert adsl.loc["S", "ACTARMCD"] == "MN_PRP" and adsl.loc["S", "ACTARMFL"] == "N"
+    assert adsl.loc["S", "PLANNED_SALINE_SESSIONS"] == 1
+    assert adsl.loc["S", "PPREASON"] == "EXPOSURE_OUTSIDE_PROTOCOL"  # 5 mL, protocol 2 to 4
+    assert adsl.loc["C", "PPREASON"] == "TOO_FEW_SESSIONS"  # 2 of 6 sham sessions
+    in_range = exposure(*[{**r, "VOLUME_ML": 3.0} if r["USUBJID"] == "S" else r for r in rows])
+    assert "EXPOSURE_OUTSIDE_PROTOCOL" not in set(
+        derive_adsl(d, subjects({"USUBJID": "S", "ARMCD": "MN_PRP"}), in_range, full_data("S"))[
+            "PPREASON"
+        ].dropna()
+    )

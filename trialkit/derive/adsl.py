@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.cutoff import CutoffDate
-from trialkit.definition import TREATMENTS, Arm, TrialDefinition
+from trialkit.definition import CODE_PATTERN, Arm, TrialDefinition
 from trialkit.derive._common import (
     flag,
     is_value,
@@ -21,9 +21,8 @@ from trialkit.derive._common import (
 from trialkit.derive.bds import analysis_records
 from trialkit.derive.cutoff import apply_cutoff
 from trialkit.errors import DatasetError
+from trialkit.treatments import KINDS, RANGE_COLUMNS
 
-PROCEDURES = {"microneedling": "MN", "prp": "PRP"}
-DRUGS = tuple(t for t in TREATMENTS if t not in PROCEDURES)
 POOLED = "POOLED"
 
 #: PPREASON codes, in the order the per-protocol criteria are checked.
@@ -40,9 +39,28 @@ ADSL_ORDER = (
     "TRTSDT", "TRTEDT", "AGE", "AGEGR1", "SEX", "SEVERITY", "EOSSTT", "EOSDT", "DCSREAS",
     "DISCDT", "RESCDT", "MN_SESSIONS", "PLANNED_MN_SESSIONS", "PRP_SESSIONS",
     "PLANNED_PRP_SESSIONS", "MEAN_NEEDLE_DEPTH", "MAX_NEEDLE_DEPTH", "PRP_VOLUME_TOTAL",
-    *(f"DRUG_DAYS_{d.upper()}" for d in DRUGS),
+    "DRUG_DAYS_MINOXIDIL", "DRUG_DAYS_FINASTERIDE",
     "ITTFL", "MITTFL", "SAFFL", "PPROTFL", "PPREASON",
 )  # fmt: skip
+
+
+def procedures(definition: TrialDefinition) -> dict[str, str]:
+    """The procedures ADSL summarises, with their column prefix: those ADSL always had, and any
+    other procedure kind of the registry the trial gives."""
+    given = {c.treatment for a in definition.arms for c in a.components}
+    return {
+        k.name: k.short
+        for k in KINDS.values()
+        if k.procedure and k.short and (k.always_in_adsl or k.name in given)
+    }
+
+
+def drugs(definition: TrialDefinition) -> tuple[str, ...]:
+    """The EXTRT of drugs and products with a DRUG_DAYS column: those ADSL always had, and the
+    trial's other non-procedure treatments whose name is a code."""
+    names = [k.name for k in KINDS.values() if not k.procedure and k.always_in_adsl]
+    names += [c.extrt for a in definition.arms for c in a.components if not c.is_procedure]
+    return tuple(n for n in dict.fromkeys(names) if CODE_PATTERN.fullmatch(n))
 
 
 def planned_sessions(definition: TrialDefinition, arm: Arm, treatment: str) -> float:
@@ -62,47 +80,56 @@ def planned_sessions(definition: TrialDefinition, arm: Arm, treatment: str) -> f
     return float(max(1, math.ceil((last_day - 1) / comp.interval_days)))
 
 
-def _exposure(exposure: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+def _exposure(
+    exposure: pd.DataFrame, adsl: pd.DataFrame, treatments: tuple[str, ...]
+) -> pd.DataFrame:
     """Exposure of ADSL subjects with subject position, treatment code and each record's end.
 
-    ``_trt`` is the index of the lower-cased EXTRT in TREATMENTS (len(TREATMENTS) for any
-    other text, -1 when missing).
+    ``_trt`` is the index of the lower-cased EXTRT in ``treatments`` (the trial's EXTRT names;
+    len(treatments) for any other text, -1 when missing).
     """
     ex = exposure.copy()
     ex["_sid"] = subject_index(adsl["USUBJID"], ex["USUBJID"])
     ex = ex.loc[ex["_sid"].to_numpy() >= 0].reset_index(drop=True)
     codes, uniques = pd.factorize(ex["EXTRT"])
     names = pd.Index(uniques).astype("string").str.strip().str.lower()
-    lookup = np.array([TREATMENTS.index(n) if n in TREATMENTS else len(TREATMENTS) for n in names])
+    known = [t.lower() for t in treatments]
+    lookup = np.array([known.index(n) if n in known else len(known) for n in names])
     ex["_trt"] = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
     ex["_end"] = ex[["EXSTDT", "EXENDT"]].max(axis=1)
     return ex
 
 
-def _treatment_summary(ex: pd.DataFrame, n: int) -> pd.DataFrame:
+def _treatment_summary(
+    definition: TrialDefinition, ex: pd.DataFrame, n: int, treatments: tuple[str, ...]
+) -> pd.DataFrame:
     """Per subject (by position): TRTSDT, TRTEDT, sessions, needle depth, PRP volume, drug days."""
     index = pd.RangeIndex(n)
     g = ex.groupby("_sid")
     out = pd.DataFrame({"TRTSDT": g["EXSTDT"].min(), "TRTEDT": g["_end"].max()}).reindex(index)
     out["_nex"] = g.size().reindex(index, fill_value=0)
     trt = ex["_trt"].to_numpy()
-    for name, short in PROCEDURES.items():
-        mine = ex.loc[trt == TREATMENTS.index(name)]
+
+    def given(name: str) -> np.ndarray:
+        return trt == (treatments.index(name) if name in treatments else -2)
+
+    for name, short in procedures(definition).items():
+        mine = ex.loc[given(name)]
         out[f"{short}_SESSIONS"] = mine.groupby("_sid").size().reindex(index, fill_value=0)
-    mn = ex.loc[trt == TREATMENTS.index("microneedling")].groupby("_sid")["NEEDLE_DEPTH_MM"]
+    mn = ex.loc[given("microneedling")].groupby("_sid")["NEEDLE_DEPTH_MM"]
     out["MEAN_NEEDLE_DEPTH"] = mn.mean().reindex(index)
     out["MAX_NEEDLE_DEPTH"] = mn.max().reindex(index)
-    prp = ex.loc[trt == TREATMENTS.index("prp")].groupby("_sid")["VOLUME_ML"]
+    prp = ex.loc[given("prp")].groupby("_sid")["VOLUME_ML"]
     out["PRP_VOLUME_TOTAL"] = prp.sum(min_count=1).reindex(index)
     days = (ex["EXENDT"].fillna(ex["EXSTDT"]) - ex["EXSTDT"]).dt.days + 1
-    for drug in DRUGS:
-        mine = days[trt == TREATMENTS.index(drug)].groupby(ex["_sid"]).sum()
-        out[f"DRUG_DAYS_{drug.upper()}"] = mine.reindex(index, fill_value=0).astype("int64")
+    for drug in drugs(definition):
+        on_drug = days[given(drug)].groupby(ex["_sid"]).sum()
+        out[f"DRUG_DAYS_{drug.upper()}"] = on_drug.reindex(index, fill_value=0).astype("int64")
     return out
 
 
 def _actual_arm(
-    definition: TrialDefinition, adsl: pd.DataFrame, ex: pd.DataFrame
+    definition: TrialDefinition, adsl: pd.DataFrame, ex: pd.DataFrame, treatments: tuple[str, ...]
 ) -> tuple[pd.Series, np.ndarray]:
     """ACTARMCD: the arm whose treatments equal those received (randomised arm preferred).
 
@@ -114,7 +141,7 @@ def _actual_arm(
     known = trt >= 0
     np.bitwise_or.at(received, ex["_sid"].to_numpy()[known], 1 << trt[known])
     arm_bits = {
-        a.code: sum(1 << TREATMENTS.index(t) for t in a.treatments) for a in definition.arms
+        a.code: sum(1 << treatments.index(t) for t in a.treatments) for a in definition.arms
     }
     randomised = adsl["ARMCD"].astype("string")
     own = randomised.map(arm_bits).astype("float64").to_numpy()
@@ -164,6 +191,7 @@ def _per_protocol(
     adsl: pd.DataFrame,
     ex: pd.DataFrame,
     has_primary_visit: np.ndarray,
+    treatments: tuple[str, ...],
 ) -> tuple[np.ndarray, np.ndarray]:
     """PPROTFL and PPREASON (the first failed criterion, in PP_REASONS order)."""
     pp = definition.per_protocol
@@ -179,7 +207,7 @@ def _per_protocol(
             .to_numpy(dtype=bool)
         ),
     }
-    for short in PROCEDURES.values():
+    for short in procedures(definition).values():
         planned = adsl[f"PLANNED_{short}_SESSIONS"].to_numpy(dtype=float)
         given = adsl[f"{short}_SESSIONS"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
@@ -187,24 +215,24 @@ def _per_protocol(
         failed["TOO_FEW_SESSIONS"] |= low
     if pp.exposure_within_protocol:
         arm_pos = {arm.code: i for i, arm in enumerate(definition.arms)}
-        lo = np.full((len(arm_pos) + 1, len(TREATMENTS) + 1), -np.inf)
-        hi = np.full_like(lo, np.inf)
-        for arm in definition.arms:
-            for comp in arm.components:
-                rng = comp.needle_depth_mm or comp.volume_ml
-                if rng is not None:
-                    lo[arm_pos[arm.code], TREATMENTS.index(comp.treatment)] = rng[0]
-                    hi[arm_pos[arm.code], TREATMENTS.index(comp.treatment)] = rng[1]
         subject_arm = adsl["ARMCD"].astype("string").map(arm_pos).fillna(len(arm_pos))
         sid = ex["_sid"].to_numpy()
         arm_of = subject_arm.astype("int64").to_numpy()[sid]
         trt = ex["_trt"].to_numpy()
-        depth = pd.to_numeric(ex["NEEDLE_DEPTH_MM"], errors="coerce").to_numpy(dtype=float)
-        volume = pd.to_numeric(ex["VOLUME_ML"], errors="coerce").to_numpy(dtype=float)
-        value = np.where(trt == TREATMENTS.index("microneedling"), depth, volume)
-        col = np.where(trt >= 0, trt, len(TREATMENTS))
-        with np.errstate(invalid="ignore"):
-            outside = (value < lo[arm_of, col]) | (value > hi[arm_of, col])
+        col = np.where(trt >= 0, trt, len(treatments))
+        outside = np.zeros(len(ex), dtype=bool)
+        for column in RANGE_COLUMNS:  # the protocol ranges the treatment registry declares
+            lo = np.full((len(arm_pos) + 1, len(treatments) + 1), -np.inf)
+            hi = np.full_like(lo, np.inf)
+            for arm in definition.arms:
+                for comp in arm.components:
+                    rng = comp.protocol_range(column)
+                    if rng is not None:
+                        lo[arm_pos[arm.code], treatments.index(comp.extrt)] = rng[0]
+                        hi[arm_pos[arm.code], treatments.index(comp.extrt)] = rng[1]
+            value = pd.to_numeric(ex[column], errors="coerce").to_numpy(dtype=float)
+            with np.errstate(invalid="ignore"):
+                outside |= (value < lo[arm_of, col]) | (value > hi[arm_of, col])
         failed["EXPOSURE_OUTSIDE_PROTOCOL"] = subjects_with(len(adsl), sid[outside])
     if pp.require_primary_visit:
         failed["NO_PRIMARY_VISIT_VALUE"] = ~has_primary_visit
@@ -234,20 +262,21 @@ def derive_adsl(
     frames, _ = apply_cutoff(frames, cutoff)
     adsl = frames["subjects"].reset_index(drop=True)
     n = len(adsl)
-    ex = _exposure(frames["exposure"], adsl)
+    treatments = definition.treatments
+    ex = _exposure(frames["exposure"], adsl, treatments)
     arms = {a.code: a for a in definition.arms}
     labels = {a.code: a.label for a in definition.arms}
     adsl["ARM"] = adsl["ARMCD"].astype("string").map(labels)
 
-    summary = _treatment_summary(ex, n)
+    summary = _treatment_summary(definition, ex, n, treatments)
     adsl = adsl.drop(columns=[c for c in summary if c in adsl])
     adsl = pd.concat([adsl, summary], axis=1)
-    for trt, short in PROCEDURES.items():
+    for trt, short in procedures(definition).items():
         plan = {code: planned_sessions(definition, arm, trt) for code, arm in arms.items()}
         adsl[f"PLANNED_{short}_SESSIONS"] = (
             adsl["ARMCD"].astype("string").map(plan).astype("float64")
         )
-    adsl["ACTARMCD"], adsl["ACTARMFL"] = _actual_arm(definition, adsl, ex)
+    adsl["ACTARMCD"], adsl["ACTARMFL"] = _actual_arm(definition, adsl, ex, treatments)
     adsl["ACTARM"] = adsl["ACTARMCD"].map(labels)
     adsl["AGEGR1"] = _age_groups(adsl["AGE"], definition.analysis.age_groups)
 
@@ -267,7 +296,7 @@ def derive_adsl(
     has_post = subjects_with(n, sid[post])
     adsl["MITTFL"] = flag(itt & has_base & has_post)
     has_primary = subjects_with(n, sid[at_primary])
-    adsl["PPROTFL"], adsl["PPREASON"] = _per_protocol(definition, adsl, ex, has_primary)
+    adsl["PPROTFL"], adsl["PPREASON"] = _per_protocol(definition, adsl, ex, has_primary, treatments)
 
     adsl["DISCDT"] = adsl["EOSDT"].where(is_value(adsl["EOSSTT"], "DISCONTINUED"))
     adsl["RESCDT"] = pd.Series(pd.NaT, index=adsl.index, dtype="datetime64[ns]")
