@@ -37,6 +37,11 @@ DF_METHODS: tuple[str, ...] = tuple(DF_LABELS)
 #: Multiplicity adjustments of the primary comparisons.
 MULTIPLICITY_METHODS: tuple[str, ...] = ("dunnett", "holm", "fixed_sequence", "none")
 
+#: Correlation structures of simulated changes (``trialkit simulate``; a full matrix also works).
+CORRELATION_STRUCTURES: tuple[str, ...] = ("ar1", "cs")
+#: Dropout mechanisms of a simulation: completely at random, or more likely after a poor value.
+DROPOUT_MECHANISMS: tuple[str, ...] = ("mcar", "mar")
+
 #: Microneedling devices and settings of a study treatment component.
 DEVICES: tuple[str, ...] = ("dermaroller", "dermapen", "motorized_pen")
 SETTINGS: tuple[str, ...] = ("clinic", "home")

@@ -15,11 +15,8 @@ import numpy as np
 
 from trialkit.definition import TomlTable, TrialDefinition, load_definition, read_toml, show
 from trialkit.errors import DefinitionError
+from trialkit.vocabulary import CORRELATION_STRUCTURES, DROPOUT_MECHANISMS
 
-#: Correlation structures of the simulated changes (a full matrix is also accepted).
-CORRELATION_STRUCTURES: tuple[str, ...] = ("ar1", "cs")
-#: Dropout mechanisms: completely at random, or more likely after a poor last value.
-DROPOUT_MECHANISMS: tuple[str, ...] = ("mcar", "mar")
 #: Bounds that keep a scenario file's run within reason.
 MAX_REPLICATES = 10_000_000
 MAX_SUBJECTS = 1_000_000
