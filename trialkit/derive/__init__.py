@@ -1,4 +1,4 @@
-"""Derivations: analysis datasets (ADSL, BDS, ADAE) from collected ones, as pure functions."""
+"""Derivations: analysis datasets (ADSL, BDS, ADVS, ADAE) from collected ones, as pure functions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from trialkit.derive.adsl import derive_adsl, planned_sessions, pool_sites
 from trialkit.derive.bds import analysis_records, derive_bds
 from trialkit.derive.cutoff import apply_cutoff
 from trialkit.derive.estimands import apply_estimand, describe_estimand
+from trialkit.derive.vitals import derive_advs
 from trialkit.derive.windows import analysis_windows, slot_visits
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "apply_estimand",
     "derive_adae",
     "derive_adsl",
+    "derive_advs",
     "derive_bds",
     "describe_estimand",
     "planned_sessions",
