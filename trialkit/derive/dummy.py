@@ -4,7 +4,9 @@ Subject i receives the arm of subject pi(i) (pi a seeded permutation of the rand
 subjects, sorted by USUBJID) together with that subject's exposure records, re-keyed to
 subject i and shifted by the difference of the two randomisation dates, so the exposure
 stays consistent with the new arm and with study days. Assessments, adverse events and
-medications stay with their subject (they are outcomes).
+medications stay with their subject (they are outcomes). A permutation keeps each arm's number
+of subjects, so the dummy arms follow the trial's allocation ratio (``[[arms]].allocation``,
+2:1:1 as well as 1:1) exactly as the real randomisation realised it.
 """
 
 from __future__ import annotations
