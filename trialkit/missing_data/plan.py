@@ -80,14 +80,15 @@ class Method:
             return self.resampling
         return "rubin" if self.name == "approximate_bayes" else "bmlmi"
 
-    def check(self, key: str = "missing_data", alpha: float = 0.05) -> None:
-        """Too few samples for the method (a percentile interval needs 2 / alpha - 1)."""
+    def check(self, key: str = "missing_data", alpha: float | None = None) -> None:
+        """Too few samples for the method (a percentile interval needs 2 / alpha - 1: checked
+        when ``alpha`` is known)."""
         if self.name == "conditional_mean" and self.resampling == "jackknife":
             return
         if self.seed is None:
             raise DefinitionError(f"{key}.seed: required by {self.name} with random draws")
         least = 2
-        if self.pooling == "bootstrap" and self.interval == "percentile":
+        if self.pooling == "bootstrap" and self.interval == "percentile" and alpha is not None:
             least = math.ceil(2.0 / alpha - 1.0 - 1e-9)
         if self.samples < least:
             raise DefinitionError(

@@ -1,0 +1,83 @@
+"""``missing_data_section`` on a bundled trial: results.json's section and its tables, and the
+same numbers for 1 and 2 workers (seeds fixed per sample up front)."""
+
+from __future__ import annotations
+
+from functools import cache, partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trialkit.analysis.missing_data import ANALYSIS_COLUMNS, missing_data_section
+from trialkit.analysis.plan import check_plan
+from trialkit.derive import apply_estimand, derive_adsl, derive_bds
+from trialkit.missing_data.plan import MissingDataPlan
+from trialkit.parallel import run_batches
+from trialkit.resources import example_trials_dir
+from trialkit.validation import validate_trial
+
+
+@cache
+def _trial() -> tuple[Any, ...]:
+    report = validate_trial(example_trials_dir() / "dhurat2013", None)
+    d = report.definition
+    fr = {k: v.frame for k, v in report.datasets.items()}
+    adsl = derive_adsl(d, fr["subjects"], fr["exposure"], fr["assessments"], None, None)
+    bds = apply_estimand(derive_bds(d, fr["assessments"], adsl, None), adsl, d.estimand)
+    return d, check_plan(d, list(adsl.columns), list(bds.columns)), adsl, bds
+
+
+def _run(plan: dict[str, Any], workers: int = 1) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    d, model_plan, adsl, bds = _trial()
+    runner = partial(run_batches, workers=workers, batch_size=7)
+    return missing_data_section(
+        d, MissingDataPlan.from_mapping(plan), model_plan, adsl, bds, runner=runner
+    )
+
+
+J2R = {
+    "strategies": [{"event": "discontinuation", "strategy": "J2R"}],
+    "tipping_point": {"deltas": [0, -1000, -2000, -3000, -4000]},
+}
+
+
+def test_section_and_tables() -> None:
+    section, tables = _run(J2R)
+    analyses = tables["missing_data_analyses"]
+    assert list(analyses.columns) == list(ANALYSIS_COLUMNS)
+    assert set(analyses["strategy"]) == {"MAR", "J2R"}
+    d, _, adsl, _ = _trial()
+    day = (adsl["DISCDT"] - adsl["RANDDT"]).dt.days + 1
+    last = d.post_baseline_visits[-1].day
+    # events before the last visit, less any whose visits were all collected before the event
+    assert 0 < section["subjects_by_strategy"]["J2R"] <= int((day < last).sum())
+    assert section["method"]["samples"] == section["subjects"] + 1
+    tip = tables["missing_data_tipping_point"]
+    primary = analyses.loc[(analyses["strategy"] == "J2R") & (analyses["visit"] == "W12")]
+    at_zero = tip.loc[tip["delta"] == 0].iloc[0]
+    assert at_zero["estimate"] == pytest.approx(primary["estimate"].iloc[0], abs=1e-12)
+    # the estimate falls with delta: every imputed active-arm value moves by delta
+    assert np.all(np.diff(tip.sort_values("delta")["estimate"].to_numpy()) > 0)
+    tipping = section["tipping_delta"]["MINOX_MN"]
+    rows = tip.sort_values("delta", ascending=False)
+    lower = rows["lower"].to_numpy()
+    k = int(np.flatnonzero(lower <= 0)[0])
+    d0, d1 = rows["delta"].iloc[k - 1], rows["delta"].iloc[k]
+    assert d1 < tipping < d0
+    assert section["analyses"] == analyses.to_dict(orient="records")
+
+
+def test_no_tipping_delta_in_range_is_null() -> None:
+    section, _ = _run({**J2R, "tipping_point": {"deltas": [0, -1]}})
+    assert section["tipping_delta"] == {"MINOX_MN": None}
+
+
+@pytest.mark.slow
+def test_one_and_two_workers_agree() -> None:
+    plan = {"method": "approximate_bayes", "samples": 20, "seed": 7, **J2R}
+    one, _ = _run(plan, workers=1)
+    two, _ = _run(plan, workers=2)
+    assert one == two
+    assert one["analyses"] != _run({**plan, "seed": 8})[0]["analyses"]
