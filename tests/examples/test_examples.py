@@ -28,9 +28,9 @@ from trialkit.examples.__main__ import main
 from trialkit.examples.io import render_csv
 from trialkit.resources import example_trials_dir
 from trialkit.validation.rules import RULES
-from trialkit.vocabulary import PSEUDO_VISITS
+from trialkit.vocabulary import OPTIONAL_DATASETS, PSEUDO_VISITS
 
-CLEAN = ("dhurat2013", "tk_aga_301")
+CLEAN = ("dhurat2013", "tk_aa_201", "tk_aga_301")
 Frames = dict[str, pd.DataFrame]
 
 
@@ -53,7 +53,7 @@ def _chg(d: TrialDefinition, frames: Frames, param: str, visit: str) -> pd.DataF
 
 
 def test_bundled_examples_are_listed() -> None:
-    assert example_names() == ["dhurat2013", "tk_aga_301", "tk_aga_301_dirty"]
+    assert example_names() == ["dhurat2013", "tk_aa_201", "tk_aga_301", "tk_aga_301_dirty"]
 
 
 @pytest.mark.slow
@@ -114,7 +114,12 @@ def test_render_csv_writes_a_repeated_column_name_twice() -> None:
 @pytest.mark.parametrize("name", [*CLEAN, "tk_aga_301_dirty"])
 def test_every_required_column_is_there(name: str) -> None:
     frames = _read(name)  # read_trial_datasets itself refuses a missing required column
+    d, _ = load_example(name)
+    has_vitals = any(p.kind == "safety" for p in d.parameters)
     for dataset, cols in REQUIRED_COLUMNS.items():
+        if dataset in OPTIONAL_DATASETS and dataset not in frames:
+            assert dataset != "vital_signs" or not has_vitals, name
+            continue
         assert set(cols) <= set(frames[dataset].columns), dataset
 
 
@@ -122,19 +127,30 @@ def test_every_required_column_is_there(name: str) -> None:
 def test_clean_trial_structure(name: str) -> None:
     d, _ = load_example(name)
     f = _read(name)
-    subj, ass = f["subjects"], f["assessments"]
+    subj = f["subjects"]
     assert subj["USUBJID"].is_unique
     assert set(subj["ARMCD"]) == {a.code for a in d.arms}
-    assert set(ass["USUBJID"]) <= set(subj["USUBJID"])
-    assert set(ass["PARAMCD"]) == {p.code for p in d.parameters}
-    assert set(ass["VISIT"]) <= {v.code for v in d.visits} | set(PSEUDO_VISITS)
-    assert subj["AGE"].between(18, 100).all() and set(subj["SEX"]) <= {"M", "F"}
-    base = ass[ass["VISIT"] == d.baseline_visit.code].groupby(["USUBJID", "PARAMCD"]).size()
-    assert (base == 1).all() and len(base) == len(subj) * len(d.parameters)
-    sched = ass[ass["VISIT"].isin([v.code for v in d.visits])]
-    assert not sched.duplicated(["USUBJID", "VISIT", "PARAMCD"]).any()
+    low, high = d.trial.population.age or (18, 100)
+    assert subj["AGE"].between(low, high).all() and set(subj["SEX"]) <= {"M", "F"}
+    # efficacy parameters are assessments, safety ones vital signs (when the trial has any)
+    kinds = {"assessments": "efficacy", "vital_signs": "safety"}
+    by_param = {}
+    for dataset, kind in kinds.items():
+        codes = {p.code for p in d.parameters if p.kind == kind}
+        if not codes:
+            assert dataset not in f or f[dataset].empty
+            continue
+        ass = f[dataset]
+        assert set(ass["USUBJID"]) <= set(subj["USUBJID"])
+        assert set(ass["PARAMCD"]) == codes
+        assert set(ass["VISIT"]) <= {v.code for v in d.visits} | set(PSEUDO_VISITS)
+        base = ass[ass["VISIT"] == d.baseline_visit.code].groupby(["USUBJID", "PARAMCD"]).size()
+        assert (base == 1).all() and len(base) == len(subj) * len(codes)
+        sched = ass[ass["VISIT"].isin([v.code for v in d.visits])]
+        assert not sched.duplicated(["USUBJID", "VISIT", "PARAMCD"]).any()
+        by_param.update({c: ass.loc[ass["PARAMCD"] == c, "AVAL"] for c in codes})
     for p in d.parameters:
-        aval = ass.loc[ass["PARAMCD"] == p.code, "AVAL"]
+        aval = by_param[p.code]
         assert aval.between(p.min, p.max).all(), p.code
         if p.integer:
             assert (aval == aval.round()).all(), p.code
@@ -153,12 +169,12 @@ def test_clean_trial_breaks_no_error_rule(name: str) -> None:
     for arm in d.arms:
         rows = ex[ex["ARMCD"] == arm.code]
         assert set(rows["EXTRT"]) == set(arm.treatments), arm.code
-        mn, prp = arm.component("microneedling"), arm.component("prp")
-        if mn is not None and mn.needle_depth_mm:
-            depth = rows.loc[rows["EXTRT"] == "microneedling", "NEEDLE_DEPTH_MM"]
-            assert depth.between(*mn.needle_depth_mm).all()
-        if prp is not None and prp.volume_ml:
-            assert rows.loc[rows["EXTRT"] == "prp", "VOLUME_ML"].between(*prp.volume_ml).all()
+        for c in arm.components:  # the columns the treatment registry checks
+            for column, _ in c.kind.ranges:
+                limits = c.protocol_range(column)
+                if limits is not None:
+                    values = rows.loc[rows["EXTRT"] == c.extrt, column]
+                    assert values.between(*limits).all(), (arm.code, column)
     assert (ex["EXSTDT"] >= ex["RANDDT"]).all() and (ex["EXENDT"] <= ex["EOSDT"]).all()
     assert (ex["EXENDT"] >= ex["EXSTDT"]).all()
     for name_, start, end in (
@@ -169,8 +185,11 @@ def test_clean_trial_breaks_no_error_rule(name: str) -> None:
         ended = frame[frame[end].notna()]
         assert (ended[end] >= ended[start]).all() and (frame[start] <= frame["EOSDT"]).all()
         assert (ended[end] <= ended["EOSDT"]).all()
+    for dataset in ("assessments", "vital_signs"):
+        if dataset in f:
+            dated = f[dataset].join(subj[["EOSDT"]], on="USUBJID")
+            assert (dated["ADT"] <= dated["EOSDT"]).all(), dataset
     ass = f["assessments"].join(subj[["EOSDT"]], on="USUBJID")
-    assert (ass["ADT"] <= ass["EOSDT"]).all()
     # TK013: baseline on or before the first exposure
     first = ex.groupby("USUBJID")["EXSTDT"].min()
     base = ass[ass["VISIT"] == d.baseline_visit.code]
