@@ -10,7 +10,7 @@ import pytest
 from trialkit.definition import DEVICES, SETTINGS, TREATMENTS, load_definition
 from trialkit.resources import example_trials_dir
 from trialkit.validation.rules import RULES, rules_table
-from trialkit.validation.schemas import CHECK_RULES, load_schema, specialise
+from trialkit.validation.schemas import CHECK_RULES, datasets_reference, load_schema, specialise
 from trialkit.vocabulary import DATASETS
 
 DOC = Path(__file__).parents[2] / "docs" / "validation.md"
@@ -50,3 +50,20 @@ def test_extrt_code_list_is_the_trials_treatments() -> None:
     d = load_definition(example_trials_dir() / "tk_aga_301")
     check = specialise("exposure", d).columns["EXTRT"].checks[-1]
     assert set(check.statistics["allowed_values"]) == set(d.treatments) < set(TREATMENTS)
+
+
+def test_datasets_doc_matches_the_schemas() -> None:
+    text = (DOC.parent / "datasets.md").read_text(encoding="utf-8")
+    table = re.search(
+        r"<!-- datasets-table:start -->\n(.*?)\n<!-- datasets-table:end -->", text, re.S
+    )
+    assert table is not None, "docs/datasets.md lacks the datasets-table markers"
+    assert table.group(1).strip() == datasets_reference(), (
+        "docs/datasets.md column tables are out of date; regenerate them from datasets_reference()"
+    )
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_every_schema_column_has_a_meaning(name: str) -> None:
+    for column in load_schema(name).columns.values():
+        assert column.description, f"{name}.{column.name} has no description"

@@ -70,6 +70,68 @@ def specialise(name: str, definition: TrialDefinition) -> pa.DataFrameSchema:
     return schema
 
 
+#: Columns whose allowed values trial.toml sets (added by :func:`specialise`).
+FROM_DEFINITION = {
+    ("subjects", "ARMCD"): "an arm code of trial.toml",
+    ("exposure", "EXTRT"): "a treatment of trial.toml (an `other` one by its `name`)",
+    **{
+        (n, "VISIT"): "a visit code of trial.toml, UNSCHEDULED, EARLY_TERMINATION"
+        for n in PARAMETER_KIND
+    },
+    **{(n, "PARAMCD"): f"a parameter of kind {k} in trial.toml" for n, k in PARAMETER_KIND.items()},
+    **{(n, "AVAL"): "the parameter's min to max, levels, whole if integer" for n in PARAMETER_KIND},
+}
+
+
+def _allowed(name: str, column: pa.Column) -> str:
+    """What values a column takes: its code list or range, and what trial.toml adds."""
+    parts = []
+    for check in column.checks:
+        stats = dict(check.statistics)
+        low, high = stats.get("min_value"), stats.get("max_value")
+        if check.name == "isin":
+            parts.append(", ".join(f"`{v}`" for v in stats["allowed_values"]))
+        elif low is not None and high is not None:
+            parts.append(f"{_num(low)} to {_num(high)}")
+        elif low is not None:
+            parts.append(f">= {_num(low)}")
+        elif high is not None:
+            parts.append(f"<= {_num(high)}")
+    parts += (
+        [FROM_DEFINITION[(name, str(column.name))]]
+        if (name, str(column.name)) in FROM_DEFINITION
+        else []
+    )
+    return "; ".join(parts)
+
+
+def datasets_reference() -> str:
+    """Every dataset's columns as Markdown tables, as ``docs/datasets.md`` shows them."""
+    from trialkit.datasets import REQUIRED_COLUMNS
+    from trialkit.vocabulary import OPTIONAL_DATASETS
+
+    kinds = {"date": "date", "number": "number", "text": "text"}
+    out = []
+    for name in REQUIRED_COLUMNS:
+        schema = load_schema(name)
+        optional = " (optional dataset)" if name in OPTIONAL_DATASETS else ""
+        key = ", ".join(schema.metadata["record_key"])
+        out += [f"### `{name}`{optional}", "", f"Record key: {key}.", ""]
+        out += [
+            "| column | type | value required | allowed values | meaning |",
+            "|---|---|---|---|---|",
+        ]
+        for column_name, kind in column_kinds(schema).items():
+            column = schema.columns[column_name]
+            required = "no" if column.nullable else "yes"
+            out.append(
+                f"| `{column_name}` | {kinds[kind]} | {required} | {_allowed(name, column)} | "
+                f"{column.description or ''} |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
 def _add_isin(schema: pa.DataFrameSchema, column: str, allowed: list[str]) -> pa.DataFrameSchema:
     col = schema.columns[column]
     return schema.update_column(column, checks=[*col.checks, pa.Check.isin(allowed)])
