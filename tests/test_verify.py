@@ -146,7 +146,8 @@ def test_killed_run_leaves_no_partial_output(trial: Path, tmp_path: Path) -> Non
 def test_rerun_passes_the_recorded_options_back(
     trial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every option the manifest records reaches the rerun (previous_fractions included)."""
+    """Every option the manifest records reaches the rerun (the earlier looks included, read
+    relative to the analysis folder)."""
     from trialkit import verify
 
     seen: dict[str, object] = {}
@@ -160,9 +161,10 @@ def test_rerun_passes_the_recorded_options_back(
         return Written()
 
     monkeypatch.setattr("trialkit.analysis.run.analyze", fake_analyze)
-    options = {"allow_errors": True, "dummy_seed": 3, "previous_fractions": [0.3, 0.6]}
+    options = {"allow_errors": True, "dummy_seed": 3, "previous_looks": ["../look1"]}
     manifest = {"options": options, "cutoff": "2030-01-01"}
-    assert verify._rerun(manifest, trial) == {"results.json": b"{}"}  # in memory, not on disk
-    assert seen["previous_fractions"] == [0.3, 0.6]
+    out = tmp_path / "look2"
+    assert verify._rerun(manifest, trial, out) == {"results.json": b"{}"}  # in memory only
+    assert seen["previous_looks"] == [out / "../look1"]
     assert seen["allow_errors"] is True and seen["dummy_seed"] == 3
     assert str(seen["cutoff"]) == "2030-01-01"

@@ -96,24 +96,11 @@ def parse_cutoff(value: str | None) -> date | None:
     return cutoff
 
 
-def parse_fractions(value: str | None) -> tuple[float, ...] | None:
-    """Parse ``--previous-fractions 0.5[,..]`` (``none``: no earlier look); a bad value is
-    unusable input (exit 2, one line naming the option)."""
-    from trialkit.analysis.run import PREVIOUS_OPTION, check_previous_fractions
-    from trialkit.errors import InputError
-
+def parse_looks(value: str | None) -> list[Path] | None:
+    """Parse ``--previous-looks DIR[,DIR..]``: the analysis folders of the earlier looks."""
     if value is None:
         return None
-    text = value.strip()
-    if text.lower() in ("", "none"):
-        return ()
-    try:
-        fractions = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise InputError(
-            f"{PREVIOUS_OPTION}: {value!r} is not a comma-separated list of numbers"
-        ) from None
-    return check_previous_fractions(fractions)
+    return [Path(part.strip()) for part in value.split(",") if part.strip()]
 
 
 @app.command()
@@ -152,14 +139,15 @@ def analyze(
             show_default=False,
         ),
     ] = None,
-    previous_fractions: Annotated[
+    previous_looks: Annotated[
         str | None,
         typer.Option(
-            "--previous-fractions",
-            metavar="F1[,F2..]",
-            help="Information fractions of the group sequential looks done before this one "
-            "(trial.toml [interim]; 'none' for no earlier look). Default: none with --cutoff "
-            "(an interim look), the plan's planned fractions without (the final analysis).",
+            "--previous-looks",
+            metavar="DIR[,DIR..]",
+            help="Analysis folders of the group sequential looks done before this one, look 1 "
+            "first (trial.toml [interim]); their boundaries are kept as used and this look's "
+            "spent at the information reached. A final analysis without them assumes the "
+            "planned fractions (with a warning).",
             show_default=False,
         ),
     ] = None,
@@ -202,7 +190,7 @@ def analyze(
                 force=force,
                 allow_errors=allow_errors,
                 dummy_seed=dummy_randomization,
-                previous_fractions=parse_fractions(previous_fractions),
+                previous_looks=parse_looks(previous_looks),
             )
         )
         return
@@ -212,10 +200,9 @@ def analyze(
         )
     from trialkit.analysis.run import run_analyze
 
-    fractions = parse_fractions(previous_fractions)
     text = run_analyze(
-        trial_dir, out, cutoff=parse_cutoff(cutoff), force=force,
-        allow_errors=allow_errors, dummy_seed=dummy_randomization, previous_fractions=fractions,
+        trial_dir, out, cutoff=parse_cutoff(cutoff), force=force, allow_errors=allow_errors,
+        dummy_seed=dummy_randomization, previous_looks=parse_looks(previous_looks),
     )  # fmt: skip
     typer.echo(text)
 

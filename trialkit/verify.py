@@ -56,8 +56,9 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def _rerun(manifest: dict[str, Any], trial_dir: Path) -> dict[str, bytes]:
-    """Run the analysis again with the recorded options; its output files, in memory only."""
+def _rerun(manifest: dict[str, Any], trial_dir: Path, out: Path) -> dict[str, bytes]:
+    """Run the analysis again with the recorded options; its output files, in memory only
+    (earlier looks are recorded relative to the analysis folder ``out``)."""
     from trialkit.analysis.run import analyze
 
     options = manifest["options"]
@@ -67,7 +68,7 @@ def _rerun(manifest: dict[str, Any], trial_dir: Path) -> dict[str, bytes]:
         cutoff=date.fromisoformat(cutoff) if cutoff else None,
         allow_errors=bool(options.get("allow_errors", False)),
         dummy_seed=options.get("dummy_seed"),
-        previous_fractions=options.get("previous_fractions"),
+        previous_looks=[out / d for d in options.get("previous_looks") or []] or None,
     )
     return results.files()
 
@@ -92,7 +93,7 @@ def verify_output(out: Path, tolerance: Tolerance, trial_dir: Path | None = None
     )
     if report.changed_inputs:
         return report  # a rerun on other inputs proves nothing about this output
-    report.differences.extend(compare_outputs(out, _rerun(manifest, trial), tolerance))
+    report.differences.extend(compare_outputs(out, _rerun(manifest, trial, out), tolerance))
     return report
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -57,7 +58,7 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
     assert manifest["options"] == {
         "allow_errors": False,
         "dummy_seed": None,
-        "previous_fractions": None,
+        "previous_looks": None,
     }
     assert "results.json" in manifest["outputs"]
     assert sorted(p.name for p in trial.iterdir()) == sorted(
@@ -81,7 +82,8 @@ def test_results_json_follows_the_schema(analysed: tuple[Path, Path, int, str]) 
 
 @pytest.mark.slow
 def test_final_analysis_is_the_final_look(analysed: tuple[Path, Path, int, str]) -> None:
-    """Without a cutoff: the final look, after the plan's planned earlier look (0.5)."""
+    """Without a cutoff or earlier looks: the final look, after the plan's planned earlier look
+    (0.5), with a warning saying so."""
     _, out, code, _ = analysed
     assert code == 0
     look = json.loads((out / "results.json").read_text(encoding="utf-8"))["interim"]
@@ -100,37 +102,39 @@ def test_final_analysis_is_the_final_look(analysed: tuple[Path, Path, int, str])
 
 
 @pytest.mark.parametrize(
-    ("value", "says"),
+    ("make", "says"),
     [
-        ("0.6,0.4", "strictly increasing"),
-        ("0.5,0.5", "strictly increasing"),
-        ("1.0", "not in (0, 1)"),
-        ("0", "not in (0, 1)"),
-        ("-0.2,0.5", "not in (0, 1)"),
-        ("half", "not a comma-separated list"),
+        (lambda tmp: tmp / "missing", "results.json"),
+        (lambda tmp: tmp, "results.json"),
     ],
 )
-def test_bad_previous_fractions_exit_2_naming_the_option(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, says: str
+def test_bad_previous_looks_exit_2_naming_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, says: str
 ) -> None:
+    from trialkit.resources import example_trials_dir
+
     out = tmp_path / "out"
-    args = ["analyze", str(tmp_path / "no_trial_needed"), "--out", str(out)]
-    assert main([*args, "--previous-fractions", value]) == 2
+    folder = make(tmp_path)
+    args = ["analyze", str(example_trials_dir() / "tk_aga_301"), "--out", str(out)]
+    assert main([*args, "--previous-looks", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--previous-fractions" in err[0] and says in err[0]
+    assert len(err) == 1 and str(folder) in err[0] and says in err[0], err
     assert not out.exists()
 
 
-def test_previous_fractions_need_an_interim_plan(
+def test_previous_looks_need_an_interim_plan(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from trialkit.resources import example_trials_dir
 
     trial = example_trials_dir() / "dhurat2013"  # no [interim] table
     out = tmp_path / "out"
-    assert main(["analyze", str(trial), "--out", str(out), "--previous-fractions", "0.5"]) == 2
+    assert main(["analyze", str(trial), "--out", str(tmp_path / "first")]) == 0
+    capsys.readouterr()
+    args = ["analyze", str(trial), "--out", str(out), "--previous-looks", str(tmp_path / "first")]
+    assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--previous-fractions" in err[0] and "[interim]" in err[0]
+    assert len(err) == 1 and "[interim]" in err[0], err
 
 
 @pytest.mark.slow
@@ -242,9 +246,9 @@ def test_all_structures_fail_exit_1_naming_each(
 
 
 def _plant_error(trial: Path) -> None:
-    path = trial / "subjects.csv"
+    path = trial / "assessments.csv"
     s = pd.read_csv(path, dtype=str, keep_default_na=False)
-    s.loc[0, "AGE"] = "150"  # TK004: out of range
+    s.loc[s.index[-1], "AVAL"] = "-5"  # TK004: below the parameter's min (a week-24 count)
     s.to_csv(path, index=False)
 
 

@@ -80,8 +80,9 @@ def test_interim_look_has_the_per_arm_alpha_split(results: AnalysisResults) -> N
         pd.testing.assert_frame_equal(look.boundary_table(arm), expected)
         assert look.boundary_table(arm)["cumulative_alpha"].iloc[-1] == pytest.approx(split)
     # exactly what interim_look gives for these contrasts and rows
-    again = interim_look(plan, None, results.primary.contrasts, fitted, definition)
+    again = interim_look(plan, None, results.primary.contrasts, fitted, definition, cutoff=CUTOFF)
     assert again.to_json() == look.to_json()
+    assert look.to_json()["cutoff"] == CUTOFF.isoformat()
 
 
 def test_results_json_and_tables_carry_the_look(results: AnalysisResults, written: Path) -> None:
@@ -166,25 +167,16 @@ def three_looks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     plan = definition.interim
     assert plan is not None
     out1, out2 = base / "look1", base / "look2"
-    first = write_analysis(trial, out1, LOOK_CUTOFFS[0], previous_fractions=[])
-    assert first.interim is not None
-    second = write_analysis(
-        trial, out2, LOOK_CUTOFFS[1], previous_fractions=[first.interim.information_fraction]
-    )
-    earlier = read_previous_looks([out1], definition)
-    again = interim_look(
-        plan, None, second.primary.contrasts, second.adam["analysis_primary"], definition,
-        previous_looks=earlier, cutoff=LOOK_CUTOFFS[1],
-    )  # fmt: skip
-    last = trialkit.analyze(trial)
-    both = read_previous_looks([out1, out2], definition)
-    final = interim_look(
-        plan, None, last.primary.contrasts, last.adam["analysis_primary"], definition,
-        final=True, previous_looks=both,
-    )  # fmt: skip
+    # the analyze command's own path: each look reads the earlier ones from their folders
+    first = write_analysis(trial, out1, LOOK_CUTOFFS[0])
+    second = write_analysis(trial, out2, LOOK_CUTOFFS[1], previous_looks=[out1])
+    final = write_analysis(trial, base / "final", None, previous_looks=[out1, out2])
+    assert first.interim is not None and second.interim is not None
+    assert final.interim is not None
+    again, final_look = second.interim, final.interim
     return {
-        "definition": definition, "out": (out1, out2), "looks": (first.interim, again, final),
-        "written2": second.interim,
+        "definition": definition, "out": (out1, out2),
+        "looks": (first.interim, again, final_look), "final_dir": base / "final",
     }  # fmt: skip
 
 
@@ -200,8 +192,12 @@ def test_every_boundary_of_three_looks_matches_rpact(three_looks: dict[str, Any]
             assert list(table["efficacy_z"]) == pytest.approx(ref["criticalValues"], abs=1e-6)
             assert table["cumulative_alpha"].iloc[-1] == pytest.approx(RPACT["alpha"], abs=1e-9)
         assert list(look.arms["alpha"]) == pytest.approx([RPACT["alpha"]] * 3)
-    # the written look 2 (bare fractions) and the one from the recorded look 1 agree
-    pd.testing.assert_frame_equal(three_looks["written2"].boundaries, looks[1].boundaries)
+    # the final folder's results.json carries the same boundaries, and records its earlier
+    # looks relative to itself
+    written = json.loads((three_looks["final_dir"] / "results.json").read_text())["interim"]
+    assert [e["look"] for e in written["looks"]] == [1, 2, 3]
+    manifest = json.loads((three_looks["final_dir"] / "manifest.json").read_text())
+    assert manifest["options"]["previous_looks"] == ["../look1", "../look2"]
 
 
 def test_final_analysis_lists_every_look_with_its_boundary_and_decision(

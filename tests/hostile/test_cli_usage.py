@@ -23,7 +23,6 @@ TRIAL = str(example_trials_dir() / "dhurat2013")
         (["analyze", TRIAL, "--out", "o", "--cutoff", "1677-09-21"], "--cutoff"),
         (["analyze", TRIAL, "--out", "o", "--cutoff", "2262-04-12"], "--cutoff"),
         (["validate", TRIAL, "--cutoff", "9999-12-31"], "--cutoff"),
-        (["analyze", TRIAL, "--out", "o", "--previous-fractions", "nan"], "--previous-fractions"),
         (["verify", TRIAL, "--rtol", "nan"], "--rtol"),
         (["verify", TRIAL, "--atol", "-inf"], "--atol"),
         (["design", "gsd", "--looks", "3"], "trialkit design gsd --help"),

@@ -92,12 +92,20 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     # written the way trialkit analyze writes it: with its manifest, and verifiable
     manifest = json.loads((out / "analysis" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "analyze" and "results.json" in manifest["outputs"]
-    assert json.loads((out / "analysis" / "results.json").read_text())["interim"]["final"] is True
+    final_look = json.loads((out / "analysis" / "results.json").read_text())["interim"]
+    assert final_look["final"] is True
     assert (out / "validation" / "query_listing.csv").is_file()
-    # the interim analysis itself is not kept next to the open report
+    # one error-rate plan: the final analysis read the interim analysis as its look 1 and kept
+    # its boundary as used (not the planned fraction 0.5)
+    look1 = json.loads((out / "interim_analysis" / "results.json").read_text())["interim"]
+    assert final_look["previous_fractions"] == [look1["information_fraction"]] != [0.5]
+    assert final_look["looks"][0]["arms"] == look1["looks"][0]["arms"]
+    assert manifest["options"]["previous_looks"] == ["../interim_analysis"]
     assert sorted(p.name for p in out.iterdir()) == [
-        MARKER_NAME, "analysis", "final", "interim_closed", "interim_open", "validation",
+        MARKER_NAME, "analysis", "final", "interim_analysis", "interim_closed", "interim_open",
+        "validation",
     ]  # fmt: skip
+    assert main(["verify", str(out / "analysis")]) == 0  # reruns with its earlier look
     open_html = (out / "interim_open" / "report.html").read_text(encoding="utf-8")
     closed_html = (out / "interim_closed" / "report.html").read_text(encoding="utf-8")
     assert not leaked(arm_level_numbers(closed_html), text_of(open_html))

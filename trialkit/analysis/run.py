@@ -16,10 +16,11 @@ fractions of the earlier looks.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -28,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import population_table, primary_dataset
-from trialkit.analysis.interim import InterimLook, interim_look
+from trialkit.analysis.interim import (
+    InterimLook,
+    RecordedLook,
+    describe_previous_looks,
+    interim_look,
+    read_previous_looks,
+)
 from trialkit.analysis.plan import (
     POPULATION_FLAGS,
     check_plan,
@@ -52,7 +59,7 @@ from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
 from trialkit.derive.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.design.plan import InterimPlan
-from trialkit.errors import FindingsError, InputError
+from trialkit.errors import FindingsError, InputError, TrialkitWarning
 from trialkit.estimators.multiplicity import adjust
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
@@ -118,50 +125,47 @@ def _early_plan_check(definition: TrialDefinition, subjects: pd.DataFrame) -> No
     check_plan(definition, adsl_cols, [*BDS_ORDER, "DISCFL", "RESCFL", "ICEFL"])
 
 
-#: How messages name the earlier looks' fractions (the option; ``previous_fractions`` in Python).
-PREVIOUS_OPTION = "--previous-fractions"
+#: How messages name the earlier looks (the option; ``previous_looks`` in Python).
+PREVIOUS_OPTION = "--previous-looks"
 
 
-def check_previous_fractions(values: Sequence[float]) -> tuple[float, ...]:
-    """Earlier looks' information fractions: each in (0, 1), strictly increasing.
+@dataclass(frozen=True)
+class LookSettings:
+    """Which look this analysis is: the earlier looks read from their folders (or, for a final
+    analysis given none, the plan's planned fractions), and whether it is the last one."""
 
-    A bad value is unusable input (exit 2), in one line naming the option.
-    """
-    fractions = tuple(float(x) for x in values)
-    shown = ",".join(f"{x:g}" for x in fractions)
-    outside = [x for x in fractions if not 0.0 < x < 1.0]
-    if outside:
-        raise InputError(f"{PREVIOUS_OPTION}: {outside[0]:g} is not in (0, 1) (got {shown})")
-    if any(b <= a for a, b in itertools.pairwise(fractions)):
-        raise InputError(f"{PREVIOUS_OPTION}: must be strictly increasing (got {shown})")
-    return fractions
+    earlier: list[RecordedLook]
+    fractions: tuple[float, ...]
+    final: bool
 
 
 def _look_settings(
-    plan: InterimPlan | None, cutoff: date | None, previous_fractions: Sequence[float] | None
-) -> tuple[tuple[float, ...], bool] | None:
-    """Earlier looks' fractions and whether this look is final (``None``: no ``[interim]``).
+    plan: InterimPlan | None, cutoff: date | None, earlier: list[RecordedLook]
+) -> LookSettings | None:
+    """This analysis' place in the group sequential plan (``None``: no ``[interim]``).
 
     Checked before any derivation or model runs.
     """
     if plan is None:
-        if previous_fractions:
+        if earlier:
             raise InputError(f"{PREVIOUS_OPTION}: the trial has no [interim] plan in trial.toml")
         return None
     planned = plan.information_fractions
-    if previous_fractions is None:
-        previous: tuple[float, ...] = () if cutoff is not None else planned[:-1]
+    if earlier:
+        fractions = tuple(r.information_fraction for r in earlier)
+    elif cutoff is None:
+        fractions = planned[:-1]
     else:
-        previous = check_previous_fractions(previous_fractions)
+        fractions = ()
     if cutoff is None:
-        return previous, True
-    k = len(previous) + 1
+        return LookSettings(earlier, fractions, True)
+    k = len(fractions) + 1
     if k > len(planned):
         raise InputError(
-            f"{PREVIOUS_OPTION}: {len(previous)} earlier looks, but the [interim] plan has "
+            f"{PREVIOUS_OPTION}: {len(fractions)} earlier looks, but the [interim] plan has "
             f"{len(planned)} looks in all (analyse without a cutoff for the final analysis)"
         )
-    return previous, k == len(planned)
+    return LookSettings(earlier, fractions, k == len(planned))
 
 
 def analyze(
@@ -169,12 +173,12 @@ def analyze(
     cutoff: date | str | None = None,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
-    previous_fractions: Sequence[float] | None = None,
+    previous_looks: Sequence[Path] | None = None,
 ) -> AnalysisResults:
     """Run the whole analysis of a trial folder and return its results (nothing is written).
 
-    ``previous_fractions``: information fractions of the group sequential looks done before
-    this one (trial.toml ``[interim]``; see the module docstring for the defaults).
+    ``previous_looks``: the analysis folders of the group sequential looks done before this
+    one (trial.toml ``[interim]``; see the module docstring for the defaults).
     """
     from trialkit import __version__
     from trialkit.validation import validate_trial
@@ -184,7 +188,8 @@ def analyze(
     report = validate_trial(trial_dir, cutoff)
     definition = report.definition
     assert definition is not None
-    look_settings = _look_settings(definition.interim, cutoff, previous_fractions)
+    earlier = read_previous_looks(previous_looks, definition) if previous_looks else []
+    look_settings = _look_settings(definition.interim, cutoff, earlier)
     frames = {name: ds.frame for name, ds in report.datasets.items()}
     _early_plan_check(definition, frames["subjects"])
     if report.has_errors and not allow_errors:
@@ -222,7 +227,7 @@ def analyze(
         )  # fmt: skip
         look = None
         if look_settings is not None:
-            look = _interim(definition, primary.contrasts, data, *look_settings)
+            look = _interim(definition, primary.contrasts, data, look_settings, cutoff, pairs)
         con = primary.contrasts
         fam = con.loc[con["visit"] == primary_visit]  # in comparison order
         labels = [comparison_label(pair, reference) for pair in pairs]
@@ -346,19 +351,26 @@ def _interim(
     definition: TrialDefinition,
     contrasts: pd.DataFrame,
     data: pd.DataFrame,
-    previous: tuple[float, ...],
-    final: bool,
+    settings: LookSettings,
+    cutoff: date | None,
+    pairs: Sequence[tuple[str, str]],
 ) -> InterimLook:
     """The group sequential look of this analysis; ``data`` are the analysed primary rows."""
     plan = definition.interim
     assert plan is not None
-    try:
-        return interim_look(plan, None, contrasts, data, definition, final, previous)
-    except InputError as exc:
-        raise InputError(
-            f"{exc} (earlier looks' fractions: {','.join(f'{x:g}' for x in previous) or 'none'}; "
-            f"set them with {PREVIOUS_OPTION})"
-        ) from None
+    if settings.fractions and not settings.earlier:
+        warnings.warn(
+            f"final analysis without {PREVIOUS_OPTION}: the earlier looks are taken at their "
+            f"planned information fractions ({', '.join(f'{x:g}' for x in settings.fractions)})",
+            TrialkitWarning,
+            stacklevel=3,
+        )
+    return interim_look(
+        plan, None, contrasts, data, definition, settings.final,
+        () if settings.earlier else settings.fractions,
+        previous_looks=settings.earlier, cutoff=cutoff, comparisons=pairs,
+        allocation={arm.code: arm.allocation for arm in definition.arms},
+    )  # fmt: skip
 
 
 def _with_fitted(data: pd.DataFrame, primary: Any, response: str) -> pd.DataFrame:
@@ -419,6 +431,8 @@ def summary_text(results: AnalysisResults) -> str:
         kind = "final analysis" if look.final else "interim"
         lines.append(f"  group sequential look {look.look} ({kind}), "
                      f"information fraction {look.information_fraction:.3f}:")  # fmt: skip
+        if look.earlier:
+            lines.append(f"  {describe_previous_looks(look.earlier)}")
         for r in look.arms.itertuples(index=False):
             flag: Any = r.efficacy_crossed
             crossed = "not evaluable" if flag is pd.NA else ("crossed" if flag else "not crossed")
@@ -437,7 +451,7 @@ def write_analysis(
     force: bool = False,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
-    previous_fractions: Sequence[float] | None = None,
+    previous_looks: Sequence[Path] | None = None,
     store: dict[str, Any] | None = None,
 ) -> AnalysisResults:
     """Analyse and write OUT (results, tables, adam and ``manifest.json``) all at once.
@@ -449,18 +463,23 @@ def write_analysis(
     out, trial_dir = Path(out), Path(trial_dir)
     check_output_dir(out, force, [trial_dir])
     started = datetime.now(UTC)
-    previous = None if previous_fractions is None else [float(x) for x in previous_fractions]
     results = analyze(
         trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed,
-        previous_fractions=previous,
+        previous_looks=previous_looks,
     )  # fmt: skip
+    # recorded relative to OUT, so a folder moved with its earlier looks still reruns
+    previous = (
+        None
+        if previous_looks is None
+        else [os.path.relpath(Path(d).resolve(), out.resolve()) for d in previous_looks]
+    )
     run = RunInfo(
         command="analyze",
         trial_dir=Path(trial_dir),
         options={
             "allow_errors": allow_errors,
             "dummy_seed": dummy_seed,
-            "previous_fractions": previous,
+            "previous_looks": previous,
         },
         cutoff=cutoff.isoformat() if cutoff is not None else None,
         seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
@@ -479,11 +498,11 @@ def run_analyze(
     force: bool = False,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
-    previous_fractions: Sequence[float] | None = None,
+    previous_looks: Sequence[Path] | None = None,
 ) -> str:
     """``trialkit analyze``: analyse, write OUT through a staged folder; the text to print."""
     results = write_analysis(
-        trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_fractions
+        trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_looks
     )
     return (
         f"{summary_text(results)}\n"
@@ -491,4 +510,4 @@ def run_analyze(
     )
 
 
-__all__ = ["analyze", "check_previous_fractions", "run_analyze", "summary_text", "write_analysis"]
+__all__ = ["PREVIOUS_OPTION", "analyze", "run_analyze", "summary_text", "write_analysis"]

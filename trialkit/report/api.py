@@ -73,7 +73,9 @@ def input_hashes(trial_dir: Path) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in input_files(trial_dir)}
 
 
-def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOutput:
+def run_analysis(
+    trial_dir: Path, dest: Path, cutoff: date | None, previous_looks: list[Path] | None = None
+) -> AnalysisOutput:
     """Run the analysis and write it to ``dest`` the way ``trialkit analyze`` does.
 
     The same code path (:func:`trialkit.analysis.run.write_analysis`): results, tables,
@@ -81,7 +83,7 @@ def run_analysis(trial_dir: Path, dest: Path, cutoff: date | None) -> AnalysisOu
     """
     from trialkit.analysis.run import write_analysis
 
-    write_analysis(Path(trial_dir), Path(dest), cutoff)
+    write_analysis(Path(trial_dir), Path(dest), cutoff, previous_looks=previous_looks)
     return AnalysisOutput.load(dest)
 
 

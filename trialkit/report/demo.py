@@ -1,19 +1,21 @@
 """``trialkit demo``: validate, analyse and report the bundled multicentre example trial.
 
-Writes, under ``out``: ``validation/`` (the query listing), ``analysis/`` (the final
-analysis, written as ``trialkit analyze`` writes it, ``manifest.json`` included),
-``final/``, ``interim_open/`` and ``interim_closed/`` (reports at the interim cutoff given in
-the example's ``scenario.toml``). The interim analysis is written inside the staging folder and
-deleted before the folder is moved into place, so no unblinded interim result is left next to
-the open report, and a killed demo leaves nothing outside its staging folder. The two
-analyses, then the three reports, run in parallel processes.
+Writes, under ``out``: ``validation/`` (the query listing), ``interim_analysis/`` (the
+analysis at the interim cutoff given in the example's ``scenario.toml``: look 1 of its group
+sequential plan), ``analysis/`` (the final analysis, which reads look 1 as its earlier look,
+``--previous-looks``, so its boundaries follow the information look 1 actually reached), both
+written as ``trialkit analyze`` writes them, ``manifest.json`` included; ``final/``,
+``interim_open/`` and ``interim_closed/`` (the reports). Everything is written inside the
+staging folder and moved into place at the end, so a killed demo leaves nothing outside it.
+The demo's folder holds unblinded analyses by design (it shows every output); the open report
+in it is self-contained and reads only pooled tables. Validation runs beside the interim
+analysis; the final analysis follows it, and the reports run in parallel processes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
@@ -27,8 +29,8 @@ from trialkit.report.api import run_analysis, run_report
 from trialkit.resources import example_trials_dir
 
 EXAMPLE = "tk_aga_301"
-#: The interim analysis behind the two interim reports (removed before the demo is in place).
-INTERIM_ANALYSIS = ".interim_analysis"
+#: The interim analysis behind the two interim reports, and the final analysis' earlier look.
+INTERIM_ANALYSIS = "interim_analysis"
 
 
 def demo_trial() -> Path:
@@ -46,9 +48,10 @@ def demo_cutoff(trial: Path) -> date:
     return cutoff
 
 
-def _analyse(trial: Path, dest: Path, cutoff: date | None) -> str:
-    """Worker: run the analysis into ``dest`` (``trialkit analyze``'s code path, with manifest)."""
-    run_analysis(trial, dest, cutoff)
+def _analyse(trial: Path, dest: Path, cutoff: date | None, previous: Path | None = None) -> str:
+    """Worker: run the analysis into ``dest`` (``trialkit analyze``'s code path, with manifest),
+    with ``previous`` as its earlier look."""
+    run_analysis(trial, dest, cutoff, [previous] if previous is not None else None)
     return str(dest)
 
 
@@ -94,10 +97,10 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
     ):
         interim_results = stage / INTERIM_ANALYSIS
         validation = pool.submit(_validate, trial, stage / "validation")
-        final_an = pool.submit(_analyse, trial, stage / "analysis", None)
         interim_an = pool.submit(_analyse, trial, interim_results, cutoff)
         # each report starts as soon as its analysis is there
         interim_an.result()
+        final_an = pool.submit(_analyse, trial, stage / "analysis", None, interim_results)
         jobs: dict[str, Future[list[str]]] = {
             "interim_closed": pool.submit(_report, trial, stage / "interim_closed",
                                           interim_results, "interim", False, cutoff),
@@ -111,7 +114,6 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
         )
         written = {name: [Path(f) for f in jobs[name].result()] for name in sorted(jobs)}
         code = validation.result()
-        shutil.rmtree(interim_results)
         timings["three reports, HTML and PDF (parallel)"] = (
             time.perf_counter() - start - timings["validate and analyse (parallel)"]
         )

@@ -23,7 +23,7 @@ def analyze_transfer(
     force: bool = False,
     allow_errors: bool = False,
     dummy_seed: int | None = None,
-    previous_fractions: Sequence[float] | None = None,
+    previous_looks: Sequence[Path] | None = None,
 ) -> Any:
     """Analyse the transfer ``transfer`` names into ``out``; the analysis results."""
     from trialkit.analysis.run import write_analysis
@@ -49,7 +49,7 @@ def analyze_transfer(
             force,
             allow_errors,
             dummy_seed,
-            previous_fractions,
+            previous_looks,
             store=source,
         )
 
