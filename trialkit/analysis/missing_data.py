@@ -153,6 +153,28 @@ def _rows(im: Imputation, strategy: str, alpha: float) -> list[dict[str, Any]]:
     ]
 
 
+def long_data_of(
+    definition: TrialDefinition,
+    plan: MissingDataPlan,
+    model_plan: ModelPlan,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    with_events: bool = True,
+) -> LongData:
+    """The imputation's data: population subjects with a baseline at the analysed visits, each
+    with the strategy of its events (all MAR when ``with_events`` is false)."""
+    values = primary_dataset(definition, adsl, bds, model_plan)
+    planned = [v.code for v in definition.post_baseline_visits]
+    visits = [v for v in planned if v in set(values["AVISIT"])]
+    subjects = _subjects(definition, adsl, bds, model_plan)
+    events = None
+    if with_events:
+        events = _events(definition, plan, adsl, bds, subjects["USUBJID"], visits)
+    control = plan.reference or definition.reference_arm.code
+    covs = list(model_plan.covariates)
+    return _long(subjects, values, model_plan.response, covs, visits, control, events)
+
+
 def missing_data_section(
     definition: TrialDefinition,
     plan: MissingDataPlan,
@@ -165,21 +187,15 @@ def missing_data_section(
     plan.check(definition)
     a = definition.analysis
     control = plan.reference or definition.reference_arm.code
-    values = primary_dataset(definition, adsl, bds, model_plan)
-    planned = [v.code for v in definition.post_baseline_visits]
-    visits = [v for v in planned if v in set(values["AVISIT"])]
-    subjects = _subjects(definition, adsl, bds, model_plan)
-    events = _events(definition, plan, adsl, bds, subjects["USUBJID"], visits)
     covs = list(model_plan.covariates)
     formula = model_plan.formula()
     references = {arm.code: control for arm in definition.arms}
-    analyses = []
-    ld_mar = _long(subjects, values, model_plan.response, covs, visits, control, None)
+    ld_mar = long_data_of(definition, plan, model_plan, adsl, bds, with_events=False)
     mar = impute(draws(ld_mar, formula, plan.method, runner=runner), references)
-    analyses += _rows(mar, "MAR", a.alpha)
+    analyses = _rows(mar, "MAR", a.alpha)
     planned_im = mar
-    if len(events):
-        ld = _long(subjects, values, model_plan.response, covs, visits, control, events)
+    ld = long_data_of(definition, plan, model_plan, adsl, bds)
+    if (ld.ice < len(ld.visits)).any():
         planned_im = impute(draws(ld, formula, plan.method, runner=runner), references)
         analyses += _rows(planned_im, _label(plan), a.alpha)
     table = pd.DataFrame(analyses, columns=list(ANALYSIS_COLUMNS))
@@ -224,4 +240,4 @@ def missing_data_section(
     return section, tables
 
 
-__all__ = ["ANALYSIS_COLUMNS", "TABLE_DESCRIPTIONS", "missing_data_section"]
+__all__ = ["ANALYSIS_COLUMNS", "TABLE_DESCRIPTIONS", "long_data_of", "missing_data_section"]
