@@ -70,7 +70,7 @@ def comparison_label(pair: Pair, reference: str) -> str:
 def common_arm(pairs: Sequence[Pair]) -> str | None:
     """The arm every comparison involves (Dunnett's common control), if there is one."""
     shared = set.intersection(*(set(p) for p in pairs)) if pairs else set()
-    return min(shared) if len(shared) >= 1 else None
+    return min(shared) if shared else None
 
 
 def comparison_pairs(definition: TrialDefinition) -> list[Pair]:
@@ -99,6 +99,8 @@ def check_plan(
     where = "ADSL or BDS"
     used: list[str] = []
     for i, name in enumerate(a.covariates):
+        if name == "BASE":
+            continue  # the baseline value: every model of the plan adjusts for it already
         _check_name(f"analysis.covariates[{i}]", name, known, where)
         used.append(SUBSTITUTES.get(name, name) if SUBSTITUTES.get(name) in known else name)
     strata: list[str] = []

@@ -391,6 +391,7 @@ ADAM_DESCRIPTIONS = {
     "adsl": "Subject-level analysis dataset",
     "adbds": "BDS analysis dataset of every parameter (estimand applied)",
     "adae": "Adverse events with treatment-emergence flag",
+    "advs": "BDS analysis dataset of the vital signs, with alert flags (when collected)",
     "analysis_primary": "The rows fitted by the primary MMRM",
 }
 

@@ -52,6 +52,7 @@ from trialkit.derive import (
     apply_estimand,
     derive_adae,
     derive_adsl,
+    derive_advs,
     derive_bds,
     describe_estimand,
 )
@@ -203,6 +204,8 @@ def analyze(
     bds = derive_bds(definition, frames["assessments"], adsl, cutoff)
     bds = apply_estimand(bds, adsl, definition.estimand)
     adae = derive_adae(frames["adverse_events"], adsl, definition.analysis.ae_lag_days, cutoff)
+    vitals = frames.get("vital_signs")
+    advs = derive_advs(definition, vitals, adsl, cutoff) if vitals is not None else None
     plan = check_plan(definition, list(adsl.columns), list(bds.columns))
     check_subgroup_data(definition, adsl)
 
@@ -215,7 +218,7 @@ def analyze(
     covariances = [a.covariance, *a.covariance_fallback]
     data = primary_dataset(definition, adsl, bds, plan)
     population = population_table(definition, adsl, data)
-    support_args = (definition, adsl, bds, adae, plan, report.findings)
+    support_args = (definition, adsl, bds, adae, plan, report.findings, advs)
     preload()
     worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
@@ -338,6 +341,7 @@ def analyze(
             "adsl": adsl,
             "adbds": bds,
             "adae": adae,
+            **({"advs": advs} if advs is not None else {}),
             "analysis_primary": _with_fitted(data, primary, plan.response),
         },
         supporting=supporting,

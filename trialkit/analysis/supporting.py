@@ -85,9 +85,11 @@ def run_supporting(
     adae: pd.DataFrame,
     plan: ModelPlan,
     findings: pd.DataFrame | None = None,
+    advs: pd.DataFrame | None = None,
     sections: tuple[str, ...] = SECTIONS,
 ) -> tuple[Sections, dict[str, pd.DataFrame]]:
-    """Sections for results.json and tables for ``tables/`` (only those in ``sections``)."""
+    """Sections for results.json and tables for ``tables/`` (only those in ``sections``);
+    ``advs``: the vital signs' BDS frame, when the trial has vital signs."""
     a = definition.analysis
     arms = [arm.code for arm in definition.arms]
     ref = definition.reference_arm.code
