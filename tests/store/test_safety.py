@@ -146,7 +146,32 @@ def test_migrations_give_the_schema_of_the_code(store_url: str, transfers: list[
     opened = open_store(store_url, create=True)
     with reading(opened) as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_a_store_of_the_first_schema_is_upgraded_and_verifies(
+    capsys: pytest.CaptureFixture[str], store_url: str, transfers: list[Path]
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from trialkit.store.connection import MIGRATIONS, writing
+
+    assert run(capsys, "ingest", transfers[0], "--store", store_url)[0] == 0
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    opened = open_store(store_url)
+    with writing(opened) as conn:  # back to schema 0001, with its record indexes
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    with reading(opened) as conn:
+        assert "records_subject" in {i["name"] for i in sa.inspect(conn).get_indexes("records")}
+    assert run(capsys, "ingest", transfers[1], "--store", store_url)[0] == 0
+    with reading(open_store(store_url)) as conn:
+        assert sa.inspect(conn).get_indexes("records") == []
+    code, out, _ = run(capsys, "store", "verify", "--store", store_url)
+    assert code == 0, out
+    assert run(capsys, "diff", "--store", store_url)[0] == 0
 
 
 def test_migrations_ship_inside_the_package() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from trialkit.store.audit import chain_problem
-from trialkit.store.bulk import read_frame
+from trialkit.store.bulk import read_frame, read_versions
 from trialkit.store.connection import open_store, reading
 from trialkit.store.digest import change_digest
 from trialkit.store.schema import audit, layouts, queries, records, store_info, transfers
@@ -28,12 +28,7 @@ def _records_problem(conn: Connection, row: dict[str, Any], detail: dict[str, An
     layout = conn.execute(
         select(layouts).where(layouts.c.transfer == number, layouts.c.dataset == name)
     ).first()
-    added = read_frame(
-        conn,
-        select(records.c.id, records.c.record_key, records.c.seq, records.c.cells).where(
-            records.c.dataset == name, records.c.added_in == number
-        ),
-    )
+    added = read_versions(conn, (records.c.dataset == name) & (records.c.added_in == number))
     ended = read_frame(
         conn, select(records.c.id).where(records.c.dataset == name, records.c.removed_in == number)
     )["id"].to_numpy(dtype="int64")

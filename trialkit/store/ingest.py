@@ -23,7 +23,7 @@ from trialkit.datasets import REQUIRED_COLUMNS
 from trialkit.errors import FindingsError, StoreError
 from trialkit.manifest import sha256_file, trial_inputs
 from trialkit.store.audit import Event, append, now
-from trialkit.store.bulk import insert_frame, read_frame, set_removed
+from trialkit.store.bulk import insert_frame, read_versions, set_removed
 from trialkit.store.connection import Store, open_store, writing
 from trialkit.store.digest import change_digest, decode_order, encode_order
 from trialkit.store.queries import KEY_RULES, QueryCounts, apply_findings, found_queries
@@ -243,12 +243,7 @@ def _previous_layouts(conn: Connection, transfer: int) -> dict[str, Layout]:
 def _current(conn: Connection, name: str, previous: Layout | None) -> pd.DataFrame:
     """The dataset's current record versions (id, record_key, seq, cells), in the previous
     transfer's file order."""
-    old = read_frame(
-        conn,
-        select(records.c.id, records.c.record_key, records.c.seq, records.c.cells).where(
-            records.c.dataset == name, records.c.removed_in.is_(None)
-        ),
-    )
+    old = read_versions(conn, (records.c.dataset == name) & records.c.removed_in.is_(None))
     if previous is None or len(previous.order) != len(old):
         return old
     at = pd.Index(old["id"]).get_indexer(previous.order)

@@ -67,10 +67,7 @@ records = Table(
     Column("cells", Text, nullable=False),  # the layout's cells joined by CELL_SEPARATOR
     Column("added_in", Integer, nullable=False),
     Column("removed_in", Integer, nullable=True),
-    Index("records_added_in", "added_in"),
-    Index("records_removed_in", "removed_in"),
-    Index("records_subject", "subject"),
-)
+)  # no secondary index: each read scans much of it, and indexes slow ingest (migration 0002)
 
 queries = Table(
     "queries",
