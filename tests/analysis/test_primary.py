@@ -47,7 +47,7 @@ def test_plan_uses_pooled_sites_and_strata(definition: TrialDefinition) -> None:
     [
         ({"covariates": ("SITEID", "WEIGHT")},
          "analysis.covariates[1]: unknown column 'WEIGHT' (not in ADSL or BDS)"),
-        ({"covariates": ("BASE",)}, "analysis.covariates[0]: 'BASE' is already part of the model"),
+        ({"covariates": ("CHG",)}, "analysis.covariates[0]: 'CHG' is already part of the model"),
         ({"covariates": ("AGE*SEX",)}, "analysis.covariates[0]: 'AGE*SEX' is not a column name"),
         ({"strata": ("REGION",)}, "analysis.strata[0]: unknown column 'REGION' (not in ADSL)"),
         ({"strata": ("CHG",)}, "analysis.strata[0]: 'CHG' is already part of the model"),
