@@ -159,6 +159,10 @@ class _Objective:
             self.n_eval += 1
         return self.ev
 
+    def evaluation(self, phi: np.ndarray) -> Evaluation:
+        """The evaluation at ``phi`` (order 1; memoised, so the optimum is not recomputed)."""
+        return self._get(phi)
+
     def fun(self, phi: np.ndarray) -> float:
         v = self._get(phi).value
         return v if np.isfinite(v) else 1e300
@@ -227,7 +231,9 @@ def optimise(
         success = bool(res.success) or _stationary(obj, res.x)
     phi = np.asarray(res.x, dtype=float)
     theta = cov.theta_from_phi(phi)
-    ev = lik.evaluate(cov.sigmas(theta), order=2)
+    ev = obj.evaluation(phi)
+    if ev.ok:
+        lik.add_hessian(ev)
     gnorm = float(np.max(np.abs(obj.grad(phi)))) if ev.ok else float("inf")
     H = cov.hessian_theta(theta, ev) if ev.ok else np.full((cov.n_params, cov.n_params), np.nan)
     pd_ok = bool(ev.ok) and _is_pd(H)

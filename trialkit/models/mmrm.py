@@ -21,9 +21,9 @@ import scipy.linalg
 
 from trialkit.errors import ModelSpecificationError
 from trialkit.models.checks import check_model_data
-from trialkit.models.covariance import make_structure
-from trialkit.models.dof import kenward_roger_adjust, make_context
-from trialkit.models.fit import CovarianceModel, empirical_covariance, optimise
+from trialkit.models.covariance import CovarianceStructure, make_structure
+from trialkit.models.dof import DofContext, kenward_roger_adjust, make_context
+from trialkit.models.fit import CovarianceModel, FitOutcome, empirical_covariance, optimise
 from trialkit.models.formula import (
     DesignInfo,
     ParsedFormula,
@@ -269,31 +269,56 @@ class MMRM:
             raise ModelSpecificationError(
                 f"unknown information {information!r}; use 'observed' or 'expected'"
             )
-        lik = Likelihood(self.padded, reml=method == "reml")
-        cov = CovarianceModel(self.structures)
-        if start is None:
-            beta_ols, *_ = np.linalg.lstsq(self.X, self.y, rcond=None)
-            resid = self.padded.y - self.padded.X @ beta_ols
-            theta0 = cov.start_theta(empirical_covariance(self.padded, resid))
-        else:
-            theta0 = np.asarray(start, dtype=float)
-        out = optimise(lik, cov, theta0, max_iter=max_iter)
-        ev = out.evaluation
-        W = np.full((cov.n_params, cov.n_params), np.nan)
-        if ev.ok:
-            if information == "expected":
-                Jt = cov.jac_theta(out.theta)
-                Hinf = Jt @ lik.expected_hessian(ev) @ Jt.T
-            else:
-                Hinf = out.hessian_theta
-            try:
-                W = 2.0 * np.linalg.inv(Hinf)
-            except np.linalg.LinAlgError:
-                W = 2.0 * np.linalg.pinv(Hinf)
-        ctx = make_context(out.theta, ev, cov, W, self.padded.n_obs) if ev.ok else None
-        if ctx is not None and dfm == "kenward-roger":
-            ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, self.padded, kr_second_order)
+        out, cov, ctx = fit_padded(
+            self.padded, self.structures, self.X, self.y, method == "reml", dfm,
+            information, kr_second_order, start, max_iter,
+        )  # fmt: skip
         return MMRMResults(self, out, cov, ctx, method=method, df_method=dfm)
+
+
+def fit_padded(
+    padded: PaddedData,
+    structures: list[CovarianceStructure],
+    X: np.ndarray,
+    y: np.ndarray,
+    reml: bool = True,
+    df: str = "kenward-roger",
+    information: str = "observed",
+    kr_second_order: bool = False,
+    start: np.ndarray | None = None,
+    max_iter: int = 200,
+) -> tuple[FitOutcome, CovarianceModel, DofContext | None]:
+    """The numerical core of :meth:`MMRM.fit` on padded data (options already checked):
+    the optimum, the covariance model and the df context (None if the optimum is unusable).
+
+    ``X`` and ``y`` are the observed rows (the OLS start); shared with the same-shape engine
+    (:mod:`trialkit.models.batch`) so both fit alike.
+    """
+    lik = Likelihood(padded, reml=reml)
+    cov = CovarianceModel(structures)
+    if start is None:
+        beta_ols, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = padded.y - padded.X @ beta_ols
+        theta0 = cov.start_theta(empirical_covariance(padded, resid))
+    else:
+        theta0 = np.asarray(start, dtype=float)
+    out = optimise(lik, cov, theta0, max_iter=max_iter)
+    ev = out.evaluation
+    W = np.full((cov.n_params, cov.n_params), np.nan)
+    if ev.ok:
+        if information == "expected":
+            Jt = cov.jac_theta(out.theta)
+            Hinf = Jt @ lik.expected_hessian(ev) @ Jt.T
+        else:
+            Hinf = out.hessian_theta
+        try:
+            W = 2.0 * np.linalg.inv(Hinf)
+        except np.linalg.LinAlgError:
+            W = 2.0 * np.linalg.pinv(Hinf)
+    ctx = make_context(out.theta, ev, cov, W, padded.n_obs) if ev.ok else None
+    if ctx is not None and df == "kenward-roger":
+        ctx.PhiA = kenward_roger_adjust(ctx, out.theta, ev, cov, padded, kr_second_order)
+    return out, cov, ctx
 
 
 def _analysable_rows(

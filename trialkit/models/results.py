@@ -30,6 +30,41 @@ if TYPE_CHECKING:
 LMatrix = np.ndarray | pd.Series | pd.DataFrame | Mapping[str, float] | Sequence[float]
 
 
+def combination_rows(
+    M: np.ndarray,
+    beta: np.ndarray,
+    V: np.ndarray,
+    ctx: DofContext | None,
+    df_method: str,
+    nobs: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate, SE, df, t and two-sided p of each row of ``M`` for fixed effects ``beta`` with
+    covariance ``V``: the arrays behind every table of :class:`MMRMResults` (also used by the
+    same-shape engine, :mod:`trialkit.models.batch`)."""
+    est = M @ beta
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, V, M), 0.0))
+    kr = ctx if df_method == "kenward-roger" else None
+    if kr is not None and len(M) and bool(np.all(np.einsum("ij,jk,ik->i", M, kr.Phi, M) > 0)):
+        df = kenward_roger_rows(kr, M)
+    else:
+        df = np.array([_df_1d(ctx, df_method, nobs, len(beta), r) for r in M])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, est / se, np.nan)
+    p = 2 * stats.t.sf(np.abs(t), df)
+    return est, se, df, t, p
+
+
+def _df_1d(ctx: DofContext | None, df_method: str, nobs: int, p: int, c: np.ndarray) -> float:
+    """Denominator df of one linear combination ``c``."""
+    if ctx is None:
+        return float("nan")
+    if df_method == "residual":
+        return float(nobs - p)
+    if df_method == "kenward-roger":
+        return kenward_roger_f(ctx, c[None, :])[0]
+    return satterthwaite_1d(ctx, c)
+
+
 class MMRMResults:
     """Fitted MMRM: statsmodels-like attributes, pandas objects labelled by coefficient name."""
 
@@ -151,27 +186,11 @@ class MMRMResults:
             )
         return arr
 
-    def _df_1d(self, c: np.ndarray) -> float:
-        if self._ctx is None:
-            return float("nan")
-        if self.df_method == "residual":
-            return float(self.nobs - len(self.params))
-        if self.df_method == "kenward-roger":
-            return kenward_roger_f(self._ctx, c[None, :])[0]
-        return satterthwaite_1d(self._ctx, c)
-
     def _estimate_table(self, M: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
         """Estimate, SE, df, t, p and CI of each row of ``M`` (vectorised over rows)."""
-        est = M @ self.params.to_numpy()
-        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", M, self._V, M), 0.0))
-        ctx = self._ctx if self.df_method == "kenward-roger" else None
-        if ctx is not None and len(M) and bool(np.all(np.einsum("ij,jk,ik->i", M, ctx.Phi, M) > 0)):
-            df = kenward_roger_rows(ctx, M)
-        else:
-            df = np.array([self._df_1d(r) for r in M])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(se > 0, est / se, np.nan)
-        p = 2 * stats.t.sf(np.abs(t), df)
+        est, se, df, t, p = combination_rows(
+            M, self.params.to_numpy(), self._V, self._ctx, self.df_method, self.nobs
+        )
         q = stats.t.ppf(1 - alpha / 2, df)
         return pd.DataFrame(
             {

@@ -1,0 +1,234 @@
+"""Fit the MMRM of one design to many datasets of its shape, the design built once.
+
+A simulation analyses thousands of trials that differ only in each subject's arm, subject-level
+covariates (baseline), response and which visits were seen. :class:`SameShapeMMRM` builds the
+design's rows once from the formula (:func:`~trialkit.models.formula.make_design` on a template
+of every arm at every visit, covariates at 0 and at 1: the rows are affine in each covariate) and
+per dataset only fills numpy arrays: no data frame, formula or LS-means grid per fit. The fit is
+:func:`~trialkit.models.mmrm.fit_padded`, as :meth:`MMRM.fit` does it, and the inference
+:func:`~trialkit.models.results.combination_rows`, so a result equals that of
+``MMRM.from_formula(...).fit(...)`` on the same data.
+
+The engine takes the common case only: every arm observed at every visit, a full-rank design,
+and for ``us`` more subjects than visits with every pair of visits seen together. Anything else
+is a :class:`~trialkit.errors.ModelSpecificationError`, after which the caller uses the general
+path, which names the problem or fits what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from trialkit.errors import ConvergenceError, ModelSpecificationError
+from trialkit.models.covariance import make_structure
+from trialkit.models.dof import DofContext
+from trialkit.models.formula import DesignInfo, make_design, parse_formula
+from trialkit.models.likelihood import PaddedData
+from trialkit.models.lsmeans import lsmeans_matrix
+from trialkit.models.mmrm import fit_padded
+from trialkit.models.results import combination_rows
+from trialkit.numerics import deterministic_blas
+from trialkit.vocabulary import DF_METHODS
+
+#: Smallest eigenvalue of the design's correlation-scaled cross-product taken as full rank.
+RANK_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class SameShapeData:
+    """One dataset: per subject its arm (index into the engine's arms), covariates, response at
+    each visit (ignored where not observed) and the visits observed."""
+
+    arm: np.ndarray  # (n,) int
+    covariates: np.ndarray  # (n, k), the engine's covariates in order
+    response: np.ndarray  # (n, T)
+    observed: np.ndarray  # (n, T) bool
+
+
+@dataclass(frozen=True)
+class SameShapeFit:
+    """A converged fit: the structure used, fixed effects and their covariance (Kenward-Roger
+    adjusted for that df method), the df context and the covariates' means (LS-means grid)."""
+
+    covariance: str
+    params: np.ndarray
+    covariance_matrix: np.ndarray
+    context: DofContext
+    df_method: str
+    nobs: int
+    covariate_means: np.ndarray
+
+    def cov_params(self) -> np.ndarray:
+        """Covariance of the fixed effects (Kenward-Roger adjusted if df='kenward-roger')."""
+        return self.covariance_matrix
+
+    def estimate(
+        self, M: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Estimate, SE, df, t and two-sided p of each row of ``M`` (as MMRMResults.estimate)."""
+        return combination_rows(
+            M, self.params, self.covariance_matrix, self.context, self.df_method, self.nobs
+        )
+
+
+class SameShapeMMRM:
+    """The MMRM ``formula`` over ``arms`` (factor ``arm``, reference ``reference``), ``visits``
+    (factor ``visit``, in order) and subject-level numeric ``covariates``."""
+
+    def __init__(
+        self,
+        formula: str,
+        arms: Sequence[str],
+        visits: Sequence[str],
+        reference: str,
+        covariates: Sequence[str] = ("BASE",),
+        arm: str = "ARMCD",
+        visit: str = "AVISIT",
+    ) -> None:
+        parsed = parse_formula(formula)
+        known = {arm, visit, *covariates}
+        unknown = [v for t in parsed.terms for v in t if v not in known]
+        if unknown:
+            raise ModelSpecificationError(
+                f"same-shape MMRM: {unknown[0]!r} is not the arm, the visit or a covariate"
+            )
+        self.arms, self.visits = [str(a) for a in arms], [str(v) for v in visits]
+        self.arm_col, self.visit_col = arm, visit
+        self.covariates = list(covariates)
+        self.reference = {arm: str(reference), visit: self.visits[0]}
+        self._parsed = parsed
+        k = len(self.covariates)
+        self.info, X0 = self._rows(np.zeros(k))
+        units = [self._rows(np.eye(k)[j])[1] - X0 for j in range(k)]
+        A, T = len(self.arms), len(self.visits)
+        self.cell_rows = X0.reshape(A, T, -1)  # covariates at 0
+        self.covariate_rows = [u.reshape(A, T, -1) for u in units]  # per unit of each covariate
+        probe = np.linspace(1.5, -0.7, k)
+        expected = X0 + sum((z * u for z, u in zip(probe, units, strict=True)), np.zeros_like(X0))
+        if not np.allclose(self._rows(probe)[1], expected, rtol=1e-12, atol=1e-12):
+            raise ModelSpecificationError(
+                "same-shape MMRM: the covariates must enter the formula linearly"
+            )
+        self.exog_names = self.info.column_names
+        self._lsm_index, L0 = self._lsmeans(np.zeros(k))
+        self._lsm = [L0] + [self._lsmeans(np.eye(k)[j])[1] for j in range(k)]
+
+    def _template(self, values: np.ndarray) -> pd.DataFrame:
+        """Every arm at every visit (arm-major), the covariates at ``values``."""
+        A, T = len(self.arms), len(self.visits)
+        frame = pd.DataFrame(
+            {
+                self.arm_col: np.repeat(np.array(self.arms, dtype=object), T),
+                self.visit_col: np.tile(np.array(self.visits, dtype=object), A),
+                self._parsed.response: np.zeros(A * T),
+            }
+        )
+        for name, v in zip(self.covariates, values, strict=True):
+            frame[name] = float(v)
+        return frame
+
+    def _rows(self, values: np.ndarray) -> tuple[DesignInfo, np.ndarray]:
+        info, X, _ = make_design(
+            self._parsed,
+            self._template(values),
+            reference=self.reference,
+            extra_factors=[self.visit_col],
+            levels_of={self.visit_col: self.visits},
+        )
+        return info, X
+
+    def _lsmeans(self, values: np.ndarray) -> tuple[dict[tuple[str, str], int], np.ndarray]:
+        """Row of each (arm, visit) and the LS means' L with the covariates at ``values``."""
+        lab, L = lsmeans_matrix(self.info, self._template(values), [self.arm_col], [self.visit_col])
+        keys = zip(lab[self.arm_col].astype(str), lab[self.visit_col].astype(str), strict=True)
+        return {key: i for i, key in enumerate(keys)}, L
+
+    def contrast_matrix(
+        self, pairs: Sequence[tuple[str, str]], visits: Sequence[str], means: np.ndarray
+    ) -> np.ndarray:
+        """Rows of LS-mean differences, arm minus versus, for each visit then each pair, with the
+        covariates at ``means`` (as ``contrasts_table`` orders them)."""
+        L = self._lsm[0].copy()
+        for m, Lk in zip(means, self._lsm[1:], strict=True):
+            L += m * (Lk - self._lsm[0])
+        idx = self._lsm_index
+        return np.vstack([L[idx[(a, v)]] - L[idx[(b, v)]] for v in visits for a, b in pairs])
+
+    def padded(self, data: SameShapeData) -> tuple[PaddedData, np.ndarray, np.ndarray]:
+        """The padded data and the observed rows' design and response; the common case only
+        (ModelSpecificationError otherwise)."""
+        mask = np.asarray(data.observed, dtype=bool)
+        arm = np.asarray(data.arm)
+        n, T = mask.shape
+        A = len(self.arms)
+        cells = np.bincount((arm[:, None] * T + np.arange(T))[mask], minlength=A * T)
+        if (cells == 0).any():
+            a, t = divmod(int(np.flatnonzero(cells == 0)[0]), T)
+            raise ModelSpecificationError(
+                f"same-shape MMRM: arm {self.arms[a]!r} has no outcome at {self.visits[t]!r}"
+            )
+        X = self.cell_rows[arm]
+        for j, rows in enumerate(self.covariate_rows):
+            X = X + data.covariates[:, j, None, None] * rows[arm]
+        X = X * mask[:, :, None]
+        y = np.where(mask, data.response, 0.0)
+        Xo, yo = X[mask], y[mask]
+        A_ = Xo.T @ Xo
+        d = np.sqrt(np.diag(A_))
+        if not np.all(d > 0) or np.linalg.eigvalsh(A_ / np.outer(d, d))[0] <= RANK_TOL:
+            raise ModelSpecificationError("same-shape MMRM: the design is not of full rank")
+        padded = PaddedData(X=X, y=y, mask=mask, group=np.zeros(n, dtype=np.int64), n_groups=1)
+        return padded, Xo, yo
+
+    def _check_us(self, mask: np.ndarray) -> None:
+        n, T = mask.shape
+        m = mask.astype(float)
+        if n <= T or ((m.T @ m) == 0).any():
+            raise ModelSpecificationError(
+                "same-shape MMRM: the unstructured covariance cannot be estimated"
+            )
+
+    def fit(
+        self, data: SameShapeData, covariances: Sequence[str], df: str = "kenward-roger"
+    ) -> SameShapeFit:
+        """REML fit with each structure of ``covariances`` in turn until one converges (as
+        ``fit_with_fallback``); :class:`ConvergenceError` if none does."""
+        if df not in DF_METHODS:
+            raise ModelSpecificationError(
+                f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}"
+            )
+        with deterministic_blas():
+            padded, Xo, yo = self.padded(data)
+            mask = padded.mask
+            if "us" in covariances:
+                self._check_us(mask)
+            means = np.array(
+                [
+                    np.mean(np.broadcast_to(data.covariates[:, j, None], mask.shape)[mask])
+                    for j in range(len(self.covariates))
+                ]
+            )
+            failures = []
+            for name in dict.fromkeys(covariances):
+                structures = [make_structure(name, padded.n_visits)]
+                try:
+                    out, _, ctx = fit_padded(padded, structures, Xo, yo, True, df)
+                except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+                    failures.append(f"{name}: fit failed: {type(exc).__name__}: {exc}")
+                    continue
+                if out.convergence.converged and ctx is not None:
+                    V = ctx.PhiA if ctx.PhiA is not None else ctx.Phi
+                    beta = out.evaluation.beta
+                    assert beta is not None
+                    return SameShapeFit(name, beta, V, ctx, df, padded.n_obs, means)
+                failures.append(f"{name}: did not converge: {out.convergence.message}")
+        raise ConvergenceError(
+            f"same-shape MMRM: no covariance structure converged ({'; '.join(failures)})"
+        )
+
+
+__all__ = ["SameShapeData", "SameShapeFit", "SameShapeMMRM"]
