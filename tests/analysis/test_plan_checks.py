@@ -43,3 +43,10 @@ def test_dunnett_needs_a_common_arm() -> None:
 def test_comparison_labels_name_active_versus_active_pairs() -> None:
     assert comparison_label(("MN_PRP", "CTRL"), "CTRL") == "MN_PRP"
     assert comparison_label(("MN_PRP", "MN_MINOX"), "CTRL") == "MN_PRP vs MN_MINOX"
+
+
+def test_dunnett_is_refused_for_a_binary_primary() -> None:
+    aa = load_definition(example_trials_dir() / "tk_aa_201" / "trial.toml")
+    binary = replace(aa, analysis=replace(aa.analysis, multiplicity="dunnett"))
+    with pytest.raises(DefinitionError, match=r"^analysis.multiplicity: dunnett .* binary"):
+        check_plan(binary, [*ADSL, "SEVERITY"], list(BDS_ORDER))

@@ -118,6 +118,11 @@ def check_plan(
         raise DefinitionError(f"analysis.population: ADSL has no {flag} flag")
     pairs = comparison_pairs(definition)
     check_supported(a.multiplicity, len(pairs))
+    if a.multiplicity == "dunnett" and definition.primary.kind == "binary":
+        raise DefinitionError(
+            "analysis.multiplicity: dunnett adjusts the MMRM contrasts of a continuous primary; "
+            "a binary primary takes holm, fixed_sequence or none"
+        )
     if a.multiplicity == "dunnett" and len(pairs) > 1 and common_arm(pairs) is None:
         raise DefinitionError(
             "analysis.multiplicity: dunnett compares every arm with one common arm, but the "

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialkit.analysis.binary import BinaryEndpointResult, binary_family
 from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
@@ -48,7 +49,9 @@ TABLE_DESCRIPTIONS = {
     "primary_type3": "Primary MMRM: type III F tests",
     "primary_covariance": "Primary MMRM: estimated within-subject covariance over visits",
     "primary_lsmeans": "Primary MMRM: LS means per arm and visit",
-    "primary_contrasts": "Primary MMRM: each active arm minus the reference, per visit",
+    "primary_contrasts": "Primary analysis: each comparison of the plan (MMRM: per visit; "
+    "binary: risk difference and odds ratio)",
+    "primary_arms": "Binary primary: subjects, responders and proportion per arm",
     "multiplicity": "Multiplicity adjustment at the primary visit",
     "subgroups": "Subgroups: arm effect per subgroup level at the primary visit",
     "validation_findings": "Validation findings of the data analysed",
@@ -112,7 +115,8 @@ class AnalysisResults:
     findings: pd.DataFrame
     allowed_errors: bool
     endpoint: dict[str, Any]
-    primary: PrimaryResult
+    #: the MMRM of a continuous primary (None for a binary primary: see ``binary``)
+    primary: PrimaryResult | None
     #: (arm, versus) of each comparison, in the order of the multiplicity family
     comparisons: list[tuple[str, str]]
     multiplicity: MultiplicityResult
@@ -124,6 +128,22 @@ class AnalysisResults:
     supporting_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     interim: InterimLook | None = None
     trialkit_version: str = ""
+    #: the analysis of a binary (responder) primary
+    binary: BinaryEndpointResult | None = None
+
+    def _mmrm(self) -> PrimaryResult:
+        """The primary MMRM (asked for only where the primary is continuous)."""
+        assert self.primary is not None, "the primary endpoint is binary"
+        return self.primary
+
+    @property
+    def family(self) -> pd.DataFrame:
+        """The comparisons at the primary visit (arm, reference, estimate, se, df, t, p), in
+        the order of the multiplicity family."""
+        if self.binary is not None:
+            return binary_family(self.binary)
+        con = self._mmrm().contrasts
+        return con.loc[con["visit"] == self.primary_visit].reset_index(drop=True)
 
     # ---- the tables -------------------------------------------------------------------
     @property
@@ -134,12 +154,12 @@ class AnalysisResults:
     @property
     def lsmeans(self) -> pd.DataFrame:
         """LS means per arm and visit."""
-        return self.primary.lsmeans.copy()
+        return self._mmrm().lsmeans.copy()
 
     @property
     def contrasts(self) -> pd.DataFrame:
         """Active minus reference per visit, with adjusted p-values at the primary visit."""
-        con = self.primary.contrasts.copy()
+        con = self._mmrm().contrasts.copy()
         m = self.multiplicity
         at = (con["visit"] == self.primary_visit).to_numpy()
         con["primary_visit"] = at
@@ -157,7 +177,7 @@ class AnalysisResults:
     @property
     def fixed_effects(self) -> pd.DataFrame:
         """Fixed-effect estimates of the primary MMRM."""
-        return self.primary.fixed_effects.copy()
+        return self._mmrm().fixed_effects.copy()
 
     @property
     def model(self) -> dict[str, Any]:
@@ -176,8 +196,7 @@ class AnalysisResults:
     def multiplicity_table(self) -> pd.DataFrame:
         """The family at the primary visit with adjusted p-values."""
         m = self.multiplicity
-        con = self.primary.contrasts
-        at = con.loc[con["visit"] == self.primary_visit].set_index(["arm", "reference"])
+        at = self.family.set_index(["arm", "reference"])
         rows = []
         for i, pair in enumerate(self.comparisons):
             rows.append(
@@ -197,15 +216,30 @@ class AnalysisResults:
             )
         return pd.DataFrame(rows, columns=list(MULTIPLICITY_COLUMNS))
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table written to ``tables/``, by file stem (documented order)."""
-        fit = self.primary.fit
+    @property
+    def binary_contrasts(self) -> pd.DataFrame:
+        """A binary primary's comparisons with the adjusted p-values (family order)."""
+        assert self.binary is not None
+        con = self.binary.contrasts.copy()
+        con["p_adjusted"] = list(self.multiplicity.p_adjusted)
+        return con
+
+    def _primary_tables(self) -> dict[str, pd.DataFrame]:
+        """The primary analysis' tables: the MMRM's, or a binary primary's arms and contrasts."""
+        if self.binary is not None:
+            return {
+                "population": self.population,
+                "primary_arms": self.binary.arms,
+                "primary_contrasts": self.binary_contrasts,
+                "multiplicity": self.multiplicity_table,
+            }
+        fit = self._mmrm().fit
         scalars = {
             k: v for k, v in self.model_info.items() if not isinstance(v, list | dict | tuple)
         }
         cov = fit.results.covariance
         assert isinstance(cov, pd.DataFrame)
-        out = {
+        return {
             "population": self.population,
             "primary_model": pd.DataFrame(
                 {"key": list(scalars), "value": [clean(v) for v in scalars.values()]}
@@ -217,11 +251,17 @@ class AnalysisResults:
                 ]
             ),
             "primary_fixed_effects": self.fixed_effects,
-            "primary_type3": self.primary.type3,
+            "primary_type3": self._mmrm().type3,
             "primary_covariance": cov.rename_axis("visit").reset_index(),
             "primary_lsmeans": self.lsmeans,
             "primary_contrasts": self.contrasts,
             "multiplicity": self.multiplicity_table,
+        }
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table written to ``tables/``, by file stem (documented order)."""
+        out = {
+            **self._primary_tables(),
             "subgroups": self.subgroups,
             "validation_findings": self._findings_table(),
         }
@@ -312,10 +352,10 @@ class AnalysisResults:
                 "findings": records(err_rows),
             },
             "primary": {
+                "kind": "continuous" if self.binary is None else "binary",
                 "endpoint": self.endpoint,
                 "model": self.model_info,
-                "lsmeans": records(self.lsmeans.drop(columns=["visitn"])),
-                "contrasts": records(self.contrasts.drop(columns=["visitn"])),
+                **self._primary_rows(),
                 "multiplicity": {
                     "method": m.method,
                     "alpha": m.alpha,
@@ -350,6 +390,19 @@ class AnalysisResults:
         for section, content in self.supporting.items():
             doc[section] = content
         return dict(clean(doc))
+
+    def _primary_rows(self) -> dict[str, list[dict[str, Any]]]:
+        """results.json rows of the primary: LS means and contrasts (continuous), or arms and
+        contrasts (binary: risk difference and odds ratio per comparison)."""
+        if self.binary is not None:
+            return {
+                "arms": records(self.binary.arms),
+                "contrasts": records(self.binary_contrasts),
+            }
+        return {
+            "lsmeans": records(self.lsmeans.drop(columns=["visitn"])),
+            "contrasts": records(self.contrasts.drop(columns=["visitn"])),
+        }
 
     def _supporting_description(self, name: str) -> str:
         for content in self.supporting.values():

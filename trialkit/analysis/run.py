@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pandas as pd
 
+from trialkit.analysis.binary import BinaryEndpointResult, binary_family, run_binary_endpoint
 from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.interim import (
     InterimLook,
@@ -38,12 +39,13 @@ from trialkit.analysis.interim import (
 )
 from trialkit.analysis.plan import (
     POPULATION_FLAGS,
+    ModelPlan,
     check_plan,
     check_subgroup_data,
     comparison_label,
     comparison_pairs,
 )
-from trialkit.analysis.primary import fallback_reason, run_primary
+from trialkit.analysis.primary import PrimaryResult, fallback_reason, run_primary
 from trialkit.analysis.results import AnalysisResults
 from trialkit.analysis.subgroups import run_subgroup
 from trialkit.analysis.supporting import announce_failures, merge, preload, run_supporting
@@ -223,75 +225,61 @@ def analyze(
     worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
     pairs = comparison_pairs(definition)
+    binary = None
     try:
-        primary = run_primary(
-            data, plan, arms, reference, [v.code for v in post], days, primary_visit,
-            covariances, a.df, a.alpha, pairs,
-        )  # fmt: skip
+        if definition.primary.kind == "binary":
+            binary = run_binary_endpoint(
+                definition, adsl, bds, plan, definition.primary, a.population, pairs
+            )
+            analysed = binary.subjects.loc[binary.subjects["RESPONSE"].notna()]
+            population = population_table(definition, adsl, analysed)
+            primary, model_info, subgroup_results = None, _binary_model_info(binary), []
+            family = binary_family(binary)
+            look_data = analysed
+        else:
+            primary = run_primary(
+                data, plan, arms, reference, [v.code for v in post], days, primary_visit,
+                covariances, a.df, a.alpha, pairs,
+            )  # fmt: skip
+            model_info = _model_info(definition, plan, primary, population, adsl)
+            subgroup_results = [
+                run_subgroup(
+                    sg,
+                    data,
+                    adsl,
+                    plan,
+                    arms,
+                    reference,
+                    primary.fit.visits,
+                    primary_visit,
+                    [
+                        primary.fit.covariance,
+                        *[c for c in covariances if c != primary.fit.covariance],
+                    ],
+                    a.df,
+                    a.alpha,
+                )
+                for sg in definition.subgroups
+            ]
+            con = primary.contrasts
+            family = con.loc[con["visit"] == primary_visit]  # in comparison order
+            look_data = data
         look = None
         if look_settings is not None:
-            look = _interim(definition, primary.contrasts, data, look_settings, cutoff, pairs)
-        con = primary.contrasts
-        fam = con.loc[con["visit"] == primary_visit]  # in comparison order
+            look = _interim(definition, family, look_data, look_settings, cutoff, pairs)
         labels = [comparison_label(pair, reference) for pair in pairs]
+        family_cov = primary.primary_cov if primary is not None else np.diag(family["se"] ** 2)
         mult = adjust(
-            a.multiplicity, labels, fam["estimate"], fam["se"], fam["df"], fam["t"], fam["p"],
-            primary.primary_cov, a.alpha, a.multiplicity_order,
+            a.multiplicity, labels, family["estimate"], family["se"], family["df"],
+            family["t"], family["p"], family_cov, a.alpha, a.multiplicity_order,
         )  # fmt: skip
-
-        fit = primary.fit
-        res = fit.results
-        cov = res.covariance
-        assert isinstance(cov, pd.DataFrame)
-        total = population.loc[population["arm"] == "TOTAL"].iloc[0]
-        pooled = (
-            _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
-        )
-        model_info: dict[str, Any] = {
-            "formula": fit.formula,
-            "terms": plan.terms(),
-            "covariates": [c for c in plan.covariates if c not in plan.strata],
-            "strata": list(plan.strata),
-            "site_pooling": pooled,
-            "covariance_requested": a.covariance,
-            "covariance": fit.covariance,
-            "fallback_used": fit.covariance != a.covariance,
-            "fallback_reason": fallback_reason(fit.attempts),
-            "attempts": [
-                {"covariance": t.covariance, "converged": t.converged, "message": t.message}
-                for t in fit.attempts
-            ],
-            "df_method": a.df,
-            "method": "reml",
-            "converged": bool(res.converged),
-            "minus2_log_likelihood": float(res.minus2ll),
-            "aic": float(res.aic),
-            "bic": float(res.bic),
-            "subjects": int(res.n_subjects),
-            "observations": int(res.nobs),
-            "subjects_without_post_baseline": int(total["without_post_baseline"]),
-            "visits": fit.visits,
-            "covariance_matrix": {"visits": list(cov.index), "matrix": cov.to_numpy().tolist()},
-            "fixed_effects": primary.fixed_effects.to_dict(orient="records"),
-            "type3": primary.type3.to_dict(orient="records"),
-        }
-
-        subgroup_results = [
-            run_subgroup(
-                sg,
-                data,
-                adsl,
-                plan,
-                arms,
-                reference,
-                fit.visits,
-                primary_visit,
-                [fit.covariance, *[c for c in covariances if c != fit.covariance]],
-                a.df,
-                a.alpha,
+        if binary is not None and definition.subgroups:
+            warnings.warn(
+                "subgroup analyses not run: the primary endpoint is binary and the subgroup "
+                "models are those of a continuous primary (MMRM)",
+                TrialkitWarning,
+                stacklevel=2,
             )
-            for sg in definition.subgroups
-        ]
 
         findings = report.findings.rename(columns=str.lower)
         param = definition.primary
@@ -330,8 +318,12 @@ def analyze(
             "visit": param.visit,
             "variable": param.variable,
             "name": param.name,
+            "kind": param.kind,
+            "responder": param.responder.text if param.responder is not None else None,
+            "missing": param.missing if param.responder is not None else None,
         },
         primary=primary,
+        binary=binary,
         comparisons=pairs,
         multiplicity=mult,
         primary_visit=primary_visit,
@@ -342,13 +334,88 @@ def analyze(
             "adbds": bds,
             "adae": adae,
             **({"advs": advs} if advs is not None else {}),
-            "analysis_primary": _with_fitted(data, primary, plan.response),
+            "analysis_primary": (
+                _with_fitted(data, primary, plan.response)
+                if primary is not None
+                else binary.subjects
+                if binary is not None
+                else data
+            ),
         },
         supporting=supporting,
         supporting_tables=supporting_tables,
         interim=look,
         trialkit_version=__version__,
     )
+
+
+def _model_info(
+    definition: TrialDefinition,
+    plan: ModelPlan,
+    primary: PrimaryResult,
+    population: pd.DataFrame,
+    adsl: pd.DataFrame,
+) -> dict[str, Any]:
+    """``primary.model`` of results.json for the MMRM of a continuous primary."""
+    a = definition.analysis
+    fit = primary.fit
+    res = fit.results
+    cov = res.covariance
+    assert isinstance(cov, pd.DataFrame)
+    total = population.loc[population["arm"] == "TOTAL"].iloc[0]
+    pooled = _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
+    return {
+        "formula": fit.formula,
+        "terms": plan.terms(),
+        "covariates": [c for c in plan.covariates if c not in plan.strata],
+        "strata": list(plan.strata),
+        "site_pooling": pooled,
+        "covariance_requested": a.covariance,
+        "covariance": fit.covariance,
+        "fallback_used": fit.covariance != a.covariance,
+        "fallback_reason": fallback_reason(fit.attempts),
+        "attempts": [
+            {"covariance": t.covariance, "converged": t.converged, "message": t.message}
+            for t in fit.attempts
+        ],
+        "df_method": a.df,
+        "method": "reml",
+        "converged": bool(res.converged),
+        "minus2_log_likelihood": float(res.minus2ll),
+        "aic": float(res.aic),
+        "bic": float(res.bic),
+        "subjects": int(res.n_subjects),
+        "observations": int(res.nobs),
+        "subjects_without_post_baseline": int(total["without_post_baseline"]),
+        "visits": fit.visits,
+        "covariance_matrix": {"visits": list(cov.index), "matrix": cov.to_numpy().tolist()},
+        "fixed_effects": primary.fixed_effects.to_dict(orient="records"),
+        "type3": primary.type3.to_dict(orient="records"),
+    }
+
+
+def _binary_model_info(binary: BinaryEndpointResult) -> dict[str, Any]:
+    """``primary.model`` of results.json for a binary primary: the method asked for and used,
+    the adjustment, the missing-value rule and why a fallback was used."""
+    con = binary.contrasts
+    used = sorted(set(con["method"].astype(str)))
+    notes = [str(n) for n in con["note"] if str(n)]
+    fit = binary.result.fit
+    return {
+        "method_requested": binary.result.method,
+        "methods_used": used,
+        "fallback_used": used != [binary.result.method],
+        "fallback_reason": "; ".join(dict.fromkeys(notes)) or None,
+        "responder_rule": binary.endpoint.responder.text if binary.endpoint.responder else None,
+        "missing": binary.endpoint.missing,
+        "subjects": int(binary.subjects["RESPONSE"].notna().sum()),
+        "coefficients": None
+        if fit is None
+        else [
+            {"term": str(t), "estimate": float(v), "se": float(e)}
+            for t, v, e in zip(fit.params.index, fit.params, fit.bse, strict=True)
+        ],
+    }
 
 
 def _interim(
@@ -402,34 +469,53 @@ def _site_pooling(adsl: pd.DataFrame, min_size: int | None) -> dict[str, Any] | 
     }
 
 
+def _primary_lines(results: AnalysisResults) -> list[str]:
+    """The summary's lines on the primary analysis: the model and each comparison."""
+    m = results.model_info
+    ep = results.endpoint
+    at = results.primary_visit
+    if results.binary is not None:
+        lines = [
+            f"Trial {results.trial['id']}: primary binary endpoint {ep['responder']} at {at} "
+            f"({m['method_requested']}; missing: {m['missing']}), "
+            f"{results.population_name} population",
+            f"  {m['subjects']} subjects analysed"
+            + (f"; fallback: {m['fallback_reason']}" if m["fallback_used"] else ""),
+            f"  risk differences (percentage points) at {at}, "
+            f"{results.multiplicity.method} adjusted:",
+        ]
+        for row in results.binary_contrasts.to_dict("records"):
+            lines.append(
+                f"    {row['ARMCD']} vs {row['versus']}: {float(row['estimate_pp']):.1f} "
+                f"({float(row['lower_pp']):.1f}, {float(row['upper_pp']):.1f}), "
+                f"p = {float(row['p']):.4g}, adjusted p = {float(row['p_adjusted']):.4g}"
+            )
+        return lines
+    lines = [
+        f"Trial {results.trial['id']}: primary MMRM of {ep['variable']} {ep['parameter']} at "
+        f"{at}, {results.population_name} population",
+        f"  covariance {m['covariance']}"
+        + (f" (fallback from {m['covariance_requested']})" if m["fallback_used"] else "")
+        + f", df {m['df_method']}, -2 REML log-likelihood {m['minus2_log_likelihood']:.3f}",
+        f"  {m['subjects']} subjects, {m['observations']} observations; "
+        f"{m['subjects_without_post_baseline']} without a post-baseline value",
+        f"  each comparison at {at}, {results.multiplicity.method} adjusted:",
+    ]
+    con = results.contrasts
+    for r in con.loc[con["primary_visit"]].itertuples(index=False):
+        lines.append(
+            f"    {r.arm} vs {r.reference}: {r.estimate:.2f} ({r.lower:.2f}, {r.upper:.2f}), "
+            f"p = {r.p:.4g}, adjusted p = {r.p_adjusted:.4g}"
+        )
+    return lines
+
+
 def summary_text(results: AnalysisResults) -> str:
     """The short summary ``trialkit analyze`` prints."""
     lines = []
     if results.dummy:
         lines.append(f"{DUMMY_VALUE} (seed {results.dummy_seed}): arms are permuted")
-    m = results.model_info
-    lines.append(f"Trial {results.trial['id']}: primary MMRM of {results.endpoint['variable']} "
-                 f"{results.endpoint['parameter']} at {results.primary_visit}, "
-                 f"{results.population_name} population")  # fmt: skip
-    lines.append(
-        f"  covariance {m['covariance']}"
-        + (f" (fallback from {m['covariance_requested']})" if m["fallback_used"] else "")
-        + f", df {m['df_method']}, -2 REML log-likelihood {m['minus2_log_likelihood']:.3f}"
-    )
-    lines.append(
-        f"  {m['subjects']} subjects, {m['observations']} observations; "
-        f"{m['subjects_without_post_baseline']} without a post-baseline value"
-    )
-    con = results.contrasts
-    con = con.loc[con["primary_visit"]]
-    reference = next(a["code"] for a in results.arms if a["reference"])
-    lines.append(f"  each arm minus {reference} at {results.primary_visit}, "
-                 f"{results.multiplicity.method} adjusted:")  # fmt: skip
-    for r in con.itertuples(index=False):
-        lines.append(
-            f"    {r.arm}: {r.estimate:.2f} ({r.lower:.2f}, {r.upper:.2f}), "
-            f"p = {r.p:.4g}, adjusted p = {r.p_adjusted:.4g}"
-        )
+    lines.extend(_primary_lines(results))
     look = results.interim
     if look is not None:
         kind = "final analysis" if look.final else "interim"

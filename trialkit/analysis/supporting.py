@@ -97,7 +97,6 @@ def run_supporting(
     pop = _population(adsl, flag)
     pop_ids = set(pop["USUBJID"].astype(str))
     bds_pop = bds.loc[bds["USUBJID"].astype(str).isin(pop_ids).to_numpy(dtype=bool)]
-    bds_pop = with_subject_columns(bds_pop, adsl, plan.covariates)
     c = _Collector()
 
     if "descriptive" in sections:
@@ -241,10 +240,14 @@ def _sensitivity(
     a = definition.analysis
     primary = definition.primary
     param = definition.parameter(primary.parameter)
+    if primary.kind == "binary":
+        _binary_sensitivity(c, definition, adsl, bds, plan)
+        return
 
     def _ancova() -> dict[str, pd.DataFrame]:
+        records = with_subject_columns(bds_pop, adsl, plan.covariates)  # e.g. SEX, AGE
         r = linear.ancova(
-            bds_pop, param=primary.parameter, visit=primary.visit, reference=ref,
+            records, param=primary.parameter, visit=primary.visit, reference=ref,
             covariates=list(plan.covariates), variable=primary.variable, arms=arms, alpha=a.alpha,
         )  # fmt: skip
         return {"sensitivity_ancova_lsmeans": r.lsmeans, "sensitivity_ancova_diffs": r.diffs}
@@ -278,6 +281,55 @@ def _sensitivity(
             return {"sensitivity_nb_gee": r.rate_ratios}
 
         c.run("sensitivity", "nb_gee", "Negative binomial GEE of counts: rate ratios", _gee)
+
+
+def _binary_endpoint(
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    plan: ModelPlan,
+    endpoint: Endpoint,
+    stem: str,
+    population: str | None = None,
+    method: str | None = None,
+    missing: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """A binary endpoint's arms and comparisons (the plan's method unless ``method``)."""
+    from trialkit.analysis.binary import run_binary_endpoint
+    from trialkit.analysis.plan import comparison_pairs
+
+    r = run_binary_endpoint(
+        definition, adsl, bds, plan, endpoint, population or definition.analysis.population,
+        comparison_pairs(definition), method, missing,
+    )  # fmt: skip
+    contrasts = r.contrasts.rename(columns={"ARMCD": "arm", "versus": "reference"})
+    return {f"{stem}_arms": r.arms, f"{stem}_diffs": contrasts}
+
+
+def _binary_sensitivity(
+    c: _Collector,
+    definition: TrialDefinition,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    plan: ModelPlan,
+) -> None:
+    """Sensitivity analyses of a binary primary: per-protocol population, observed cases, and
+    the other binary method."""
+    primary = definition.primary
+    other = "cmh" if definition.analysis.binary_method == "logistic" else "logistic"
+    c.run("sensitivity", "binary_per_protocol",
+          "The primary binary analysis in the per-protocol population",
+          partial(_binary_endpoint, definition, adsl, bds, plan, primary,
+                  "sensitivity_binary_pp", "PP"))  # fmt: skip
+    if primary.missing != "exclude":
+        c.run("sensitivity", "binary_observed_cases",
+              "The primary binary analysis of observed cases (subjects without a value left out)",
+              partial(_binary_endpoint, definition, adsl, bds, plan, primary,
+                      "sensitivity_binary_observed", missing="exclude"))  # fmt: skip
+    c.run("sensitivity", f"binary_{other}",
+          f"The primary endpoint analysed by the {other} method",
+          partial(_binary_endpoint, definition, adsl, bds, plan, primary,
+                  f"sensitivity_binary_{other}", method=other))  # fmt: skip
 
 
 def _responders(
@@ -328,7 +380,11 @@ def _secondary(
         p = definition.parameter(ep.parameter)
         name = ep.name or f"{ep.parameter}_{ep.visit}"
         stem = f"secondary_{i + 1}_{ep.parameter.lower()}_{ep.visit.lower()}"
-        if p.scale == "ordinal":
+        if ep.kind == "binary":
+            c.run("secondary", name, f"{p.label}: {ep.responder.text if ep.responder else ''} "
+                  f"at {ep.visit} ({a.binary_method}; missing: {ep.missing})",
+                  partial(_binary_endpoint, definition, adsl, bds, plan, ep, stem))  # fmt: skip
+        elif p.scale == "ordinal":
 
             def _ordinal(ep: Any = ep, p: Any = p, stem: str = stem) -> dict[str, pd.DataFrame]:
                 r = ordinal.proportional_odds(

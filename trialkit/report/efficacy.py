@@ -98,9 +98,71 @@ class EfficacySections:
         visits = dict(self.visit_labels)
         return {"arm": arms, "reference": arms, "ARMCD": arms, "visit": visits, "AVISIT": visits}
 
+    def binary_primary(self) -> dict[str, Any] | None:
+        """A binary primary: responders per arm; per comparison the risk difference with its
+        CI, p-values and the odds ratio (as the analysis wrote them)."""
+        assert self.out is not None
+        arms = self.out.rows("primary", "arms")
+        ct = self.out.rows("primary", "contrasts")
+        if arms is None or ct is None:
+            return None
+        level = f"{self.confidence:.0%}"
+        mult = self.out.get("primary", "multiplicity") or {}
+        method = humanize(str(mult.get("method") or self.d.analysis.multiplicity))
+        model = self.out.get("primary", "model") or {}
+        ep = self.d.primary
+        rule = ep.responder.text if ep.responder is not None else ""
+        ref = self.d.reference_arm.code
+        by_arm = {str(r["ARMCD"]): r for _, r in arms.iterrows()}
+        rows = [
+            [
+                label + (" (reference)" if code == ref else ""),
+                fmt_int(by_arm[code]["n"]) if code in by_arm else MISSING,
+                fmt_n_pct(by_arm[code]["responders"], by_arm[code]["percent"])
+                if code in by_arm
+                else MISSING,
+            ]
+            for code, label in self.arms
+        ]
+        responders = make_table(
+            ["Arm", "N analysed", "Responders n (%)"], rows,
+            caption=f"{ep.name or self.param.label}: responders ({rule}) at "
+            f"{self.visit_labels.get(ep.visit, ep.visit)}",
+        )  # fmt: skip
+        comparisons = make_table(
+            ["Comparison", f"Risk difference, percentage points ({level} CI)", P_VALUE,
+             f"Adjusted p ({method})", f"Odds ratio ({level} CI)", "Method"],
+            [
+                [
+                    self.comparison_name({"arm": r["ARMCD"], "reference": r["versus"]}),
+                    fmt_est_ci(r["estimate_pp"], r["lower_pp"], r["upper_pp"]),
+                    fmt_p(r["p"]),
+                    fmt_p(r.get("p_adjusted")),
+                    fmt_est_ci(r["odds_ratio"], r["or_lower"], r["or_upper"], 2),
+                    str(r["method"]) + (f" ({r['note']})" if r.get("note") else ""),
+                ]
+                for _, r in ct.iterrows()
+            ],
+            caption="The plan's comparisons",
+        )  # fmt: skip
+        return {
+            "kind": "binary",
+            "table": responders,
+            "comparisons": comparisons,
+            "method": str(model.get("method_requested") or self.d.analysis.binary_method),
+            "missing": str(model.get("missing") or ep.missing),
+            "fallback_used": bool(model.get("fallback_used")),
+            "fallback_reason": model.get("fallback_reason"),
+            "subjects": fmt_int(model.get("subjects")),
+            "multiplicity": method,
+            "reference": self.arm_label.get(ref, ref),
+        }
+
     def primary(self) -> dict[str, Any] | None:
         """LS means, differences, CIs, p-values and adjusted p-values at the primary visit."""
         assert self.out is not None
+        if self.out.get("primary", "kind") == "binary":
+            return self.binary_primary()
         ls = self.out.rows("primary", "lsmeans")
         ct = self.out.rows("primary", "contrasts")
         if ls is None or ct is None:
@@ -300,15 +362,19 @@ class EfficacySections:
         entries = self.out.supporting("sensitivity")
         if not entries:
             return None
-        active = [(c, lbl) for c, lbl in self.arms if c != self.d.reference_arm.code]
+        pairs = [(c.arm, c.versus) for c in self.d.comparisons]
         level = f"{self.confidence:.0%}"
+        binary = self.out.get("primary", "kind") == "binary"
+        scale = "risk difference, pp" if binary else "difference"
         header = ["Analysis"]
-        for _, label in active:
-            header += [f"{label}: difference ({level} CI)", P_VALUE]
+        for pair in pairs:
+            name = self.comparison_name({"arm": pair[0], "reference": pair[1]})
+            header += [f"{name}: {scale} ({level} CI)", P_VALUE]
         ct = self.out.rows("primary", "contrasts")
         rows = []
         if ct is not None:
-            rows.append(["Primary (MMRM)", *_effect_cells(ct, active, self.primary_visit)])
+            label = "Primary (binary)" if binary else "Primary (MMRM)"
+            rows.append([label, *_effect_cells(ct, pairs, self.primary_visit)])
         other = []
         for name, (entry, frames) in entries.items():
             title = str(entry.get("title") or humanize(name))
@@ -316,10 +382,14 @@ class EfficacySections:
                 f for _, f in frames
                 if {"arm", "estimate", "lower", "upper"} <= set(f.columns)
                 and "reference" in f.columns
-                and not {"rate_ratio", "odds_ratio"} & set(f.columns)
+                and (
+                    "estimate_pp" in f.columns
+                    if binary
+                    else not {"rate_ratio", "odds_ratio"} & set(f.columns)
+                )
             ]  # fmt: skip
             if same_scale:
-                rows.append([title, *_effect_cells(same_scale[0], active, self.primary_visit)])
+                rows.append([title, *_effect_cells(same_scale[0], pairs, self.primary_visit)])
             else:
                 other.append(
                     {
@@ -549,20 +619,26 @@ _LABELS = {"arm": "Arm", "visit": "Visit", "estimate": "Estimate", "se": "SE", "
            "time": "Study day", "responders": "Responders", "level": "Level"}  # fmt: skip
 
 
-def _effect_cells(frame: pd.DataFrame, active: list[tuple[str, str]], visit: str) -> list[str]:
-    """Difference (CI) and p for each active arm, at the primary visit when rows have visits."""
+def _effect_cells(frame: pd.DataFrame, pairs: list[tuple[str, str]], visit: str) -> list[str]:
+    """Difference (CI) and p for each comparison (arm, versus), at the primary visit when rows
+    have visits; risk differences in percentage points (``*_pp``) where the frame has them."""
     cells = []
+    frame = frame.rename(columns={"ARMCD": "arm", "versus": "reference"})
     sel = frame
     if "visit" in frame.columns and (frame["visit"].astype(str) == visit).any():
         sel = frame[frame["visit"].astype(str) == visit]
-    for code, _ in active:
-        row = sel[sel["arm"].astype(str) == code]
+    pp = "_pp" if "estimate_pp" in frame.columns else ""
+    for arm, versus in pairs:
+        match = sel["arm"].astype(str) == arm
+        if "reference" in sel.columns:
+            match &= sel["reference"].astype(str) == versus
+        row = sel[match]
         if row.empty:
             cells += [MISSING, MISSING]
             continue
         r = row.iloc[0]
         cells += [
-            fmt_est_ci(r.get("estimate"), r.get("lower"), r.get("upper")),
+            fmt_est_ci(r.get(f"estimate{pp}"), r.get(f"lower{pp}"), r.get(f"upper{pp}")),
             fmt_p(r.get("p", r.get("p_value"))),
         ]
     return cells

@@ -64,9 +64,11 @@ def frame_table(
 ) -> dict[str, Any]:
     """Any results table, each cell formatted by its column name (p-values, counts, numbers).
 
-    ``values`` maps a column to a code -> label mapping (arm codes to their labels).
+    ``values`` maps a column to a code -> label mapping (arm codes to their labels). The
+    ``reference`` column is shown after all when it varies (comparisons not all against one arm).
     """
-    columns = [c for c in frame.columns if c not in drop]
+    varies = "reference" in frame.columns and frame["reference"].nunique() > 1
+    columns = [c for c in frame.columns if c not in drop or (c == "reference" and varies)]
     labels = labels or {}
     shown = frame if max_rows is None else frame.head(max_rows)
     values = values or {}
