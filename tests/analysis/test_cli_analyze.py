@@ -50,7 +50,7 @@ def test_writes_results_tables_and_adam(analysed: tuple[Path, Path, int, str]) -
     assert all(r["p_adjusted"] is not None and r["simultaneous_lower"] is not None for r in primary)
     for name in ("primary_lsmeans", "primary_contrasts", "subgroups", "population"):
         assert (out / "tables" / f"{name}.csv").exists()
-    for name in ("adsl", "adbds", "adae", "analysis_primary"):
+    for name in ("adsl", "adbds", "adae", "adex", "analysis_primary"):
         assert (out / "adam" / f"{name}.csv").exists()
     assert not (out / "DUMMY.txt").exists()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -320,3 +320,23 @@ def test_output_inside_the_trial_folder_is_refused(
     assert main(["analyze", str(trial), "--out", str(trial / "results")]) == 2
     assert "must not be inside the trial folder" in capsys.readouterr().err
     assert not (trial / "results").exists()
+
+
+@pytest.mark.slow
+def test_adex_holds_the_exposure_records_analysed(tmp_path: Path) -> None:
+    """adam/adex.csv: the exposure file's records of the analysed subjects at the cutoff, each
+    with its file row (EXSEQ) and values as collected."""
+    from trialkit.resources import example_trials_dir
+
+    trial = example_trials_dir() / "tk_aga_301"
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out), "--cutoff", "2024-02-15"]) == 0
+    adex = pd.read_csv(out / "adam" / "adex.csv", dtype=str, keep_default_na=False)
+    raw = pd.read_csv(trial / "exposure.csv", dtype=str, keep_default_na=False)
+    adsl = pd.read_csv(out / "adam" / "adsl.csv", dtype=str)
+    assert set(adex["USUBJID"]) <= set(adsl["USUBJID"])
+    rows = raw.iloc[adex["EXSEQ"].astype(int) - 1].reset_index(drop=True)
+    assert (adex["EXSTDT"] <= "2024-02-15").all() and len(adex) < len(raw)
+    for column in ("USUBJID", "EXTRT", "EXSTDT"):
+        assert list(adex[column]) == list(rows[column]), column
+    assert list(adex["EXDOSE"].astype(float)) == list(rows["EXDOSE"].astype(float))

@@ -444,6 +444,7 @@ ADAM_DESCRIPTIONS = {
     "adsl": "Subject-level analysis dataset",
     "adbds": "BDS analysis dataset of every parameter (estimand applied)",
     "adae": "Adverse events with treatment-emergence flag",
+    "adex": "Exposure records analysed (after the cutoff and any dummy randomisation)",
     "advs": "BDS analysis dataset of the vital signs, with alert flags (when collected)",
     "analysis_primary": "The rows fitted by the primary MMRM",
 }

@@ -60,6 +60,7 @@ from trialkit.derive import (
 )
 from trialkit.derive.adsl import ADSL_ORDER
 from trialkit.derive.bds import BDS_ORDER
+from trialkit.derive.cutoff import apply_cutoff
 from trialkit.derive.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.design.plan import InterimPlan
 from trialkit.errors import FindingsError, InputError, TrialkitWarning
@@ -333,6 +334,7 @@ def analyze(
             "adsl": adsl,
             "adbds": bds,
             "adae": adae,
+            "adex": _exposure_records(exposure, adsl, cutoff),
             **({"advs": advs} if advs is not None else {}),
             "analysis_primary": (
                 _with_fitted(data, primary, plan.response)
@@ -347,6 +349,19 @@ def analyze(
         interim=look,
         trialkit_version=__version__,
     )
+
+
+def _exposure_records(
+    exposure: pd.DataFrame, adsl: pd.DataFrame, cutoff: date | None
+) -> pd.DataFrame:
+    """The exposure records the analysis used (after the cutoff and any dummy randomisation),
+    for the subjects of ADSL, with EXSEQ (the record's row in the exposure file): the source
+    of the submission's ADEX."""
+    records = exposure.assign(EXSEQ=exposure.index + 1)  # the reader keeps the file row
+    records = apply_cutoff({"exposure": records}, cutoff)[0]["exposure"]
+    ids = set(adsl["USUBJID"].astype(str))
+    keep = records["USUBJID"].astype(str).isin(ids).to_numpy(dtype=bool)
+    return records.loc[keep].reset_index(drop=True)
 
 
 def _model_info(
