@@ -41,6 +41,7 @@ from trialkit.vocabulary import (
 
 if TYPE_CHECKING:
     from trialkit.design.plan import InterimPlan
+    from trialkit.missing_data.plan import MissingDataPlan
 
 POPULATIONS = ("ITT", "MITT", "PP", "SAFETY")
 ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
@@ -252,6 +253,7 @@ class TrialDefinition:
     per_protocol: PerProtocol = field(default_factory=PerProtocol)
     estimand: Estimand = field(default_factory=Estimand)
     interim: InterimPlan | None = None
+    missing_data: MissingDataPlan | None = None
     source: Path | None = None
     safety: Safety = field(default_factory=Safety)
 
@@ -990,6 +992,8 @@ def _check_consistency(d: TrialDefinition) -> None:
             f"interim.active_arms: the plan has {d.interim.active_arms}, the trial "
             f"{len(active)} active arms"
         )
+    if d.missing_data is not None:
+        d.missing_data.check(d)
 
 
 def _check_comparisons(d: TrialDefinition) -> None:
@@ -1038,6 +1042,13 @@ def _safety(t: TomlTable | None) -> Safety:
     return safety
 
 
+def _missing_data(mapping: Mapping[str, Any]) -> MissingDataPlan:
+    """The ``[missing_data]`` plan; its package (numpy, pandas) is imported only when planned."""
+    from trialkit.missing_data.plan import MissingDataPlan
+
+    return MissingDataPlan.from_mapping(mapping, key="missing_data")
+
+
 def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> TrialDefinition:
     """Build a checked :class:`TrialDefinition` from the mapping :func:`read_toml` gives."""
     from trialkit.design.plan import InterimPlan  # the plan module reads numbers with ours
@@ -1068,6 +1079,7 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
     secondary = tuple(_endpoint(t) for t in endpoints.tables("secondary"))
     endpoints.done()
     interim = root.take("interim", dict, None)
+    md = root.take("missing_data", dict, None)
     definition = TrialDefinition(
         trial=info,
         arms=arms,
@@ -1080,6 +1092,7 @@ def parse_definition(data: Mapping[str, Any], source: Path | None = None) -> Tri
         per_protocol=_per_protocol(root.table("per_protocol")),
         estimand=_estimand(root.table("estimand")),
         interim=None if interim is None else InterimPlan.from_mapping(interim, key="interim"),
+        missing_data=None if md is None else _missing_data(md),
         source=source,
         safety=_safety(root.table("safety")),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +102,43 @@ def test_good_plan_reads_the_issue_example() -> None:
     assert plan.strategy("rescue_medication") == "MAR"
     assert plan.deltas == (0.0, -2.0, -4.0, -6.0, -8.0, -10.0)
     assert plan.method.pooling == "jackknife"
+
+
+def _trial_with(tmp_path: Path, table: str) -> Path:
+    src = (example_trials_dir() / "tk_aga_301" / "trial.toml").read_text(encoding="utf-8")
+    path = tmp_path / "trial.toml"
+    path.write_text(src + "\n" + table, encoding="utf-8")
+    return path
+
+
+def test_trial_toml_reads_the_plan(tmp_path: Path) -> None:
+    """trial.toml's [missing_data] becomes TrialDefinition.missing_data, checked in context."""
+    assert load_definition(example_trials_dir() / "tk_aga_301").missing_data is None
+    table = (
+        '[missing_data]\nseed = 1\n[[missing_data.strategies]]\nevent = "discontinuation"\n'
+        'strategy = "J2R"\n[missing_data.tipping_point]\ndeltas = [0, -5]\n'
+    )
+    plan = load_definition(_trial_with(tmp_path, table)).missing_data
+    assert plan is not None
+    assert plan.strategy("discontinuation") == "J2R"
+    assert plan.deltas == (0.0, -5.0)
+
+
+def test_trial_toml_bad_plan_names_file_and_key(tmp_path: Path) -> None:
+    """The definition's own checks run: a reference arm unknown to [[arms]] is refused."""
+    path = _trial_with(tmp_path, '[missing_data]\nreference = "PLACEBO"\n')
+    with pytest.raises(DefinitionError) as err:
+        load_definition(path)
+    assert str(err.value).startswith(f"{path}: missing_data.reference: 'PLACEBO' is not an arm")
+
+
+def test_trial_without_plan_does_not_import_the_package() -> None:
+    """Reading a trial without [missing_data] leaves trialkit.missing_data (numerics) unloaded."""
+    code = (
+        "import sys; from trialkit.definition import load_definition; "
+        "from trialkit.resources import example_trials_dir; "
+        "load_definition(example_trials_dir() / 'tk_aga_301'); "
+        "print('trialkit.missing_data' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
