@@ -70,6 +70,17 @@ ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")
 #: Responder analyses may also count a subject with an event as a non-responder.
 RESPONDER_STRATEGIES: tuple[str, ...] = (*ESTIMAND_STRATEGIES, "non_response")
 
+#: Imputation strategies of ``[missing_data]`` (``rbmi``'s names, jump to reference spelled J2R).
+IMPUTATION_STRATEGIES: tuple[str, ...] = ("MAR", "J2R", "CR", "CIR", "LMCF")
+#: Strategies that take values from the reference arm.
+REFERENCE_BASED: tuple[str, ...] = ("J2R", "CR", "CIR")
+#: Methods of drawing the imputation model's parameters.
+IMPUTATION_METHODS: tuple[str, ...] = ("conditional_mean", "approximate_bayes", "bootstrap_ml")
+#: Resampling of conditional mean imputation.
+RESAMPLING_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
+#: Bootstrap confidence intervals (``rbmi``'s pool types).
+BOOTSTRAP_INTERVALS: tuple[str, ...] = ("percentile", "normal")
+
 #: Lan-DeMets spending families of group sequential designs (rpact's names), with the names
 #: reports print.
 SPENDING_LABELS: dict[str, str] = {

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from trialkit.errors import ModelSpecificationError
-from trialkit.missing_data.plan import IMPUTATION_STRATEGIES
 from trialkit.models.formula import DesignInfo, make_design
+from trialkit.vocabulary import IMPUTATION_STRATEGIES
 
 
 @dataclass(frozen=True)

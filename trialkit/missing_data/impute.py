@@ -22,7 +22,7 @@ import numpy as np
 
 from trialkit.errors import ModelSpecificationError
 from trialkit.missing_data.draws import Draws, Sample
-from trialkit.missing_data.plan import REFERENCE_BASED
+from trialkit.vocabulary import REFERENCE_BASED
 
 
 @dataclass(frozen=True)

@@ -30,21 +30,17 @@ from typing import TYPE_CHECKING, Any
 
 from trialkit.definition import TomlTable, check_number, show
 from trialkit.errors import DefinitionError
-from trialkit.vocabulary import INTERCURRENT_EVENTS
+from trialkit.vocabulary import (
+    BOOTSTRAP_INTERVALS,
+    IMPUTATION_METHODS,
+    IMPUTATION_STRATEGIES,
+    INTERCURRENT_EVENTS,
+    REFERENCE_BASED,
+    RESAMPLING_METHODS,
+)
 
 if TYPE_CHECKING:
     from trialkit.definition import TrialDefinition
-
-#: Imputation strategies (``rbmi``'s names, jump to reference spelled J2R).
-IMPUTATION_STRATEGIES: tuple[str, ...] = ("MAR", "J2R", "CR", "CIR", "LMCF")
-#: Strategies that take values from the reference arm.
-REFERENCE_BASED: tuple[str, ...] = ("J2R", "CR", "CIR")
-#: Methods of drawing the imputation model's parameters.
-IMPUTATION_METHODS: tuple[str, ...] = ("conditional_mean", "approximate_bayes", "bootstrap_ml")
-#: Resampling of conditional mean imputation.
-RESAMPLING_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
-#: Bootstrap confidence intervals (``rbmi``'s pool types).
-BOOTSTRAP_INTERVALS: tuple[str, ...] = ("percentile", "normal")
 
 KEYS: tuple[str, ...] = (
     "method", "resampling", "interval", "samples", "imputations", "seed", "reference",
@@ -198,11 +194,6 @@ def _deltas(t: TomlTable) -> tuple[float, ...]:
 
 
 __all__ = [
-    "BOOTSTRAP_INTERVALS",
-    "IMPUTATION_METHODS",
-    "IMPUTATION_STRATEGIES",
-    "REFERENCE_BASED",
-    "RESAMPLING_METHODS",
     "EventStrategy",
     "Method",
     "MissingDataPlan",
