@@ -247,11 +247,13 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-output"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --out.")] = False,
 ) -> None:
-    """Validate, analyse and report the bundled multicentre example (final and interim reports)."""
+    """Validate, analyse and report the bundled multi-arm examples (tk_aga_301: final and
+    interim reports; tk_aa_201: final report)."""
     from trialkit.report import run_demo
 
     result = run_demo(out, force=force)
     typer.echo(f"Example trial: {result['trial']} (interim cutoff {result['cutoff']})")
+    typer.echo(f"Second example trial: {result['out'] / 'tk_aa_201'}")
     typer.echo(f"Validation listing: {result['out'] / 'validation'}")
     typer.echo(f"Analysis results: {result['out'] / 'analysis'}")
     for name, paths in result["files"].items():

@@ -28,7 +28,12 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pandas as pd
 
-from trialkit.analysis.binary import BinaryEndpointResult, binary_family, run_binary_endpoint
+from trialkit.analysis.binary import (
+    BinaryEndpointResult,
+    binary_family,
+    run_binary_endpoint,
+    run_binary_subgroup,
+)
 from trialkit.analysis.dataset import population_table, primary_dataset
 from trialkit.analysis.interim import (
     InterimLook,
@@ -234,7 +239,11 @@ def analyze(
             )
             analysed = binary.subjects.loc[binary.subjects["RESPONSE"].notna()]
             population = population_table(definition, adsl, analysed)
-            primary, model_info, subgroup_results = None, _binary_model_info(binary), []
+            primary, model_info = None, _binary_model_info(binary)
+            subgroup_results = [
+                run_binary_subgroup(sg, binary, adsl, plan, pairs, a.binary_method, a.alpha)
+                for sg in definition.subgroups
+            ]
             family = binary_family(binary)
             look_data = analysed
         else:
@@ -274,13 +283,6 @@ def analyze(
             a.multiplicity, labels, family["estimate"], family["se"], family["df"],
             family["t"], family["p"], family_cov, a.alpha, a.multiplicity_order,
         )  # fmt: skip
-        if binary is not None and definition.subgroups:
-            warnings.warn(
-                "subgroup analyses not run: the primary endpoint is binary and the subgroup "
-                "models are those of a continuous primary (MMRM)",
-                TrialkitWarning,
-                stacklevel=2,
-            )
 
         findings = report.findings.rename(columns=str.lower)
         param = definition.primary

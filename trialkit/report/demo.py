@@ -5,8 +5,10 @@ analysis at the interim cutoff given in the example's ``scenario.toml``: look 1 
 sequential plan), ``analysis/`` (the final analysis, which reads look 1 as its earlier look,
 ``--previous-looks``, so its boundaries follow the information look 1 actually reached), both
 written as ``trialkit analyze`` writes them, ``manifest.json`` included; ``final/``,
-``interim_open/`` and ``interim_closed/`` (the reports). Everything is written inside the
-staging folder and moved into place at the end, so a killed demo leaves nothing outside it.
+``interim_open/`` and ``interim_closed/`` (the reports); and ``tk_aa_201/`` with the
+``validation/``, ``analysis/`` and ``final/`` report of the second bundled multi-arm trial.
+Everything is written inside the staging folder and moved into place at the end, so a killed
+demo leaves nothing outside it.
 The demo's folder holds unblinded analyses by design (it shows every output); the open report
 in it is self-contained and reads only pooled tables. Validation runs beside the interim
 analysis; the final analysis follows it, and the reports run in parallel processes.
@@ -29,6 +31,9 @@ from trialkit.report.api import run_analysis, run_report
 from trialkit.resources import example_trials_dir
 
 EXAMPLE = "tk_aga_301"
+#: The second bundled multi-arm trial: alopecia areata, a responder primary, active-versus-
+#: active comparisons, vital signs; validated, analysed and reported (final) in its own folder.
+SECOND_EXAMPLE = "tk_aa_201"
 #: The interim analysis behind the two interim reports, and the final analysis' earlier look.
 INTERIM_ANALYSIS = "interim_analysis"
 
@@ -82,7 +87,8 @@ def _preload() -> None:
 
 
 def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict[str, Any]:
-    """Run the whole demo into ``out``; return the exit code of validation and the files."""
+    """Run the whole demo into ``out``; return the exit code of validation (the worse of the
+    two trials') and the files."""
     start = time.perf_counter()
     _preload()
     timings: dict[str, float] = {}
@@ -97,6 +103,11 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
     ):
         interim_results = stage / INTERIM_ANALYSIS
         validation = pool.submit(_validate, trial, stage / "validation")
+        second = example_trials_dir() / SECOND_EXAMPLE
+        second_out = stage / SECOND_EXAMPLE
+        second_out.mkdir()
+        second_validation = pool.submit(_validate, second, second_out / "validation")
+        second_an = pool.submit(_analyse, second, second_out / "analysis", None)
         interim_an = pool.submit(_analyse, trial, interim_results, cutoff)
         # each report starts as soon as its analysis is there
         interim_an.result()
@@ -112,8 +123,12 @@ def run_demo(out: Path, force: bool = False, workers: int | None = None) -> dict
         jobs["final"] = pool.submit(
             _report, trial, stage / "final", stage / "analysis", "final", None, None
         )
+        second_an.result()
+        jobs[f"{SECOND_EXAMPLE}_final"] = pool.submit(
+            _report, second, second_out / "final", second_out / "analysis", "final", None, None
+        )
         written = {name: [Path(f) for f in jobs[name].result()] for name in sorted(jobs)}
-        code = validation.result()
+        code = max(validation.result(), second_validation.result())
         timings["three reports, HTML and PDF (parallel)"] = (
             time.perf_counter() - start - timings["validate and analyse (parallel)"]
         )

@@ -342,13 +342,22 @@ class EfficacySections:
         if not frames:
             return None
         rows = pd.concat(frames, ignore_index=True)
+        ref = self.d.reference_arm.code
         ct = self.out.rows("primary", "contrasts")
-        overall = ct[ct["visit"] == self.primary_visit] if ct is not None else None
+        binary = self.out.get("primary", "kind") == "binary"
+        overall = None
+        if ct is not None:
+            ct = ct.rename(columns={"ARMCD": "arm", "versus": "reference"})
+            overall = ct if binary else ct[ct["visit"] == self.primary_visit]
+            overall = overall[overall["reference"].astype(str) == ref]
+        # the figure shows the comparisons with the reference arm (one row per arm and level)
+        rows = rows[rows["reference"].astype(str) == ref]
+        what = "Risk difference (proportion)" if binary else f"Difference ({self.y_unit})"
         return {
             "figure": figures.forest_figure(
                 rows,
-                {c: lbl for c, lbl in self.arms if c != self.d.reference_arm.code},
-                f"Difference from {self.arm_label[self.d.reference_arm.code]} ({self.y_unit})",
+                {c: lbl for c, lbl in self.arms if c != ref},
+                f"{what} from {self.arm_label[ref]}",
                 self.confidence,
                 overall,
                 [c for c, _ in self.arms],
