@@ -103,8 +103,14 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert manifest["options"]["previous_looks"] == ["../interim_analysis"]
     assert sorted(p.name for p in out.iterdir()) == [
         MARKER_NAME, "analysis", "final", "interim_analysis", "interim_closed", "interim_open",
-        "validation",
+        "tk_aa_201", "validation",
     ]  # fmt: skip
+    # the second bundled multi-arm trial: a responder primary, validated, analysed, reported
+    second = out / "tk_aa_201"
+    assert sorted(p.name for p in second.iterdir()) == ["analysis", "final", "validation"]
+    aa = json.loads((second / "analysis" / "results.json").read_text())
+    assert aa["primary"]["kind"] == "binary"
+    assert "Responders n (%)" in (second / "final" / "report.html").read_text()
     assert main(["verify", str(out / "analysis")]) == 0  # reruns with its earlier look
     open_html = (out / "interim_open" / "report.html").read_text(encoding="utf-8")
     closed_html = (out / "interim_closed" / "report.html").read_text(encoding="utf-8")
