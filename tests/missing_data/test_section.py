@@ -82,3 +82,12 @@ def test_one_and_two_workers_agree() -> None:
     two, _ = _run(plan, workers=2)
     assert one == two
     assert one["analyses"] != _run({**plan, "seed": 8})[0]["analyses"]
+
+
+def test_results_json_describes_the_tables() -> None:
+    """results.json's table list describes the section's tables (not just their stems)."""
+    from trialkit.analysis import missing_data
+    from trialkit.analysis.results import TABLE_DESCRIPTIONS
+
+    for stem, text in missing_data.TABLE_DESCRIPTIONS.items():
+        assert TABLE_DESCRIPTIONS[stem] == text

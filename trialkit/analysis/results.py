@@ -20,6 +20,7 @@ import pandas as pd
 
 from trialkit.analysis.binary import BinaryEndpointResult, binary_family
 from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
+from trialkit.analysis.missing_data import TABLE_DESCRIPTIONS as MISSING_DATA_TABLES
 from trialkit.analysis.primary import PrimaryResult, fallback_reason
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
 from trialkit.csv_safety import neutralise_formulas
@@ -57,6 +58,7 @@ TABLE_DESCRIPTIONS = {
     "validation_findings": "Validation findings of the data analysed",
     "interim_arms": "Group sequential look: each active arm's z, boundaries, crossings",
     "interim_boundaries": "Group sequential look: each active arm's updated boundaries",
+    **MISSING_DATA_TABLES,
 }
 
 
