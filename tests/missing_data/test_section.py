@@ -3,6 +3,7 @@ same numbers for 1 and 2 workers (seeds fixed per sample up front)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache, partial
 from typing import Any
 
@@ -10,9 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trialkit.analysis.missing_data import ANALYSIS_COLUMNS, missing_data_section
+from trialkit.analysis.missing_data import (
+    ANALYSIS_COLUMNS,
+    ParallelRunner,
+    missing_data_section,
+    run_missing_data,
+)
 from trialkit.analysis.plan import check_plan
 from trialkit.derive import apply_estimand, derive_adsl, derive_bds
+from trialkit.errors import TrialkitWarning
 from trialkit.missing_data.plan import MissingDataPlan
 from trialkit.parallel import run_batches
 from trialkit.resources import example_trials_dir
@@ -91,3 +98,32 @@ def test_results_json_describes_the_tables() -> None:
 
     for stem, text in missing_data.TABLE_DESCRIPTIONS.items():
         assert TABLE_DESCRIPTIONS[stem] == text
+
+
+def test_parallel_runner_counts_every_refit_and_changes_nothing() -> None:
+    """One progress count over both imputations' jackknife refits; the same numbers as here."""
+    d, model_plan, adsl, bds = _trial()
+    plan = MissingDataPlan.from_mapping(J2R)
+    calls: list[tuple[int, int]] = []
+    runner = ParallelRunner(workers=2, progress=lambda done, total: calls.append((done, total)))
+    section, _ = missing_data_section(d, plan, model_plan, adsl, bds, runner=runner)
+    here, _ = missing_data_section(d, plan, model_plan, adsl, bds)
+    assert section == here
+    refits = 2 * (section["subjects"] + 1)  # MAR and J2R: the full fit and one per subject
+    assert calls[-1] == (refits, refits)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_failed_section_is_recorded_and_the_run_goes_on() -> None:
+    """No active-arm value after baseline: the imputation model cannot be fitted."""
+    d, model_plan, adsl, bds = _trial()
+    d = replace(d, missing_data=MissingDataPlan.from_mapping(J2R))
+    active = set(adsl.loc[adsl["ARMCD"] != d.reference_arm.code, "USUBJID"])
+    bds = bds.loc[~(bds["USUBJID"].isin(active) & bds["ABLFL"].ne("Y"))]
+    with pytest.warns(TrialkitWarning, match=r"^missing_data analysis not run: Model"):
+        section, tables = run_missing_data(d, model_plan, adsl, bds)
+    assert section["status"] == "failed"
+    assert section["reason"].startswith("ModelSpecificationError: factor 'ARMCD' has one level")
+    assert tables == {}
+    ok, _ = run_missing_data(d, model_plan, *_trial()[2:])
+    assert ok["status"] == "ok"

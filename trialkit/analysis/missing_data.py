@@ -9,10 +9,15 @@ DISCDT, RESCDT): from the first visit after the event (a visit's study day, ADY 
 value was collected, else its target day, later than the event's) the strategy of that event's
 ``[[missing_data.strategies]]`` entry applies; the earliest event wins. The analyses are MAR and
 the plan's strategies, each an ANCOVA per visit with the primary's covariates.
+:func:`run_missing_data` is ``analyze``'s call: a failure is recorded, not raised;
+:class:`ParallelRunner` spreads the refits over :mod:`trialkit.parallel`.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +27,7 @@ from trialkit.analysis.dataset import primary_dataset
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
 from trialkit.definition import TrialDefinition
 from trialkit.derive.estimands import ICE_COLUMNS
-from trialkit.errors import ModelSpecificationError
+from trialkit.errors import ConvergenceError, ModelSpecificationError, TrialkitWarning
 from trialkit.missing_data import (
     Imputation,
     LongData,
@@ -35,8 +40,10 @@ from trialkit.missing_data import (
     tipping_delta,
     tipping_point,
 )
-from trialkit.missing_data.draws import Runner
+from trialkit.missing_data.draws import FitBatch, Runner
 from trialkit.missing_data.plan import MissingDataPlan
+from trialkit.models.refit import Refit
+from trialkit.parallel import Progress, run_batches
 
 ANALYSIS_COLUMNS = (
     "strategy", "arm", "versus", "visit", "estimate", "se", "df", "lower", "upper", "p",
@@ -208,6 +215,7 @@ def missing_data_section(
     m = plan.method
     d = planned_im.draws.data
     section = {
+        "status": "ok",
         "method": {
             "name": m.name,
             "resampling": m.resampling if m.name == "conditional_mean" else None,
@@ -240,4 +248,60 @@ def missing_data_section(
     return section, tables
 
 
-__all__ = ["ANALYSIS_COLUMNS", "TABLE_DESCRIPTIONS", "long_data_of", "missing_data_section"]
+@dataclass
+class ParallelRunner:
+    """A :data:`Runner` on :mod:`trialkit.parallel` (local workers or a Dask ``scheduler``);
+    ``progress(done, total)`` counts the refits of every call, so one bar covers the section."""
+
+    workers: int | None = None
+    scheduler: str | None = None
+    progress: Progress | None = None
+    done: int = 0
+
+    def __call__(self, func: FitBatch, tasks: Sequence[np.ndarray]) -> list[Refit]:
+        start, shown = self.done, self.progress
+
+        def moved(done: int, total: int) -> None:
+            assert shown is not None
+            shown(start + done, start + total)
+
+        fits = run_batches(
+            func, tasks, workers=self.workers, scheduler=self.scheduler,
+            progress=None if shown is None else moved,
+        )  # fmt: skip
+        self.done = start + len(tasks)
+        return fits
+
+
+#: Failures of the imputation or its analyses that leave the rest of the run standing.
+SECTION_FAILURES = (ConvergenceError, ModelSpecificationError, ValueError, ArithmeticError)
+
+
+def run_missing_data(
+    definition: TrialDefinition,
+    model_plan: ModelPlan,
+    adsl: pd.DataFrame,
+    bds: pd.DataFrame,
+    runner: Runner = in_process,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """``analyze``'s missing-data section of the trial's plan; a sensitivity analysis that fails
+    is recorded (``status: "failed"``, ``reason``) and warned of, and the run goes on."""
+    plan = definition.missing_data
+    assert plan is not None, "the trial has no [missing_data] plan"
+    try:
+        return missing_data_section(definition, plan, model_plan, adsl, bds, runner)
+    except SECTION_FAILURES as exc:
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        warnings.warn(f"missing_data analysis not run: {reason}", TrialkitWarning, stacklevel=2)
+        return {"status": "failed", "reason": reason}, {}
+
+
+__all__ = [
+    "ANALYSIS_COLUMNS",
+    "SECTION_FAILURES",
+    "TABLE_DESCRIPTIONS",
+    "ParallelRunner",
+    "long_data_of",
+    "missing_data_section",
+    "run_missing_data",
+]
