@@ -127,3 +127,21 @@ def test_failed_section_is_recorded_and_the_run_goes_on() -> None:
     assert tables == {}
     ok, _ = run_missing_data(d, model_plan, *_trial()[2:])
     assert ok["status"] == "ok"
+
+
+def test_sections_follow_the_results_schema() -> None:
+    """schemas/results.schema.json describes the section as written, ok or failed."""
+    import json
+
+    import jsonschema
+
+    from trialkit.analysis.results import clean
+    from trialkit.resources import schemas_dir
+
+    schema = json.loads((schemas_dir() / "results.schema.json").read_text(encoding="utf-8"))
+    check = jsonschema.Draft202012Validator(schema["properties"]["missing_data"])
+    section, _ = _run(J2R)
+    check.validate(clean(section))
+    check.validate({"status": "failed", "reason": "ConvergenceError: imputation model: ..."})
+    assert not check.is_valid({"status": "ok"})
+    assert not check.is_valid({**clean(section), "analyses": [{"strategy": "MAR"}]})
