@@ -303,6 +303,9 @@ class AnalysisResults:
             }
             for r in records(self.multiplicity_table)
         ]
+        crossed = self._crossed()
+        for member in mult_family:
+            member["crossed"] = crossed.get((member["arm"], member["versus"]))
         subgroups = []
         for s in self.subgroup_results:
             entry: dict[str, Any] = {
@@ -360,6 +363,7 @@ class AnalysisResults:
                 **self._primary_rows(),
                 "multiplicity": {
                     "method": m.method,
+                    "rule": self.confirmatory_rule,
                     "alpha": m.alpha,
                     "visit": self.primary_visit,
                     "order": list(m.order),
@@ -392,6 +396,26 @@ class AnalysisResults:
         for section, content in self.supporting.items():
             doc[section] = content
         return dict(clean(doc))
+
+    @property
+    def confirmatory_rule(self) -> str:
+        """The one rule that decides the primary comparisons, as every output states it: with an
+        ``[interim]`` plan its group sequential test (the plan's one-sided alpha and its split
+        over the comparisons), else the multiplicity method at the two-sided alpha."""
+        if self.interim is not None:
+            return (
+                f"group sequential test: {self.interim.to_json()['alpha_rule']}; the "
+                f"{self.multiplicity.method} adjusted p-values are shown beside it, not decisive"
+            )
+        return f"{self.multiplicity.method} at two-sided alpha {self.alpha:g}"
+
+    def _crossed(self) -> dict[tuple[str, str], bool | None]:
+        """Whether each comparison crossed its efficacy boundary at this look (empty without
+        an ``[interim]`` plan)."""
+        if self.interim is None:
+            return {}
+        arms = self.interim.to_json().get("arms") or []
+        return {(str(r["arm"]), str(r.get("reference"))): r.get("efficacy_crossed") for r in arms}
 
     def _primary_rows(self) -> dict[str, list[dict[str, Any]]]:
         """results.json rows of the primary: LS means and contrasts (continuous), or arms and

@@ -158,8 +158,56 @@ class EfficacySections:
             "reference": self.arm_label.get(ref, ref),
         }
 
+    def sequential_test(self) -> dict[str, Any] | None:
+        """The group sequential test of this analysis beside the primary table: the plan's
+        alpha rule and, per comparison, z against this look's efficacy boundary (every earlier
+        look's boundary and decision too), as the analysis recorded them."""
+        assert self.out is not None
+        look = self.out.get("interim")
+        if not isinstance(look, dict):
+            return None
+        rows = []
+        for entry in look.get("looks") or []:
+            for r in entry.get("arms") or []:
+                estimable = r.get("status") in (None, "estimated")
+                crossed = r.get("efficacy_crossed")
+                decision = (
+                    "not estimable at this look"
+                    if not estimable
+                    else "crossed"
+                    if crossed
+                    else "not crossed"
+                    if crossed is not None
+                    else MISSING
+                )
+                rows.append(
+                    [
+                        f"{entry.get('look')}" + (" (final)" if entry.get("final") else ""),
+                        str(entry.get("cutoff") or "final analysis"),
+                        self.comparison_name(
+                            {"arm": r.get("arm"), "reference": r.get("reference") or ""}
+                        ),
+                        fmt_num(r.get("z"), 3),
+                        fmt_num(r.get("efficacy_z"), 3),
+                        decision,
+                    ]
+                )
+        table = make_table(
+            ["Look", "Cutoff", "Comparison", "z", "Efficacy boundary (z)", "Decision"], rows,
+            caption="Group sequential test of the primary comparisons, every look",
+        )  # fmt: skip
+        return {"rule": look.get("alpha_rule"), "table": table, "final": bool(look.get("final"))}
+
     def primary(self) -> dict[str, Any] | None:
         """LS means, differences, CIs, p-values and adjusted p-values at the primary visit."""
+        assert self.out is not None
+        section = self._primary()
+        if section is not None:
+            section["sequential"] = self.sequential_test()
+            section["rule"] = (self.out.get("primary", "multiplicity") or {}).get("rule")
+        return section
+
+    def _primary(self) -> dict[str, Any] | None:
         assert self.out is not None
         if self.out.get("primary", "kind") == "binary":
             return self.binary_primary()
