@@ -70,12 +70,22 @@ ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")
 #: Responder analyses may also count a subject with an event as a non-responder.
 RESPONDER_STRATEGIES: tuple[str, ...] = (*ESTIMAND_STRATEGIES, "non_response")
 
-#: Imputation strategies of ``[missing_data]`` (``rbmi``'s names, jump to reference spelled J2R).
-IMPUTATION_STRATEGIES: tuple[str, ...] = ("MAR", "J2R", "CR", "CIR", "LMCF")
+#: Imputation strategies of ``[missing_data]`` (``rbmi``'s names, jump to reference spelled J2R),
+#: with the names reports print.
+IMPUTATION_STRATEGY_LABELS: dict[str, str] = {
+    "MAR": "missing at random", "J2R": "jump to reference", "CR": "copy reference",
+    "CIR": "copy increments in reference", "LMCF": "last mean carried forward",
+}  # fmt: skip
+IMPUTATION_STRATEGIES: tuple[str, ...] = tuple(IMPUTATION_STRATEGY_LABELS)
 #: Strategies that take values from the reference arm.
 REFERENCE_BASED: tuple[str, ...] = ("J2R", "CR", "CIR")
-#: Methods of drawing the imputation model's parameters.
-IMPUTATION_METHODS: tuple[str, ...] = ("conditional_mean", "approximate_bayes", "bootstrap_ml")
+#: Methods of drawing the imputation model's parameters, with the names reports print.
+IMPUTATION_METHOD_LABELS: dict[str, str] = {
+    "conditional_mean": "conditional mean imputation",
+    "approximate_bayes": "approximate Bayesian multiple imputation",
+    "bootstrap_ml": "bootstrapped maximum likelihood multiple imputation",
+}
+IMPUTATION_METHODS: tuple[str, ...] = tuple(IMPUTATION_METHOD_LABELS)
 #: Resampling of conditional mean imputation.
 RESAMPLING_METHODS: tuple[str, ...] = ("jackknife", "bootstrap")
 #: Bootstrap confidence intervals (``rbmi``'s pool types).
