@@ -340,3 +340,26 @@ def test_adex_holds_the_exposure_records_analysed(tmp_path: Path) -> None:
     for column in ("USUBJID", "EXTRT", "EXSTDT"):
         assert list(adex[column]) == list(rows[column]), column
     assert list(adex["EXDOSE"].astype(float)) == list(rows["EXDOSE"].astype(float))
+
+
+@pytest.mark.slow
+def test_allow_errors_names_the_subjects_left_out(tmp_path: Path) -> None:
+    """A subject without a randomisation date is left out of ITT: results.json and the report
+    name it and say why."""
+    trial = _trial(tmp_path)
+    path = trial / "subjects.csv"
+    s = pd.read_csv(path, dtype=str, keep_default_na=False)
+    s.loc[3, "RANDDT"] = ""
+    dropped = s.loc[3, "USUBJID"]
+    s.to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out), "--allow-errors"]) == 0
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["population"]["excluded"] == [
+        {"USUBJID": dropped, "reason": "no randomisation date (RANDDT)"}
+    ]
+    report = tmp_path / "report"
+    args = ["report", str(trial), "--results", str(out), "--out", str(report), "--format", "html"]
+    assert main(args) == 0
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert dropped in html and "no randomisation date (RANDDT)" in html

@@ -88,6 +88,26 @@ def with_subject_columns(
     return bds.assign(**{c: joined[c].to_numpy() for c in missing})
 
 
+def itt_exclusions(definition: TrialDefinition, adsl: pd.DataFrame) -> pd.DataFrame:
+    """Subjects of the subjects dataset left out of the randomised (ITT) population because of
+    their data, by ID and reason (USUBJID, reason): no randomisation date, or no arm of the
+    trial (analysed with ``--allow-errors``)."""
+    arms = {a.code for a in definition.arms}
+    out = adsl.loc[adsl["ITTFL"].astype("string").ne("Y").fillna(True), ["USUBJID"]].copy()
+    rows = adsl.loc[out.index]
+    no_date = rows["RANDDT"].isna().to_numpy(dtype=bool)
+    arm = rows["ARMCD"].astype("string")
+    no_arm = (arm.isna() | ~arm.isin(arms)).to_numpy(dtype=bool)
+    reasons = np.where(
+        no_date & no_arm,
+        "no randomisation date (RANDDT) and no arm of the trial (ARMCD)",
+        np.where(no_date, "no randomisation date (RANDDT)", "no arm of the trial (ARMCD)"),
+    )
+    out["USUBJID"] = out["USUBJID"].astype(str)
+    out["reason"] = reasons
+    return out.sort_values("USUBJID").reset_index(drop=True)
+
+
 def population_table(
     definition: TrialDefinition, adsl: pd.DataFrame, data: pd.DataFrame
 ) -> pd.DataFrame:
@@ -123,4 +143,10 @@ def population_table(
     return pd.DataFrame(rows, columns=list(POPULATION_COLUMNS))
 
 
-__all__ = ["POPULATION_COLUMNS", "population_table", "primary_dataset", "with_subject_columns"]
+__all__ = [
+    "POPULATION_COLUMNS",
+    "itt_exclusions",
+    "population_table",
+    "primary_dataset",
+    "with_subject_columns",
+]

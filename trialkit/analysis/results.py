@@ -113,6 +113,8 @@ class AnalysisResults:
     population_name: str
     population_flag: str
     population: pd.DataFrame
+    #: subjects left out of the randomised population because of their data (USUBJID, reason)
+    excluded: pd.DataFrame
     estimand: dict[str, Any]
     findings: pd.DataFrame
     allowed_errors: bool
@@ -348,6 +350,7 @@ class AnalysisResults:
                 "name": self.population_name,
                 "flag": self.population_flag,
                 "by_arm": records(self.population),
+                "excluded": records(self.excluded),
             },
             "estimand": self.estimand,
             "validation": {

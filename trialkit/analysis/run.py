@@ -34,7 +34,7 @@ from trialkit.analysis.binary import (
     run_binary_endpoint,
     run_binary_subgroup,
 )
-from trialkit.analysis.dataset import population_table, primary_dataset
+from trialkit.analysis.dataset import itt_exclusions, population_table, primary_dataset
 from trialkit.analysis.interim import (
     InterimLook,
     RecordedLook,
@@ -307,6 +307,7 @@ def analyze(
         population_name=a.population,
         population_flag=POPULATION_FLAGS[a.population],
         population=population,
+        excluded=itt_exclusions(definition, adsl),
         estimand={
             "description": describe_estimand(definition),
             "intercurrent_events": [

@@ -205,6 +205,16 @@ class EfficacySections:
         if section is not None:
             section["sequential"] = self.sequential_test()
             section["rule"] = (self.out.get("primary", "multiplicity") or {}).get("rule")
+            excluded = self.out.rows("population", "excluded")
+            section["excluded"] = (
+                None
+                if excluded is None
+                else make_table(
+                    ["Subject", "Reason"],
+                    [[str(r["USUBJID"]), str(r["reason"])] for _, r in excluded.iterrows()],
+                    caption="Subjects left out of the randomised population because of their data",
+                )
+            )
         return section
 
     def _primary(self) -> dict[str, Any] | None:
