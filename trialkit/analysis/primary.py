@@ -3,7 +3,9 @@
 Input is the analysis dataset (one row per subject and post-baseline visit, population and
 estimand already applied); output is a :class:`PrimaryResult` with the model facts, LS means
 per arm and visit, and every active arm minus the reference at every visit, plus the
-covariance matrix of the contrasts at the primary visit (for Dunnett).
+covariance matrix of the contrasts at the primary visit (for Dunnett). Thin data (an early
+cutoff, an empty arm) are fitted on what they can estimate (:mod:`trialkit.analysis.estimable`);
+the other comparisons are rows marked "not estimable at this look" with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import primary_dataset
+from trialkit.analysis.estimable import ESTIMATED, NOT_ESTIMABLE, Estimability, estimability
 from trialkit.analysis.plan import ModelPlan, Pair, against_reference, comparison_pairs
 from trialkit.definition import Endpoint, TrialDefinition
 from trialkit.errors import ConvergenceError, ModelSpecificationError
@@ -28,7 +31,10 @@ LSMEANS_COLUMNS = ("arm", "visit", "visitn", "estimate", "se", "df", "lower", "u
 CONTRAST_COLUMNS = (
     "arm", "reference", "visit", "visitn", "estimate", "se", "df", "t", "p", "lower", "upper",
 )  # fmt: skip
+#: The primary contrasts: CONTRAST_COLUMNS, then ESTIMATED or NOT_ESTIMABLE and the reason.
+PRIMARY_CONTRAST_COLUMNS = (*CONTRAST_COLUMNS, "status", "reason")
 FIXED_COLUMNS = ("term", "estimate", "se", "df", "t", "p", "lower", "upper")
+TYPE3_COLUMNS = ("term", "num_df", "den_df", "f", "p")
 
 
 @dataclass(frozen=True)
@@ -53,14 +59,29 @@ class FittedModel:
 
 @dataclass
 class PrimaryResult:
-    """What the primary analysis reports (tables as DataFrames, the rest as plain values)."""
+    """What the primary analysis reports (tables as DataFrames, the rest as plain values).
 
-    fit: FittedModel
+    ``fit`` is None when the data at this look leave nothing to fit (fewer than two arms with a
+    value at the primary visit, or too few values there): then ``lsmeans``, ``fixed_effects``
+    and ``type3`` are empty, every contrast row is not estimable and ``not_estimable_reason``
+    says why. ``contrasts`` has a row per comparison at every visit with a value (and always at
+    the primary visit), with ``status`` and ``reason``; ``primary_cov`` is the covariance of
+    the primary-visit contrasts in comparison order, NaN in the rows and columns of those not
+    estimable.
+    """
+
+    fit: FittedModel | None
     lsmeans: pd.DataFrame
     contrasts: pd.DataFrame
     fixed_effects: pd.DataFrame
     type3: pd.DataFrame
-    primary_cov: np.ndarray  # covariance of the primary-visit contrasts, active-arm order
+    primary_cov: np.ndarray
+    estimability: Estimability
+
+    @property
+    def not_estimable_reason(self) -> str | None:
+        """Why no model was fitted at this look (None when one was)."""
+        return self.estimability.reason
 
 
 def fit_with_fallback(
@@ -203,7 +224,7 @@ def type3_table(res: MMRMResults) -> pd.DataFrame:
     """Type III F tests of each term."""
     tab = res.anova().reset_index(names="term")
     tab = tab.rename(columns={"F": "f"})
-    return tab[["term", "num_df", "den_df", "f", "p"]].astype({"term": str})
+    return tab[list(TYPE3_COLUMNS)].astype({"term": str})
 
 
 def run_primary(
@@ -219,39 +240,70 @@ def run_primary(
     alpha: float,
     comparisons: Sequence[Pair] | None = None,
 ) -> PrimaryResult:
-    """Fit the primary MMRM (with fallbacks) and tabulate LS means and the contrasts of
-    ``comparisons`` (default: every arm minus ``reference``)."""
-    visits = analysis_visits(data, planned_visits)
-    if primary_visit not in visits:
-        raise ModelSpecificationError(
-            f"primary MMRM: no analysed value at the primary visit {primary_visit!r}"
-        )
-    observed = set(data.loc[data[plan.response].notna(), ARM].astype(str))
-    for arm in arms:
-        if arm not in observed:
-            raise ModelSpecificationError(
-                f"primary MMRM: arm {arm!r} has no post-baseline {plan.response} in the "
-                "analysis data: its effect cannot be estimated"
-            )
-    formula = plan.formula()
-    fit = fit_with_fallback(data, formula, covariances, visits, reference, df_method)
+    """Fit the primary MMRM (with fallbacks) on the arms and visits the data at this look can
+    estimate, and tabulate LS means and the contrasts of ``comparisons`` (default: every arm
+    minus ``reference``); a comparison it cannot estimate is a row marked not estimable."""
+    pairs = against_reference(arms, reference) if comparisons is None else list(comparisons)
+    est = estimability(data, plan.response, arms, reference, planned_visits, primary_visit, pairs)
+    shown = set(analysis_visits(data, planned_visits)) | {primary_visit}
+    visits = [v for v in planned_visits if v in shown]
+    n = len(pairs)
+    if est.reference is None:  # nothing to fit: est.reason says why
+        empty = pd.DataFrame(columns=list(LSMEANS_COLUMNS))
+        return PrimaryResult(
+            fit=None, lsmeans=empty, contrasts=_status_table(None, est, pairs, visits, days),
+            fixed_effects=pd.DataFrame(columns=list(FIXED_COLUMNS)),
+            type3=pd.DataFrame(columns=list(TYPE3_COLUMNS)),
+            primary_cov=np.full((n, n), np.nan), estimability=est,
+        )  # fmt: skip
+    fit = fit_with_fallback(
+        est.rows(data), plan.formula(), covariances, est.visits, est.reference, df_method
+    )
     res = fit.results
-    lsm = lsmeans_table(res, arms, visits, days, alpha)
-    con, Lc = contrasts_table(res, arms, reference, visits, days, alpha, comparisons)
-    at_primary = (con["visit"] == primary_visit).to_numpy()
-    Lp = Lc[at_primary]
-    V = res.cov_params().to_numpy()
-    primary_cov = Lp @ V @ Lp.T
-    fixed = fixed_effects_table(res, alpha)
-    t3 = type3_table(res)
+    lsm = lsmeans_table(res, est.arms, est.visits, days, alpha)
+    ok = [i for i, p in enumerate(pairs) if est.why_not(p, primary_visit) is None]
+    con, Lc = contrasts_table(
+        res, est.arms, est.reference, est.visits, days, alpha, [pairs[i] for i in ok]
+    )
+    Lp = Lc[(con["visit"] == primary_visit).to_numpy()]
+    primary_cov = np.full((n, n), np.nan)
+    primary_cov[np.ix_(ok, ok)] = Lp @ res.cov_params().to_numpy() @ Lp.T
     return PrimaryResult(
         fit=fit,
         lsmeans=lsm,
-        contrasts=con,
-        fixed_effects=fixed,
-        type3=t3,
+        contrasts=_status_table(con, est, pairs, visits, days),
+        fixed_effects=fixed_effects_table(res, alpha),
+        type3=type3_table(res),
         primary_cov=primary_cov,
+        estimability=est,
     )
+
+
+def _status_table(
+    estimated: pd.DataFrame | None,
+    est: Estimability,
+    pairs: Sequence[Pair],
+    visits: Sequence[str],
+    days: dict[str, int],
+) -> pd.DataFrame:
+    """Every comparison at every visit (visit order, then comparison order): the estimated rows
+    with their figures, the others with NaN figures, each with its status and reason."""
+    labels = pd.DataFrame(
+        [{"arm": a, "reference": r, "visit": v} for v in visits for a, r in pairs],
+        columns=["arm", "reference", "visit"],
+    )
+    figures = [c for c in CONTRAST_COLUMNS if c not in ("arm", "reference", "visit", "visitn")]
+    if estimated is None:
+        tab = labels.assign(**{c: np.nan for c in figures})
+    else:
+        keys = ["arm", "reference", "visit"]
+        tab = labels.merge(estimated[[*keys, *figures]], on=keys, how="left", validate="1:1")
+    tab["visitn"] = tab["visit"].map(days).astype("int64")
+    reasons = [est.why_not((a, r), v) for a, r, v in zip(tab["arm"], tab["reference"],
+                                                         tab["visit"], strict=True)]  # fmt: skip
+    tab["status"] = [ESTIMATED if why is None else NOT_ESTIMABLE for why in reasons]
+    tab["reason"] = pd.Series(reasons, index=tab.index, dtype=object)
+    return tab[list(PRIMARY_CONTRAST_COLUMNS)]
 
 
 def run_endpoint_mmrm(
@@ -293,6 +345,8 @@ __all__ = [
     "CONTRAST_COLUMNS",
     "FIXED_COLUMNS",
     "LSMEANS_COLUMNS",
+    "PRIMARY_CONTRAST_COLUMNS",
+    "TYPE3_COLUMNS",
     "Attempt",
     "FittedModel",
     "PrimaryResult",
