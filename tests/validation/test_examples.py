@@ -38,3 +38,15 @@ def test_every_planted_problem_is_found(trial: Path) -> None:
     found = planted[keys].merge(findings[keys].drop_duplicates(), how="left", indicator=True)
     missing = planted[(found["_merge"] == "left_only").to_numpy()]
     assert missing.empty, f"planted problems not reported:\n{missing.to_string()}"
+
+
+@pytest.mark.parametrize("trial", DIRTY, ids=[p.name for p in DIRTY])
+def test_every_finding_was_planted(trial: Path) -> None:
+    """planted_problems.csv is the complete list: one row per finding, nothing unexpected."""
+    planted = pd.read_csv(trial / "planted_problems.csv", dtype="str", keep_default_na=False)
+    findings = validate_trial(trial).findings
+    keys = ["rule", "dataset", "USUBJID", "column"]
+    found = findings[keys].fillna("").astype(str)
+    extra = found.merge(planted[keys], how="left", indicator=True)
+    assert (extra["_merge"] == "both").all(), extra[extra["_merge"] == "left_only"].to_string()
+    assert len(findings) == len(planted)

@@ -223,7 +223,7 @@ def foreign_treatment(w: _Work, a: Mapping[str, Any]) -> None:
         VOLUME_ML=vol,
     )
     w.add("exposure", ex)
-    w.plant("TK014", "exposure", u, "EXTRT", f"{a.get('treatment', 'prp')} given in arm {a['arm']}")
+    w.plant("TK033", "exposure", u, "EXTRT", f"{a.get('treatment', 'prp')} given in arm {a['arm']}")
 
 
 def _session(w: _Work, arm: str, treatment: str) -> tuple[str, Any]:
@@ -415,7 +415,7 @@ def apply_corruptions(
             "assessments",
             str(r.USUBJID),
             "ADT",
-            f"{r.VISIT} {r.PARAMCD}: natural out-of-window visit of the clean trial",
+            f"{r.VISIT}: natural out-of-window visit of the clean trial",
         )
     planted = pd.DataFrame(work.planted, columns=list(PLANTED_COLUMNS))
     return work.frames, planted

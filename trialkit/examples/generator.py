@@ -616,7 +616,8 @@ def generate_trial(definition: TrialDefinition, scenario: Scenario) -> dict[str,
 
 
 def outside_window(definition: TrialDefinition, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Scheduled assessments dated outside their visit window (what TK030 should report)."""
+    """Scheduled assessments dated outside their visit window, the first row of each
+    subject-visit (what TK030 reports: one window deviation per subject and visit)."""
     d = definition
     subj = frames["subjects"][["USUBJID", "RANDDT"]]
     a = frames["assessments"].merge(subj, on="USUBJID", how="inner")
@@ -627,7 +628,8 @@ def outside_window(definition: TrialDefinition, frames: dict[str, pd.DataFrame])
     adt = pd.to_datetime(a["ADT"], errors="coerce")
     offset = (adt - a["RANDDT"]).dt.days + 1 - a["VISIT"].map(day)
     bad = (offset < a["VISIT"].map(lo)) | (offset > a["VISIT"].map(hi))
-    return a.loc[bad, ["USUBJID", "VISIT", "ADT", "PARAMCD"]].reset_index(drop=True)
+    first = a.loc[bad, ["USUBJID", "VISIT", "ADT"]].drop_duplicates(["USUBJID", "VISIT"])
+    return first.reset_index(drop=True)
 
 
 def interim_cutoff(
