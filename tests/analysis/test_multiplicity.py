@@ -137,3 +137,27 @@ def test_dunnett_with_too_many_arms_is_refused() -> None:
 def test_large_df_approaches_normal() -> None:
     R = np.array([[1, 0.5], [0.5, 1]])
     assert two_sided_mvt(2.0, R, 1e7) == pytest.approx(two_sided_mvt(2.0, R, math.inf), abs=1e-6)
+
+
+def test_without_simultaneous_intervals_the_p_values_are_the_same() -> None:
+    cov = np.array([[4.0, 2.0, 1.8], [2.0, 4.5, 2.1], [1.8, 2.1, 3.9]])
+    args = (["A", "B", "C"], [5.0, 1.0, 3.0], [2.0, 2.1, 1.97], [60.0, 55.0, 58.0],
+            [2.5, 0.48, 1.52], [0.015, 0.63, 0.13], cov, 0.05)  # fmt: skip
+    full = adjust("dunnett", *args)
+    quick = adjust("dunnett", *args, simultaneous=False)
+    assert quick.p_adjusted == full.p_adjusted
+    assert quick.critical_value is None and quick.simultaneous_lower is None
+    assert full.critical_value is not None
+
+
+def test_symmetric_rectangles_take_half_the_nodes_and_agree_with_the_general_rule() -> None:
+    """The symmetric shortcut against the full rule (a non-symmetric row forces it)."""
+    R = np.array([[1, 0.45, 0.52], [0.45, 1, 0.38], [0.52, 0.38, 1]])
+    c = 2.3
+    alone = mvn_rectangle(np.full((1, 3), -c), np.full((1, 3), c), R)[0]
+    lower = np.array([[-c, -c, -c], [-1.0, 0.0, 0.2]])
+    upper = np.array([[c, c, c], [1.0, 2.0, 1.5]])
+    assert mvn_rectangle(lower, upper, R)[0] == pytest.approx(alone, abs=1e-13)
+    many = dunnett_p([2.2, -1.4, 3.0], R, 211.3)
+    each = [1 - two_sided_mvt(abs(t), R, 211.3) for t in (2.2, -1.4, 3.0)]
+    np.testing.assert_allclose(many, each, atol=1e-14)

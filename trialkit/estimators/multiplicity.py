@@ -17,13 +17,13 @@ Methods (``analysis.multiplicity``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from trialkit.errors import DefinitionError
-from trialkit.estimators.mvt import MAX_DIMENSION, two_sided_mvt, two_sided_mvt_quantile
+from trialkit.estimators.mvt import MAX_DIMENSION, two_sided_mvt_many, two_sided_mvt_quantile
 from trialkit.vocabulary import MULTIPLICITY_METHODS
 
 
@@ -80,10 +80,9 @@ def correlation_from_covariance(cov: np.ndarray) -> np.ndarray:
 
 
 def dunnett_p(t: npt.ArrayLike, corr: np.ndarray, df: float) -> np.ndarray:
-    """Two-sided single-step adjusted p-values ``1 - P(max |T| <= |t_i|)``."""
-    return np.array(
-        [1.0 - two_sided_mvt(abs(float(ti)), corr, df) for ti in np.asarray(t, dtype=float)]
-    )
+    """Two-sided single-step adjusted p-values ``1 - P(max |T| <= |t_i|)`` (one quadrature for
+    the whole family)."""
+    return 1.0 - two_sided_mvt_many(np.abs(np.asarray(t, dtype=float)), corr, df)
 
 
 def dunnett_critical_value(alpha: float, corr: np.ndarray, df: float) -> float:
@@ -115,11 +114,14 @@ def adjust(
     cov: np.ndarray,
     alpha: float,
     order: Sequence[str] = (),
+    simultaneous: bool = True,
 ) -> MultiplicityResult:
     """Adjust the family of comparisons ``arms`` (active arm codes, all vs the reference).
 
     ``cov`` is the covariance matrix of the family's estimates (rows in ``arms`` order);
-    ``order`` is the testing order for ``fixed_sequence`` (default: ``arms``).
+    ``order`` is the testing order for ``fixed_sequence`` (default: ``arms``);
+    ``simultaneous=False`` skips Dunnett's critical value and simultaneous CIs (a simulation
+    needs only the adjusted p-values; the quantile costs as much as they do).
     """
     check_supported(method, len(arms))
     p_arr = np.asarray(p, dtype=float)
@@ -137,10 +139,7 @@ def adjust(
     corr = correlation_from_covariance(np.asarray(cov))
     df_one = float(np.min(np.asarray(df, dtype=float)))
     adj = dunnett_p(t, corr, df_one)
-    c = dunnett_critical_value(alpha, corr, df_one)
-    est = np.asarray(estimate, dtype=float)
-    se_arr = np.asarray(se, dtype=float)
-    return MultiplicityResult(
+    result = MultiplicityResult(
         method=method,
         alpha=alpha,
         arms=arms_t,
@@ -148,8 +147,16 @@ def adjust(
         rejected=tuple(bool(v <= alpha) for v in adj),
         order=arms_t,
         df=df_one,
-        critical_value=c,
         correlation=tuple(tuple(float(v) for v in row) for row in corr),
+    )
+    if not simultaneous:
+        return result
+    c = dunnett_critical_value(alpha, corr, df_one)
+    est = np.asarray(estimate, dtype=float)
+    se_arr = np.asarray(se, dtype=float)
+    return replace(
+        result,
+        critical_value=c,
         simultaneous_lower=tuple(float(v) for v in est - c * se_arr),
         simultaneous_upper=tuple(float(v) for v in est + c * se_arr),
     )
