@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, logit
+from scipy.special import expit, logit, ndtr
 
 from trialkit.simulation.scenarios import Scenario, SimulationPlan
 
@@ -32,6 +32,15 @@ class SimulatedTrial:
     change: np.ndarray  # (n, T)
     observed: np.ndarray  # (n, T) bool, monotone
 
+    def response(self, variable: str, subjects: int | None = None) -> np.ndarray:
+        """``variable`` (CHG, AVAL = BASE + CHG or PCHG) of the first ``subjects`` at every
+        visit, seen or not, shape (subjects, visits)."""
+        n = len(self.arm) if subjects is None else subjects
+        base, change = self.base[:n, None], self.change[:n]
+        if variable == "AVAL":
+            return base + change
+        return 100.0 * change / base if variable == "PCHG" else change
+
     def frame(
         self,
         arms: tuple[str, ...],
@@ -45,8 +54,7 @@ class SimulatedTrial:
         seen = self.observed[:n]
         rows, cols = np.nonzero(seen)
         base = self.base[:n][rows]
-        change = self.change[:n][rows, cols]
-        value = {"CHG": change, "AVAL": base + change, "PCHG": 100.0 * change / base}[response]
+        value = self.response(response, n)[rows, cols]
         width = len(str(len(self.arm)))
         return pd.DataFrame(
             {
@@ -101,3 +109,42 @@ def simulate_trial(
             leave = expit(logit(np.clip(hazard, 0.0, 1.0)) + shift)
         observed = np.cumprod(u >= leave, axis=1).astype(bool)
     return SimulatedTrial(arm, base, change, observed)
+
+
+#: Gauss-Hermite nodes over the baseline for the responder probability.
+BASELINE_NODES = 64
+
+
+def responder_probability(plan: SimulationPlan, scenario: Scenario, arm: str) -> float:
+    """P(a subject of ``arm`` responds at the primary visit) under the model: given baseline b
+    the rule's variable is normal (CHG ~ N(mean + slope (b - mean_b), sd^2), AVAL = b + CHG,
+    PCHG = 100 CHG / b), integrated over b by Gauss-Hermite; times the retention there when the
+    endpoint counts a subject not seen as a non-responder (exact for ``mcar``)."""
+    endpoint = plan.trial.primary
+    rule = endpoint.responder
+    assert rule is not None
+    j = plan.visits.index(endpoint.visit)
+    x, w = np.polynomial.hermite_e.hermegauss(BASELINE_NODES)
+    b = plan.baseline_mean + plan.baseline_sd * x
+    mean = scenario.mean_change[arm][j] + scenario.baseline_slope * (b - plan.baseline_mean)
+    threshold = float(rule.threshold)
+    bounds = {"CHG": np.full_like(b, threshold), "AVAL": threshold - b, "PCHG": threshold * b / 100}
+    bound: np.ndarray = bounds[rule.variable]
+    below = ndtr((bound - mean) / scenario.sd[j])  # P(CHG < bound), the rule's side for b > 0
+    met = below if rule.op in ("<", "<=") else 1.0 - below
+    if rule.variable == "PCHG":
+        met = np.where(b > 0, met, 0.0)
+    p = float(w @ met / w.sum())
+    return p * scenario.retention[arm][j] if endpoint.missing == "non_responder" else p
+
+
+def true_effect(plan: SimulationPlan, scenario: Scenario, pair: tuple[str, str]) -> float:
+    """The estimated quantity of a comparison (arm, versus) at the primary visit: the difference
+    of mean changes, or of responder probabilities for a binary primary."""
+    arm, versus = pair
+    if plan.trial.primary.responder is not None:
+        return responder_probability(plan, scenario, arm) - responder_probability(
+            plan, scenario, versus
+        )
+    j = plan.visits.index(plan.trial.primary.visit)
+    return scenario.mean_change[arm][j] - scenario.mean_change[versus][j]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from trialkit.analysis.plan import comparison_pairs
 from trialkit.simulation.generate import arm_counts
 from trialkit.simulation.scenarios import Scenario, SimulationPlan
 
@@ -39,7 +40,8 @@ def mmrm_phi(covariance: np.ndarray, retention: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One active arm versus the reference at the primary visit: effect and variance factors."""
+    """One declared comparison (arm versus ``reference``, the arm it is compared with) at the
+    primary visit: effect and variance factors."""
 
     arm: str
     reference: str
@@ -49,13 +51,12 @@ class Comparison:
 
 
 def comparisons(plan: SimulationPlan, scenario: Scenario) -> list[Comparison]:
-    """Every active arm versus the reference, up to the primary visit."""
+    """The plan's comparisons (``definition.comparisons``), up to the primary visit."""
     trial = plan.trial
-    ref = trial.reference_arm.code
     J = plan.visits.index(trial.primary.visit) + 1
     S = scenario.covariance()[:J, :J]
     out = []
-    for arm in (a for a in plan.arms if a != ref):
+    for arm, ref in comparison_pairs(trial):
         phis = tuple(mmrm_phi(S, np.array(scenario.retention[a][:J])) for a in (arm, ref))
         anc = tuple(S[J - 1, J - 1] / scenario.retention[a][J - 1] for a in (arm, ref))
         effect = scenario.mean_change[arm][J - 1] - scenario.mean_change[ref][J - 1]
@@ -66,7 +67,7 @@ def comparisons(plan: SimulationPlan, scenario: Scenario) -> list[Comparison]:
 def comparison_alpha(plan: SimulationPlan) -> float:
     """The two-sided level each comparison is sized at (alpha / m under a multiplicity plan)."""
     a = plan.trial.analysis
-    m = len(plan.arms) - 1
+    m = len(plan.trial.comparisons)
     return a.alpha if a.multiplicity == "none" else a.alpha / m
 
 

@@ -167,12 +167,12 @@ def parse_scenarios(path: Path, data: dict[str, object]) -> SimulationPlan:
     if subjects is None:
         raise DefinitionError(f"{t.path('subjects')}: required key is missing")
     alloc_t = t.table("allocation")
-    allocation = {a: 1.0 for a in arms}
+    allocation = {a.code: float(a.allocation) for a in trial.arms}
     if alloc_t is not None:
         for code in alloc_t.data:
             if code not in arms:
                 raise DefinitionError(f"{alloc_t.path(code)}: {code!r} is not an arm of the trial")
-        allocation = {a: alloc_t.number(a, 1.0, 0.0, 1000.0, low_open=True) for a in arms}
+        allocation = {a: alloc_t.number(a, allocation[a], 0.0, 1000.0, low_open=True) for a in arms}
         alloc_t.done()
     base = t.table("baseline")
     if base is None:

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from trialkit.analysis.plan import comparison_label, comparison_pairs
+from trialkit.simulation.generate import true_effect
 from trialkit.simulation.scenarios import SimulationPlan
 
 SUMMARY_COLUMNS = (
@@ -55,8 +57,8 @@ def summarise(plan: SimulationPlan, rows: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario and comparison, then the scenario's family-wise (``any``) row."""
     trial = plan.trial
     reference = trial.reference_arm.code
-    at = plan.visits.index(trial.primary.visit)
     alpha = trial.analysis.alpha
+    pairs = comparison_pairs(trial)
     out = []
     for scenario in plan.scenarios:
         mine = rows[rows["scenario"] == scenario.name]
@@ -64,11 +66,12 @@ def summarise(plan: SimulationPlan, rows: pd.DataFrame) -> pd.DataFrame:
         last = _last_looks(mine)
         per_replicate = last.groupby("replicate")["subjects"].max()
         expected = float(per_replicate.mean()) if n else float("nan")
-        for arm in (a for a in plan.arms if a != reference):
+        for pair in pairs:
+            arm = comparison_label(pair, reference)
             got = mine[mine["comparison"] == arm]
             rate = float(got.groupby("replicate")["rejected"].any().mean()) if n else float("nan")
             fin = last[(last["comparison"] == arm) & ~last["failed"]]
-            true = scenario.mean_change[arm][at] - scenario.mean_change[reference][at]
+            true = true_effect(plan, scenario, pair)
             q = stats.t.ppf(1.0 - alpha / 2.0, fin["df"].to_numpy())
             half = q * fin["se"].to_numpy()
             covered = np.abs(fin["estimate"].to_numpy() - true) <= half
@@ -123,7 +126,9 @@ def look_table(plan: SimulationPlan, rows: pd.DataFrame) -> pd.DataFrame:
         subjects = mine.groupby("look")["subjects"].max()
         last = _last_looks(mine)
         stop_look = last.groupby("replicate")["look"].max()
-        for arm in [*(a for a in plan.arms if a != plan.trial.reference_arm.code), ANY]:
+        reference = plan.trial.reference_arm.code
+        labels = [comparison_label(p, reference) for p in comparison_pairs(plan.trial)]
+        for arm in [*labels, ANY]:
             got = mine if arm == ANY else mine[mine["comparison"] == arm]
             for k in looks:
                 at = got[got["look"] == k]
