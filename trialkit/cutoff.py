@@ -1,7 +1,9 @@
 """The data cutoff rule, once: which records are after the cutoff.
 
-A record's date is its start (RANDDT, ADT, EXSTDT, AESTDT, CMSTDT). Subjects randomised after
-the cutoff are after it with all their records (a baseline taken before randomisation too).
+A record's date is its start (RANDDT, ADT of assessments and vital signs, EXSTDT, AESTDT,
+CMSTDT): every collected dataset has one (a test keeps the table in step with the datasets).
+Subjects randomised after the cutoff are after it with all their records (a baseline taken
+before randomisation too).
 Records whose date is missing or invalid are never after the cutoff (validation reports them).
 Validation sets the later records aside with :func:`split_at_cutoff`; the derivations then mark
 what is still going on at the cutoff (:mod:`trialkit.derive.cutoff`).
@@ -22,6 +24,7 @@ CUTOFF_DATE_COLUMNS: dict[str, str] = {
     "exposure": "EXSTDT",
     "adverse_events": "AESTDT",
     "concomitant_medications": "CMSTDT",
+    "vital_signs": "ADT",
 }
 
 CutoffDate = pd.Timestamp | dt.date | str

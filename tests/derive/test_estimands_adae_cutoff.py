@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from tests.derive.conftest import assessments, day, definition, exposure, subjects
+from trialkit.cutoff import CUTOFF_DATE_COLUMNS
+from trialkit.datasets import DATE_COLUMNS, REQUIRED_COLUMNS
 from trialkit.definition import Estimand, IntercurrentEvent, TrialDefinition
 from trialkit.derive import (
     apply_cutoff,
@@ -170,6 +172,24 @@ def test_apply_cutoff_counts_and_ongoing_subjects() -> None:
     same, zero = apply_cutoff(frames, None)
     assert zero == {"subjects": 0, "exposure": 0, "assessments": 0}
     assert same["subjects"] is not s and same["subjects"].equals(s)
+
+
+def test_apply_cutoff_cuts_vital_signs() -> None:
+    """Vital signs go like assessments: after the cutoff, or of a subject randomised after it."""
+    s = subjects({"USUBJID": "A"}, {"USUBJID": "C", "RANDDT": day(80)})
+    vs = assessments(("A", "BASELINE", 1, 120), ("A", "WEEK8", 57, 125), ("C", "BASELINE", 55, 118))
+    out, counts = apply_cutoff({"subjects": s, "vital_signs": vs.assign(PARAMCD="SYSBP")}, day(50))
+    assert counts == {"subjects": 1, "vital_signs": 2}
+    kept = out["vital_signs"]
+    assert list(zip(kept.USUBJID, kept.VISIT, strict=True)) == [("A", "BASELINE")]
+
+
+def test_every_collected_dataset_has_a_cutoff_date() -> None:
+    """The cutoff rule's table covers every dataset a trial folder may hold, so none is kept
+    whole by omission."""
+    assert set(CUTOFF_DATE_COLUMNS) == set(REQUIRED_COLUMNS)
+    for name, column in CUTOFF_DATE_COLUMNS.items():
+        assert column in DATE_COLUMNS[name], name
 
 
 def test_adsl_with_cutoff_drops_late_randomised_and_sets_ongoing(trial) -> None:

@@ -78,3 +78,19 @@ def test_duplicates_are_found(definition: TrialDefinition) -> None:
     frames["vital_signs"] = pd.concat([vs, vs.iloc[[1, 0]]], ignore_index=True)
     found = _rules(definition, frames)
     assert set(found.loc[found.dataset == "vital_signs", "rule"]) == {"TK011", "TK012"}
+
+
+def test_cutoff_sets_vital_signs_aside(definition: TrialDefinition) -> None:
+    """Vital signs dated after the cutoff, and all of a subject randomised after it, are set
+    aside like assessments (not reported as TK010 of a subject cut from subjects)."""
+    frames = _frames()
+    subjects = frames["subjects"].copy()
+    subjects.loc[subjects.USUBJID == "S3", "RANDDT"] = pd.Timestamp("2024-03-01")
+    frames["subjects"] = subjects
+    result = validate_datasets(definition, frames, cutoff="2024-02-15")
+    assert result.findings.empty, result.findings.to_string()
+    kept = result.kept["vital_signs"]
+    assert sorted(zip(kept.USUBJID, kept.VISIT, strict=True)) == [
+        ("S1", "BASELINE"), ("S1", "WEEK4"), ("S2", "BASELINE"), ("S2", "WEEK4"),
+    ]  # fmt: skip
+    assert result.set_aside["vital_signs"] == 5  # S3's three, the WEEK12 ones of S1 and S2
