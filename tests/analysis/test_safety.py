@@ -6,11 +6,13 @@ import pandas as pd
 import pytest
 
 from trialkit.analysis.safety import (
+    meddra_suffix,
     serious_ae_listing,
     teae_by_term,
     teae_by_worst_severity,
     teae_overview,
 )
+from trialkit.errors import DatasetError
 
 
 @pytest.fixture
@@ -66,8 +68,9 @@ def test_overview(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
 def test_by_term_counts_subject_once(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
     t = teae_by_term(adae, adsl)
     keys = list(dict.fromkeys(zip(t["body_system"], t["preferred_term"], strict=True)))
-    assert keys == [("ANY", ""), ("NERV", ""), ("NERV", "HEADACHE"), ("SKIN", ""),
-                    ("SKIN", "ERYTHEMA")]  # fmt: skip
+    # SKIN (S1, S3) before NERV (S1): descending subjects in the total column
+    assert keys == [("ANY", ""), ("SKIN", ""), ("SKIN", "ERYTHEMA"), ("NERV", ""),
+                    ("NERV", "HEADACHE")]  # fmt: skip
     assert _v(t, body_system="SKIN", preferred_term="ERYTHEMA", statistic="n", arm="A") == 1
     assert _v(t, body_system="SKIN", preferred_term="ERYTHEMA", statistic="events", arm="A") == 2
     assert _v(t, body_system="SKIN", preferred_term="", statistic="n", arm="Total") == 2
@@ -148,3 +151,68 @@ def test_overview_heads_with_the_population_per_arm(adae: pd.DataFrame, adsl: pd
 
 def test_pooled_serious_listing_has_no_arm_or_emergence(adae: pd.DataFrame) -> None:
     assert not {"ARMCD", "TRTEMFL"} & set(serious_ae_listing(adae, by_arm=False).columns)
+
+
+def _terms(table: pd.DataFrame) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(zip(table["body_system"], table["preferred_term"], strict=True)))
+
+
+def test_terms_by_descending_total_then_alphabetical() -> None:
+    """Frequency counts subjects, not events, in the total column; ties go alphabetically."""
+    adsl = pd.DataFrame({"USUBJID": [f"S{i}" for i in range(1, 7)], "ARMCD": list("AAABBB"),
+                         "SAFFL": ["Y"] * 6})  # fmt: skip
+    rows = [
+        ("S1", "EYE", "BLURRED"), ("S1", "EYE", "BLURRED"), ("S1", "EYE", "BLURRED"),
+        ("S1", "EYE", "BLURRED"),  # one subject, four events
+        ("S2", "SKIN", "PRURITUS"), ("S4", "SKIN", "PRURITUS"), ("S5", "SKIN", "ACNE"),
+        ("S6", "SKIN", "ACNE"), ("S3", "SKIN", "ERYTHEMA"),
+        ("S2", "GASTRO", "NAUSEA"), ("S3", "GASTRO", "NAUSEA"),
+        ("S6", "CARDIAC", "PALPITATIONS"), ("S5", "CARDIAC", "TACHYCARDIA"),
+    ]  # fmt: skip
+    adae = pd.DataFrame(rows, columns=["USUBJID", "AEBODSYS", "AEDECOD"]).assign(TRTEMFL="Y")
+    t = teae_by_term(adae, adsl)
+    # SKIN 5 subjects; CARDIAC and GASTRO 2 each (alphabetical); EYE 1 subject (4 events)
+    assert _terms(t) == [
+        ("ANY", ""), ("SKIN", ""), ("SKIN", "ACNE"), ("SKIN", "PRURITUS"), ("SKIN", "ERYTHEMA"),
+        ("CARDIAC", ""), ("CARDIAC", "PALPITATIONS"), ("CARDIAC", "TACHYCARDIA"),
+        ("GASTRO", ""), ("GASTRO", "NAUSEA"), ("EYE", ""), ("EYE", "BLURRED"),
+    ]  # fmt: skip
+    assert _v(t, body_system="EYE", preferred_term="BLURRED", statistic="n", arm="Total") == 1
+    assert _v(t, body_system="EYE", preferred_term="BLURRED", statistic="events", arm="A") == 4
+    assert _v(t, body_system="SKIN", preferred_term="", statistic="n", arm="B") == 3
+    assert _v(t, body_system="SKIN", preferred_term="", statistic="events", arm="Total") == 5
+    assert _v(t, body_system="ANY", preferred_term="", statistic="events", arm="Total") == 13
+    assert _v(t, body_system="ANY", preferred_term="", statistic="n", arm="Total") == 6
+
+
+def test_ae_leading_to_withdrawal(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    """AEACN = "DRUG WITHDRAWN" (case and blanks ignored); other actions and missing do not
+    count; S5's withdrawal is outside the safety population."""
+    ae = adae.assign(AEACN=["DRUG WITHDRAWN", " drug withdrawn", "DOSE NOT CHANGED", None,
+                            "DRUG INTERRUPTED", "DRUG WITHDRAWN"])  # fmt: skip
+    t = teae_by_term(ae, adsl, subset="withdrawn")
+    assert _terms(t) == [("ANY", ""), ("SKIN", ""), ("SKIN", "ERYTHEMA")]
+    assert _v(t, body_system="ANY", preferred_term="", statistic="n", arm="A") == 1
+    assert _v(t, body_system="ANY", preferred_term="", statistic="events", arm="A") == 2
+    assert _v(t, body_system="ANY", preferred_term="", statistic="pct", arm="A") == 50.0
+    assert _v(t, body_system="ANY", preferred_term="", statistic="n", arm="B") == 0
+    with pytest.raises(DatasetError, match="ADAE: column\\(s\\) AEACN missing"):
+        teae_by_term(adae, adsl, subset="withdrawn")
+
+
+def test_pooled_serious_by_term_counts_every_sae(adae: pd.DataFrame, adsl: pd.DataFrame) -> None:
+    """The open report's serious AEs: counts only, every randomised subject's SAE."""
+    t = teae_by_term(adae, adsl.assign(ITTFL="Y"), subset="serious", by_arm=False,
+                     population="ITTFL", treatment_emergent=False)  # fmt: skip
+    assert set(t["arm"]) == {"Total"}
+    assert list(t.columns) == ["body_system", "preferred_term", "statistic", "arm", "value"]
+    # S5's erythema (outside SAFFL) counts here: ERYTHEMA 1 subject, HEADACHE 1; ties alphabetical
+    assert _terms(t) == [("ANY", ""), ("NERV", ""), ("NERV", "HEADACHE"), ("SKIN", ""),
+                         ("SKIN", "ERYTHEMA")]  # fmt: skip
+    assert _v(t, body_system="ANY", preferred_term="", statistic="n", arm="Total") == 2
+    assert _v(t, body_system="ANY", preferred_term="", statistic="pct", arm="Total") == 40.0
+
+
+def test_meddra_suffix() -> None:
+    assert meddra_suffix("27.1") == " (MedDRA 27.1)"
+    assert meddra_suffix(None) == ""

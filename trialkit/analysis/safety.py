@@ -4,9 +4,12 @@ ADAE records count when TRTEMFL = "Y" and the subject is in the safety populatio
 (SAFFL = "Y"); percentages are 100 x subjects / N, N the safety-population subjects of the
 column. A subject counts once per row (once per body system, once per preferred term, once in
 "any"); ``events`` counts records. Worst severity is the maximum ASEVN (1 MILD, 2 MODERATE,
-3 SEVERE) of the subject's TEAEs in that row. Related: AEREL = "Y"; serious: AESER = "Y".
-Tables are long frames (numbers unrounded) with an ``arm`` column: each ARMCD (sorted, or
-``arms`` order) then "Total", or "Total" alone with ``by_arm=False`` for the blinded report.
+3 SEVERE) of the subject's TEAEs in that row. Related: AEREL = "Y"; serious: AESER = "Y";
+leading to withdrawal of study treatment: AEACN = "DRUG WITHDRAWN" (the optional CDISC column).
+Body systems, and preferred terms within each, go by descending subjects in the total column,
+then alphabetically. Tables are long frames (numbers unrounded) with an ``arm`` column: each
+ARMCD (sorted, or ``arms`` order) then "Total", or "Total" alone with ``by_arm=False`` for the
+blinded report.
 
 The pooled (blinded) tables count every reported AE of every randomised subject
 (``treatment_emergent=False``, population ITTFL): treatment emergence and the safety population
@@ -34,9 +37,16 @@ ANY = "ANY"
 SEVERITY_LABELS = {1: "MILD", 2: "MODERATE", 3: "SEVERE"}
 TERM_COLUMNS = ["body_system", "preferred_term", "statistic", "arm", "value"]
 SEVERITY_COLUMNS = ["body_system", "preferred_term", "severity", "statistic", "arm", "value"]
-Subset = Literal["all", "related", "serious"]
+Subset = Literal["all", "related", "serious", "withdrawn"]
+#: AEACN (action taken with study treatment) of an AE that led to treatment withdrawal.
+WITHDRAWN = "DRUG WITHDRAWN"
 #: Population and AE selection of the pooled tables (see the module docstring).
 POOLED_POPULATION = "ITTFL"
+
+
+def meddra_suffix(version: str | None) -> str:
+    """`` (MedDRA 27.1)`` for the titles of coded-term tables, or "" when no version is given."""
+    return f" (MedDRA {version})" if version else ""
 
 
 def _yes(s: pd.Series) -> pd.Series:
@@ -67,13 +77,18 @@ def _teae(
 
 
 def _subset(ae: pd.DataFrame, subset: Subset) -> pd.DataFrame:
-    """All TEAEs, related ones (AEREL = "Y") or serious ones (AESER = "Y")."""
+    """All TEAEs, related ones (AEREL = "Y"), serious ones (AESER = "Y") or those that led to
+    treatment withdrawal (AEACN = "DRUG WITHDRAWN")."""
     if subset == "related":
         require_columns(ae, ["AEREL"], "ADAE")
         return ae[_yes(ae["AEREL"])]
     if subset == "serious":
         require_columns(ae, ["AESER"], "ADAE")
         return ae[_yes(ae["AESER"])]
+    if subset == "withdrawn":
+        require_columns(ae, ["AEACN"], "ADAE")
+        action = ae["AEACN"].astype("string").str.strip().str.upper()
+        return ae[(action == WITHDRAWN).fillna(False).to_numpy(dtype=bool)]
     return ae
 
 
@@ -165,14 +180,19 @@ def teae_overview(
                      ignore_index=True)  # fmt: skip
 
 
+def _by_frequency(subjects: pd.Series) -> list[str]:
+    """Labels of ``subjects`` (distinct subjects by label) by descending count, then label."""
+    return [str(label) for label, _ in sorted(subjects.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
 def _term_keys(ae: pd.DataFrame) -> list[tuple[str, str]]:
-    """(body system, preferred term) rows: ANY first, then each system and its terms, sorted."""
-    require_columns(ae, ["AEBODSYS", "AEDECOD"], "ADAE")
+    """(body system, preferred term) rows: ANY first, then each system and its terms, by
+    descending subjects over all columns (the total column), then alphabetically."""
+    coded = _coded(ae)
     keys = [(ANY, "")]
-    pairs = ae[["AEBODSYS", "AEDECOD"]].astype("string").fillna("UNCODED").drop_duplicates()
-    for soc in sorted(pairs["AEBODSYS"].unique()):
-        keys.append((soc, ""))
-        keys += [(soc, pt) for pt in sorted(pairs.loc[pairs["AEBODSYS"] == soc, "AEDECOD"])]
+    for soc in _by_frequency(coded.groupby("SOC")["USUBJID"].nunique()):
+        terms = coded.loc[coded["SOC"] == soc].groupby("PT")["USUBJID"].nunique()
+        keys += [(soc, ""), *((soc, pt) for pt in _by_frequency(terms))]
     return keys
 
 
@@ -238,9 +258,10 @@ def teae_by_term(
 ) -> pd.DataFrame:
     """TEAEs by body system and preferred term: subjects n, pct, events (long: TERM_COLUMNS).
 
-    ``subset`` restricts to related or serious TEAEs (the related and serious tables). Rows:
-    body_system "ANY" (preferred_term "") first, then each AEBODSYS sorted with its own row
-    (preferred_term "") followed by its AEDECOD sorted; statistics n, pct, events; arms.
+    ``subset`` restricts to related, serious or withdrawal-leading TEAEs (AEACN). Rows:
+    body_system "ANY" (preferred_term "") first, then each AEBODSYS with its own row
+    (preferred_term "") followed by its AEDECOD, systems and terms by descending subjects in
+    the total column then alphabetically; statistics n, pct, events; arms.
     Without ``treatment_emergent`` every AE counts (the pooled table).
     """
     ae, groups = _teae(adae, adsl, population, by_arm, arms, treatment_emergent)

@@ -110,6 +110,8 @@ def run_supporting(
     if "safety" in sections:
         # safety is analysed as treated: each subject under the arm actually received
         _safety(c, adae, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms)
+        if advs is not None:
+            _vital_signs(c, definition, advs, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms)
     return c.sections, c.tables
 
 
@@ -431,6 +433,33 @@ def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[st
     c.run("safety", "pooled_serious_ae_listing", "Serious adverse events, without arm",
           lambda: {"pooled_serious_ae_listing": safety.serious_ae_listing(
               adae, by_arm=False)})  # fmt: skip
+
+
+def _vital_signs(
+    c: _Collector, definition: TrialDefinition, advs: pd.DataFrame, adsl: pd.DataFrame,
+    arms: list[str],
+) -> None:  # fmt: skip
+    """Vital signs by visit and alert-limit counts: as treated in SAFFL (``adsl``'s ARMCD is
+    ACTARMCD), and pooled over the randomised subjects (ITTFL) for the open report."""
+    from trialkit.analysis import vital_signs
+
+    params = [p for p in definition.parameters if p.kind == "safety"]
+    visits = [definition.baseline_visit.code, *(v.code for v in definition.post_baseline_visits)]
+
+    def table(stem: str, compute: Callable[[], pd.DataFrame]) -> Callable[[], dict[str, Any]]:
+        return lambda: {stem: compute()}
+
+    pooled = {"by_arm": False, "population": "ITTFL"}
+    for stem, what, kw in (
+        ("vital_signs", "as treated (SAFFL)", {"arms": arms}),
+        ("pooled_vital_signs", "pooled over arms (ITTFL)", pooled),
+    ):
+        by_visit = partial(vital_signs.by_visit, advs, adsl, params, visits, **kw)
+        alerts = partial(vital_signs.alerts, advs, adsl, params, **kw)
+        c.run("safety", f"{stem}_by_visit", f"Vital signs and change from baseline, {what}",
+              table(f"{stem}_by_visit", by_visit))  # fmt: skip
+        c.run("safety", f"{stem}_alerts", f"Subjects beyond a vital-sign alert limit, {what}",
+              table(f"{stem}_alerts", alerts))  # fmt: skip
 
 
 __all__ = ["SECTIONS", "announce_failures", "merge", "preload", "run_supporting"]
