@@ -20,6 +20,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 
 from trialkit.errors import TrialkitError, TrialkitWarning
+from trialkit.simulation.cli import Scheduler, Workers
 
 app = typer.Typer(
     name="trialkit",
@@ -155,6 +156,8 @@ def analyze(
         Path | None,
         typer.Argument(help="Trial folder (trial.toml and the datasets), or give --store."),
     ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     store: Annotated[
         str | None,
         typer.Option(
@@ -199,11 +202,15 @@ def analyze(
             "give a trial folder (or --store with --transfer)", param_hint="TRIAL_DIR"
         )
     from trialkit.analysis.run import run_analyze
+    from trialkit.progress import progress_bar
 
-    text = run_analyze(
-        trial_dir, out, cutoff=parse_cutoff(cutoff), force=force, allow_errors=allow_errors,
-        dummy_seed=dummy_randomization, previous_looks=parse_looks(previous_looks),
-    )  # fmt: skip
+    with progress_bar("missing-data resamples", "fit") as progress:
+        text = run_analyze(
+            trial_dir, out, cutoff=parse_cutoff(cutoff), force=force,
+            allow_errors=allow_errors, dummy_seed=dummy_randomization,
+            previous_looks=parse_looks(previous_looks), workers=workers,
+            scheduler=scheduler, progress=progress,
+        )  # fmt: skip
     typer.echo(text)
 
 

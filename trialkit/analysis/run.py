@@ -42,6 +42,7 @@ from trialkit.analysis.interim import (
     interim_look,
     read_previous_looks,
 )
+from trialkit.analysis.missing_data import ParallelRunner, run_missing_data
 from trialkit.analysis.plan import (
     POPULATION_FLAGS,
     ModelPlan,
@@ -183,8 +184,14 @@ def analyze(
     allow_errors: bool = False,
     dummy_seed: int | None = None,
     previous_looks: Sequence[Path] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AnalysisResults:
     """Run the whole analysis of a trial folder and return its results (nothing is written).
+
+    ``workers``, ``scheduler``: where the missing-data resamples run (:mod:`trialkit.parallel`;
+    the results are the same for any); ``progress(done, total)`` follows them.
 
     ``previous_looks``: the analysis folders of the group sequential looks done before this
     one (trial.toml ``[interim]``; see the module docstring for the defaults).
@@ -289,6 +296,11 @@ def analyze(
         local = run_supporting(*support_args, sections=MAIN_SECTIONS)
         supporting, supporting_tables = merge([local, worker.result()])
         announce_failures(supporting)
+        if definition.missing_data is not None:
+            runner = ParallelRunner(workers, scheduler, progress)
+            md, md_tables = run_missing_data(definition, plan, adsl, bds, runner)
+            supporting["missing_data"] = md
+            supporting_tables.update(md_tables)
     finally:
         worker.close()
     return AnalysisResults(
@@ -561,6 +573,9 @@ def write_analysis(
     dummy_seed: int | None = None,
     previous_looks: Sequence[Path] | None = None,
     store: dict[str, Any] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> AnalysisResults:
     """Analyse and write OUT (results, tables, adam and ``manifest.json``) all at once.
 
@@ -573,7 +588,7 @@ def write_analysis(
     started = datetime.now(UTC)
     results = analyze(
         trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed,
-        previous_looks=previous_looks,
+        previous_looks=previous_looks, workers=workers, scheduler=scheduler, progress=progress,
     )  # fmt: skip
     # recorded relative to OUT, so a folder moved with its earlier looks still reruns
     previous = (
@@ -607,11 +622,15 @@ def run_analyze(
     allow_errors: bool = False,
     dummy_seed: int | None = None,
     previous_looks: Sequence[Path] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """``trialkit analyze``: analyse, write OUT through a staged folder; the text to print."""
     results = write_analysis(
-        trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_looks
-    )
+        trial_dir, out, cutoff, force, allow_errors, dummy_seed, previous_looks,
+        workers=workers, scheduler=scheduler, progress=progress,
+    )  # fmt: skip
     return (
         f"{summary_text(results)}\n"
         f"Results written to {out}/results.json, {out}/tables/ and {out}/adam/"
