@@ -18,6 +18,8 @@ Keys (all optional except ``information_fractions``)::
     max_subjects = 200           # optional (at most 10,000,000); else from effect, sd, allocation
     active_arms = 1              # arms compared with control (1 to 20)
     alpha_sharing = "split_equally"  # split_equally | bonferroni | [alpha per arm] (sum = alpha)
+    open_report_sae_listing = false  # the open (blinded) report lists serious AEs one by one
+                                 # (without arm); off: pooled counts by body system and term only
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ KEYS: tuple[str, ...] = (
     "max_subjects",
     "active_arms",
     "alpha_sharing",
+    "open_report_sae_listing",
 )
 """Keys allowed in the ``[interim]`` table."""
 
@@ -83,6 +86,8 @@ class InterimPlan:
     max_subjects: int | None = None
     active_arms: int = 1
     alpha_sharing: str | tuple[float, ...] = "split_equally"
+    #: A reporting choice, not part of the design (left out of :meth:`fingerprint`).
+    open_report_sae_listing: bool = False
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], key: str = "interim") -> InterimPlan:
@@ -123,8 +128,11 @@ class InterimPlan:
         return power.max_information(self.design(), self.effect)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the plan's values: two analyses belong to one design when theirs agree."""
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the design's values: two analyses belong to one design when theirs agree
+        (whether the open report lists serious AEs is no part of the design)."""
+        values = dataclasses.asdict(self)
+        del values["open_report_sae_listing"]
+        text = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def planned_max_subjects(self, shares: Sequence[tuple[float, float]] | None = None) -> float:
@@ -234,6 +242,11 @@ def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimP
         )
     if binding and fut is None:
         raise DefinitionError(f"{label('binding_futility')}: needs futility_spending")
+    sae_listing = mapping.get("open_report_sae_listing", False)
+    if not isinstance(sae_listing, bool):
+        raise DefinitionError(
+            f"{label('open_report_sae_listing')}: must be true or false (got {show(sae_listing)})"
+        )
     effect = t.number("effect", None, 0.0, None, low_open=True)
     sd = t.number("sd", None, 0.0, None, low_open=True)
     information = t.choice("information", INFORMATION_MEASURES, "subjects")
@@ -282,4 +295,5 @@ def parse_interim_plan(mapping: object, label: Callable[[str], str]) -> InterimP
         max_subjects=max_subjects,
         active_arms=arms,
         alpha_sharing=sharing,
+        open_report_sae_listing=sae_listing,
     )
