@@ -494,6 +494,30 @@ def test_a_responder_endpoint_may_be_secondary_to_a_continuous_primary() -> None
     assert d.secondary[1].kind == "continuous"
 
 
+def test_composite_strategy_needs_a_binary_primary() -> None:
+    """``non_response`` (composite) is accepted for a responder primary, refused for a
+    continuous one with one line naming the key."""
+    events = [
+        {"event": "rescue_medication", "strategy": "treatment_policy"},
+        {"event": "discontinuation", "strategy": "non_response"},
+    ]
+    data = aa_example()
+    data["estimand"] = {"intercurrent_events": events}
+    d = parse_definition(data)
+    assert d.estimand.strategy("discontinuation") == "non_response"
+    data = example()
+    data["estimand"] = {"intercurrent_events": events}
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(data)
+    assert str(info.value) == (
+        "estimand.intercurrent_events[1].strategy: 'non_response' (composite) needs a binary "
+        "primary endpoint (endpoints.primary has no responder rule)"
+    )
+    data["estimand"]["intercurrent_events"][1]["strategy"] = "composite"
+    with pytest.raises(DefinitionError, match=r"^estimand.intercurrent_events\[1\].strategy: "):
+        parse_definition(data)
+
+
 def _aa(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     data = aa_example()
     node: Any = data

@@ -25,6 +25,7 @@ from trialkit.responder_rule import ResponderRule, parse_responder_rule
 from trialkit.treatments import ATTRIBUTES, KINDS, TREATMENTS, Component
 from trialkit.vocabulary import (
     BINARY_METHODS,
+    COMPOSITE_STRATEGIES,
     COVARIANCE_STRUCTURES,
     DEVICES,
     DF_METHODS,
@@ -973,6 +974,7 @@ def _check_consistency(d: TrialDefinition) -> None:
     if d.baseline_visit.day != min(v.day for v in d.visits):
         raise DefinitionError("visits: the baseline visit must come before every other visit")
     _check_endpoints(d)
+    _check_estimand(d)
     active = list(dict.fromkeys(c.arm for c in d.comparisons))
     order = d.analysis.multiplicity_order
     for i, code in enumerate(order):
@@ -994,6 +996,19 @@ def _check_consistency(d: TrialDefinition) -> None:
         )
     if d.missing_data is not None:
         d.missing_data.check(d)
+
+
+def _check_estimand(d: TrialDefinition) -> None:
+    """A composite strategy (a subject with the event is a non-responder) needs a binary
+    primary endpoint: a continuous value has no non-response to take."""
+    if d.primary.kind == "binary":
+        return
+    for i, ice in enumerate(d.estimand.intercurrent_events):
+        if ice.strategy in COMPOSITE_STRATEGIES:
+            raise DefinitionError(
+                f"estimand.intercurrent_events[{i}].strategy: {show(ice.strategy)} (composite) "
+                "needs a binary primary endpoint (endpoints.primary has no responder rule)"
+            )
 
 
 def _check_comparisons(d: TrialDefinition) -> None:

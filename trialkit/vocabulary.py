@@ -64,11 +64,14 @@ MISSING_RESPONSE_RULES: tuple[str, ...] = ("non_responder", "exclude")
 #: marginal standardisation, or the Cochran-Mantel-Haenszel risk difference over the strata.
 BINARY_METHODS: tuple[str, ...] = ("logistic", "cmh")
 
-#: Intercurrent events of the estimand and the strategies for them (ICH E9(R1)).
+#: Intercurrent events of the estimand and the strategies for them (ICH E9(R1)): treatment
+#: policy, hypothetical, and the composite ``non_response`` (a subject with the event before the
+#: assessment is a non-responder), which needs a responder (binary) endpoint.
 INTERCURRENT_EVENTS: tuple[str, ...] = ("discontinuation", "rescue_medication")
-ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical")
-#: Responder analyses may also count a subject with an event as a non-responder.
-RESPONDER_STRATEGIES: tuple[str, ...] = (*ESTIMAND_STRATEGIES, "non_response")
+ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical", "non_response")
+#: The composite strategies: defined for a binary endpoint only (a continuous value has no
+#: "non-response" to take).
+COMPOSITE_STRATEGIES: tuple[str, ...] = ("non_response",)
 
 #: Imputation strategies of ``[missing_data]`` (``rbmi``'s names, jump to reference spelled J2R),
 #: with the names reports print.

@@ -6,12 +6,14 @@ import pandas as pd
 import pytest
 
 from tests.derive.conftest import assessments, day, definition, exposure, subjects
+from tests.test_definition import aa_example
 from trialkit.cutoff import CUTOFF_DATE_COLUMNS
 from trialkit.datasets import DATE_COLUMNS, REQUIRED_COLUMNS
-from trialkit.definition import Estimand, IntercurrentEvent, TrialDefinition
+from trialkit.definition import Estimand, IntercurrentEvent, TrialDefinition, parse_definition
 from trialkit.derive import (
     apply_cutoff,
     apply_estimand,
+    composite_non_response,
     derive_adae,
     derive_adsl,
     derive_bds,
@@ -112,6 +114,32 @@ def test_describe_estimand_in_words() -> None:
     assert "treatment discontinuation: treatment policy" in text
     assert "use of rescue medication: hypothetical" in text
     assert "difference in least-squares means" in text and "5% minoxidil" in text
+
+
+def test_composite_strategy_keeps_values_and_names_the_non_responses(ice_data) -> None:
+    """non_response sets nothing missing; the records after its event (A after discontinuing on
+    day 60) are the non-responses, those after a treatment-policy event (B's rescue) are not."""
+    adsl, bds = ice_data
+    est = strategies("non_response", "treatment_policy")
+    out = apply_estimand(bds, adsl, est)
+    assert out["ICEFL"].isna().all() and out["AVAL"].equals(bds["AVAL"])
+    nr = composite_non_response(out, est)
+    assert sorted(out.loc[nr, "ADY"]) == [85, 90, 113] and set(out.loc[nr, "USUBJID"]) == {"A"}
+    assert not composite_non_response(out, strategies("treatment_policy", "hypothetical")).any()
+
+
+def test_describe_a_binary_primary_estimand() -> None:
+    """A responder primary is worded as a response, its comparisons and the risk difference."""
+    data = aa_example()
+    data["estimand"] = {
+        "intercurrent_events": [{"event": "discontinuation", "strategy": "non_response"}]
+    }
+    text = describe_estimand(parse_definition(data))
+    assert "Variable: response (AVAL <= 20) in Severity of Alopecia Tool score (%)" in text
+    assert "Microneedling + PRP versus Microneedling + 5% minoxidil" in text
+    assert "treatment discontinuation: composite (a subject whose assessment" in text
+    assert "difference in the proportion of responders" in text and "logistic" in text
+    assert "least-squares" not in text
 
 
 def adae_case(aestdt: pd.Timestamp | None, lag: int = 30) -> str | None:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from trialkit.definition import Estimand, TrialDefinition
 from trialkit.derive._common import text_where
-from trialkit.vocabulary import INTERCURRENT_EVENTS
+from trialkit.vocabulary import COMPOSITE_STRATEGIES, INTERCURRENT_EVENTS
 
 #: Per intercurrent event: its ADSL date column, BDS "after the event" flag and ICEREAS code.
 ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -25,6 +25,14 @@ _STRATEGY_WORDS = {
         "hypothetical (values after the event are set missing and handled by the model under "
         "missing at random, as if the event had not occurred)"
     ),
+    "non_response": (
+        "composite (a subject whose assessment comes after the event is a non-responder; "
+        "values of continuous endpoints are used as observed)"
+    ),
+}
+_BINARY_METHOD_WORDS = {
+    "logistic": "covariate-adjusted logistic regression, standardised over the population",
+    "cmh": "the Mantel-Haenszel estimator over the strata",
 }
 _POPULATION_WORDS = {
     "ITT": "all randomised subjects, analysed as randomised (ITT)",
@@ -49,6 +57,7 @@ def apply_estimand(bds: pd.DataFrame, adsl: pd.DataFrame, estimand: Estimand) ->
     day of the event was taken before it); baseline records are never affected. Every row is
     kept: DISCFL/RESCFL mark records after each event whatever the strategy, ICEFL = "Y" and
     ICEREAS (the earliest such event) mark those whose AVAL, CHG and PCHG were set missing.
+    Values after a composite-strategy event stay: :func:`composite_non_response` names them.
     """
     dates = [c for c, _, _ in ICE_COLUMNS.values()]
     out = bds.drop(columns=[c for c in dates if c in bds.columns])
@@ -78,16 +87,45 @@ def apply_estimand(bds: pd.DataFrame, adsl: pd.DataFrame, estimand: Estimand) ->
     return out
 
 
+def composite_non_response(bds: pd.DataFrame, estimand: Estimand) -> np.ndarray:
+    """Per record of ``bds`` (after :func:`apply_estimand`): True where it comes after an
+    event whose strategy is composite, so a responder endpoint counts it as a non-response."""
+    out = np.zeros(len(bds), dtype=bool)
+    for event in INTERCURRENT_EVENTS:
+        if estimand.strategy(event) in COMPOSITE_STRATEGIES:
+            flag = ICE_COLUMNS[event][1]
+            out |= bds[flag].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)
+    return out
+
+
 def describe_estimand(definition: TrialDefinition) -> str:
-    """The primary estimand in words: population, variable, events and strategies, summary."""
+    """The primary estimand in words: population, variable, events and strategies, summary
+    (a responder primary: the response, the declared comparisons and the risk difference)."""
     primary = definition.primary
     param = definition.parameter(primary.parameter)
     visit = definition.visit(primary.visit)
     unit = f" ({param.unit})" if param.unit else ""
-    variable = f"{_VARIABLE_WORDS[primary.variable]} {param.label}{unit}".strip()
     when = f"{visit.label or visit.code} (study day {visit.day})"
     ref = definition.reference_arm
-    actives = [a.label for a in definition.arms if not a.reference]
+    if primary.responder is None:
+        variable = f"{_VARIABLE_WORDS[primary.variable]} {param.label}{unit}".strip()
+        actives = [a.label for a in definition.arms if not a.reference]
+        treatments = f"{'; '.join(actives)}, each compared with {ref.label} (reference)"
+        summary = (
+            f"difference in least-squares means (each active arm minus {ref.label}) at "
+            f"{visit.code}, from the MMRM"
+        )
+    else:
+        variable = f"response ({primary.responder.text}) in {param.label}{unit}"
+        treatments = "; ".join(
+            f"{definition.arm(c.arm).label} versus {definition.arm(c.versus).label}"
+            for c in definition.comparisons
+        )
+        summary = (
+            f"difference in the proportion of responders (and the odds ratio) of each "
+            f"comparison at {visit.code}, from "
+            f"{_BINARY_METHOD_WORDS[definition.analysis.binary_method]}"
+        )
     events = [
         f"{_EVENT_WORDS[e]}: {_STRATEGY_WORDS[definition.estimand.strategy(e)]}"
         for e in INTERCURRENT_EVENTS
@@ -95,12 +133,9 @@ def describe_estimand(definition: TrialDefinition) -> str:
     lines = [
         f"Population: {_POPULATION_WORDS[definition.analysis.population]}.",
         f"Variable: {variable} at {when}.",
-        f"Treatments: {'; '.join(actives)}, each compared with {ref.label} (reference).",
+        f"Treatments: {treatments}.",
         "Intercurrent events: " + "; ".join(events) + ".",
-        (
-            "Population-level summary: difference in least-squares means (each active arm "
-            f"minus {ref.label}) at {visit.code}, from the MMRM."
-        ),
+        f"Population-level summary: {summary}.",
     ]
     if definition.estimand.description:
         lines.append(f"Description: {definition.estimand.description}")

@@ -44,7 +44,7 @@ from trialkit.estimators.design import (
     ratio_rows,
     select_records,
 )
-from trialkit.vocabulary import RESPONDER_STRATEGIES
+from trialkit.vocabulary import ESTIMAND_STRATEGIES
 
 Direction = Literal["higher", "lower"]
 
@@ -141,7 +141,7 @@ def responder_flags(
     intercurrent event), sorted by USUBJID.
     """
     for ice, strategy in (intercurrent or {}).items():
-        if strategy not in RESPONDER_STRATEGIES:
+        if strategy not in ESTIMAND_STRATEGIES:
             raise ModelSpecificationError(f"intercurrent[{ice!r}]: unknown strategy {strategy!r}")
         if ice not in bds.columns:
             raise ModelSpecificationError(f"BDS frame: intercurrent-event column {ice} missing")
