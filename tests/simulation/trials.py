@@ -4,6 +4,7 @@ The designs of ``DESIGNS`` are those of ``r/simulation_reference.R`` (longpower 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 #: name -> (post-baseline visits, correlation, sd, retention active, retention reference,
@@ -33,14 +34,26 @@ DESIGNS = {
 }
 
 
-def trial_toml(arms: int, visits: int, multiplicity: str = "none", interim: str = "") -> str:
-    """A trial definition with ``arms`` arms (the first the reference), ``visits`` visits."""
+def trial_toml(
+    arms: int,
+    visits: int,
+    multiplicity: str = "none",
+    interim: str = "",
+    primary: str = "",
+    allocation: list[float] | None = None,
+    comparisons: Sequence[tuple[str, str]] = (),
+) -> str:
+    """A trial definition with ``arms`` arms (the first the reference), ``visits`` visits;
+    ``primary``: more keys of the primary endpoint (a responder rule), ``allocation``: the arms'
+    ratio, ``comparisons``: declared (arm, versus) pairs."""
     parts = [
         '[trial]\nid = "SIM"\ntitle = "Simulation test trial"\n'
         'indication = "androgenetic alopecia"\n'
     ]
     for i in range(arms):
         ref = "reference = true\n" if i == 0 else ""
+        if allocation is not None:
+            ref += f"allocation = {allocation[i]}\n"
         parts.append(
             f'[[arms]]\ncode = "A{i}"\nlabel = "Arm {i}"\n{ref}'
             '[[arms.components]]\ntreatment = "minoxidil"\nconcentration_pct = 5.0\n'
@@ -52,9 +65,11 @@ def trial_toml(arms: int, visits: int, multiplicity: str = "none", interim: str 
     parts.append(
         '[[parameters]]\ncode = "HAIRCNT"\nlabel = "Hair count"\nmin = 0\nmax = 600\n'
         f'[endpoints.primary]\nparameter = "HAIRCNT"\nvisit = "W{4 * visits}"\n'
-        'variable = "CHG"\n[analysis]\ncovariance = "us"\n'
+        f'variable = "CHG"\n{primary}[analysis]\ncovariance = "us"\n'
         f'df = "kenward-roger"\nmultiplicity = "{multiplicity}"\n'
     )
+    for arm, versus in comparisons:
+        parts.append(f'[[analysis.comparisons]]\narm = "{arm}"\nversus = "{versus}"\n')
     return "\n".join(parts) + interim
 
 

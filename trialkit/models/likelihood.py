@@ -33,10 +33,15 @@ class PaddedData:
     n_groups: int
 
     def __post_init__(self) -> None:
-        keys = np.concatenate([self.group[:, None], self.mask.astype(np.int64)], axis=1)
-        uniq, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        self.key_group = uniq[:, 0].astype(np.int64)
-        self.key_mask = uniq[:, 1:].astype(bool)
+        # one integer per (group, mask) row, ordered as the rows lexicographically (group, then
+        # the first visit's bit as the most significant): np.unique of rows, without its sort of
+        # a structured view
+        T = self.mask.shape[1]
+        bits = self.mask.astype(np.int64) @ (1 << np.arange(T - 1, -1, -1, dtype=np.int64))
+        code = self.group.astype(np.int64) * (1 << T) + bits
+        uniq, inv, counts = np.unique(code, return_inverse=True, return_counts=True)
+        self.key_group = uniq >> T
+        self.key_mask = ((uniq[:, None] >> np.arange(T - 1, -1, -1)) & 1).astype(bool)
         self.key_index = inv.reshape(-1)
         self.key_count = counts.astype(float)
         self.n_obs = int(self.mask.sum())

@@ -80,6 +80,13 @@ class AnalysisContext:
         """Each comparison's name in the rows (the arm code against the reference arm)."""
         return tuple(comparison_label(p, self.reference) for p in self.pairs)
 
+    def prepared(self) -> AnalysisContext:
+        """This context with what every replicate shares already built (the MMRM's design), so
+        that workers receive it instead of building it for each batch."""
+        if self.plan.trial.primary.responder is None:
+            assert self.engine is not None
+        return self
+
     @cached_property
     def engine(self) -> SameShapeMMRM:
         """The primary MMRM's design, built once for every replicate."""

@@ -121,7 +121,7 @@ def simulate_rows(
     ]
     total = plan.replicates * len(plan.scenarios)
     already = total - sum(len(batches[i][1]) for i in todo)
-    func = ReplicateBatch(AnalysisContext(plan), plan.seed)
+    func = ReplicateBatch(AnalysisContext(plan).prepared(), plan.seed)
     results: dict[int, pd.DataFrame] = {}
     report = None if progress is None else (lambda done, _: progress(already + done, total))
     work = [batches[i][1] for i in todo]
