@@ -4,9 +4,10 @@
 ``RESPONDER_VARIABLES`` (AVAL, CHG, PCHG), OP one of ``RESPONDER_OPERATORS``, NUMBER a plain
 decimal (no exponent). Nothing is evaluated; the threshold is the exact decimal written. A
 subject-visit is decided in exact arithmetic, reading each float as the decimal it prints as,
-as :mod:`trialkit.estimators.responders` does: CHG as AVAL - BASE and PCHG through that
-module's percent-change rule, so SALT 20 against ``AVAL <= 20`` or a halving against
-``PCHG <= -50`` is never lost to rounding.
+as :mod:`trialkit.estimators.responders` does (its :func:`exact_value`): CHG as AVAL - BASE and
+PCHG through that module's percent-change rule, so SALT 20 against ``AVAL <= 20`` or a halving
+against ``PCHG <= -50`` is never lost to rounding. Parsing a rule imports no numerics (the
+definition reads fast); deciding one imports them.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from trialkit.errors import DefinitionError, ModelSpecificationError
 from trialkit.vocabulary import RESPONDER_OPERATORS, RESPONDER_VARIABLES
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 _OPS = sorted(RESPONDER_OPERATORS, key=len, reverse=True)  # "<=" before "<"
 _GRAMMAR = re.compile(
     rf"\s*({'|'.join(RESPONDER_VARIABLES)})\s*({'|'.join(map(re.escape, _OPS))})"
     r"\s*([+-]?\d{1,15}(?:\.\d{1,15})?)\s*"
 )
-_COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
+_COMPARE: dict[str, Callable[[int | Fraction, Fraction], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }  # fmt: skip
 
@@ -48,6 +51,11 @@ class ResponderRule:
         Nullable boolean, NA where the variable is missing (PCHG also where BASE is 0, as it is
         not defined there); decided exactly from AVAL and BASE, not from the stored float.
         """
+        import numpy as np
+        import pandas as pd
+
+        from trialkit.estimators.responders import exact_value
+
         needed = ["AVAL", "BASE", self.variable] if self.variable != "AVAL" else ["AVAL"]
         missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
         if missing:
@@ -69,7 +77,7 @@ class ResponderRule:
         else:
             compare, chg = _COMPARE[self.op], self.variable == "CHG"
             met[rows] = [
-                compare(_decimal(a) - (_decimal(b) if chg else 0), self.threshold)
+                compare(exact_value(a) - (exact_value(b) if chg else 0), self.threshold)
                 for a, b in zip(aval[rows], base[rows], strict=True)
             ]
         out = pd.array(met, dtype="boolean")
@@ -91,11 +99,6 @@ class ResponderRule:
             return at_least if self.op == ">=" else ~at_least
         at_most = responders_exact(aval, base, -t, "lower")  # PCHG <= t
         return at_most if self.op == "<=" else ~at_most
-
-
-def _decimal(value: float) -> Fraction:
-    """A finite float as the exact decimal it prints as (1.2 is 6/5, not the binary double)."""
-    return Fraction(repr(float(value)))
 
 
 def parse_responder_rule(text: str, key: str) -> ResponderRule:

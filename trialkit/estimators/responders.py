@@ -49,8 +49,9 @@ from trialkit.vocabulary import ESTIMAND_STRATEGIES
 Direction = Literal["higher", "lower"]
 
 
-def _exact(value: Any) -> int | Fraction:
-    """A number as an exact int (when integral) or the Fraction of its printed decimal."""
+def exact_value(value: Any) -> int | Fraction:
+    """A number as an exact int (when integral) or the Fraction of its printed decimal (1.2 is
+    6/5, not the binary double); the one reading of values every responder rule decides on."""
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, Fraction):
@@ -65,7 +66,7 @@ def _exact(value: Any) -> int | Fraction:
 
 def is_responder(aval: Any, base: Any, threshold: int | Fraction, direction: Direction) -> bool:
     """The responder rule in exact arithmetic (see the module docstring for BASE = 0)."""
-    a, b, t = _exact(aval), _exact(base), _exact(threshold)
+    a, b, t = exact_value(aval), exact_value(base), exact_value(threshold)
     if b < 0:
         raise ModelSpecificationError(f"responder rule: negative BASE {base!r}")
     if b == 0:
@@ -108,7 +109,7 @@ def responders_exact(
     limit = 2.0**62
     fast = (a == np.round(a)) & (b == np.round(b)) & (np.abs(a) < limit) & (np.abs(b) < limit)
     out = np.zeros(len(a), dtype=bool)
-    t = Fraction(_exact(threshold))
+    t = Fraction(exact_value(threshold))
     tn, td = t.numerator, t.denominator
     ai, bi = _integral_ints(a[fast]), _integral_ints(b[fast])
     if direction == "higher":
