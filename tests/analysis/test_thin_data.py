@@ -251,6 +251,10 @@ def test_reference_arm_without_data(data: pd.DataFrame) -> None:
     at = res.contrasts.loc[res.contrasts["visit"] == "WEEK24"]
     assert list(at["status"]) == [NOT_ESTIMABLE] * 3 + ["estimated"]
     assert set(at["reason"].iloc[:3]) == {"arm MINOX has no post-baseline CHG at this look"}
+    # with only the comparisons against MINOX, the model is fitted (LS means) and none estimated
+    res = _run(rows, ("us",))
+    assert res.fit is not None and len(res.lsmeans) == 15
+    assert len(_not_estimable(res)) == 15 and np.isnan(res.primary_cov).all()
 
 
 @pytest.mark.parametrize(

@@ -262,12 +262,14 @@ def run_primary(
     res = fit.results
     lsm = lsmeans_table(res, est.arms, est.visits, days, alpha)
     ok = [i for i, p in enumerate(pairs) if est.why_not(p, primary_visit) is None]
-    con, Lc = contrasts_table(
-        res, est.arms, est.reference, est.visits, days, alpha, [pairs[i] for i in ok]
-    )
-    Lp = Lc[(con["visit"] == primary_visit).to_numpy()]
     primary_cov = np.full((n, n), np.nan)
-    primary_cov[np.ix_(ok, ok)] = Lp @ res.cov_params().to_numpy() @ Lp.T
+    con = None  # no comparison estimable (e.g. all against a reference arm without data)
+    if ok:
+        con, Lc = contrasts_table(
+            res, est.arms, est.reference, est.visits, days, alpha, [pairs[i] for i in ok]
+        )
+        Lp = Lc[(con["visit"] == primary_visit).to_numpy()]
+        primary_cov[np.ix_(ok, ok)] = Lp @ res.cov_params().to_numpy() @ Lp.T
     return PrimaryResult(
         fit=fit,
         lsmeans=lsm,
