@@ -2,7 +2,9 @@
 
 The plan: the bundled multicentre trial's (300 subjects, 4 arms, 5 post-baseline visits,
 unstructured covariance, Kenward-Roger df, Dunnett) without its interim plan. Rows: CPU and
-wall time per replicate in one process, wall time with 2 local workers (the speed-up), and, where
+wall time per replicate in one process, wall time and CPU (all processes: the parent's and its
+reaped workers') with 2 local workers, the speed-ups, and the load average (on a busy machine
+the wall times measure the other work too: compare CPU), and, where
 ``Rscript`` with the mmrm package is present, a loop of R ``mmrm`` fits of the same model on the
 same simulated data in the same run. Run with OpenBLAS's machine overrides unset, as
 ../shared/benchmarks/README.md explains:
@@ -13,7 +15,9 @@ same simulated data in the same run. Run with OpenBLAS's machine overrides unset
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -64,24 +68,33 @@ def scenarios_file(folder: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--replicates", type=int, default=40)
+    parser.add_argument("--replicates", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=25)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         plan = load_scenarios(scenarios_file(Path(tmp)))
         plan = replace(plan, replicates=args.replicates)
         simulate_rows(replace(plan, replicates=2), None, 1, None, None)  # warm up
+        load = os.getloadavg()[0]
         cpu, wall = time.process_time(), time.perf_counter()
-        simulate_rows(plan, None, 1, None, None, batch_size=10)
+        simulate_rows(plan, None, 1, None, None, batch_size=args.batch_size)
         cpu1, wall1 = time.process_time() - cpu, time.perf_counter() - wall
-        wall = time.perf_counter()
-        simulate_rows(plan, None, 2, None, None, batch_size=10)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu, wall = time.process_time(), time.perf_counter()
+        simulate_rows(plan, None, 2, None, None, batch_size=args.batch_size)
         wall2 = time.perf_counter() - wall
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        worker_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+        cpu2 = time.process_time() - cpu + worker_cpu
         n = args.replicates
         print("| task | per replicate |")
         print("|---|---|")
         print(f"| 1 process, CPU | {1000 * cpu1 / n:.1f} ms |")
         print(f"| 1 process, wall | {1000 * wall1 / n:.1f} ms |")
+        print(f"| 2 workers, CPU (all processes) | {1000 * cpu2 / n:.1f} ms |")
         print(f"| 2 workers, wall | {1000 * wall2 / n:.1f} ms (speed-up {wall1 / wall2:.2f}x) |")
+        print(f"| 2 workers, CPU-bound speed-up | {2 * cpu1 / cpu2:.2f}x (2 x CPU 1 / CPU 2) |")
+        print(f"| load average (1 min) before / after | {load:.2f} / {os.getloadavg()[0]:.2f} |")
         if shutil.which("Rscript"):
             files = []
             for r in range(10):
