@@ -6,6 +6,7 @@ and the reports show the responders and the plan's comparisons."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,31 @@ def test_reports_show_responders_and_comparisons(out: Path, tmp_path: Path) -> N
     assert "Responders n (%)" in primary and "28 (28.0%)" in primary
     assert "Microneedling + PRP vs Microneedling + 5% minoxidil" in primary
     assert "Risk difference, percentage points" in primary
+
+
+def test_composite_strategy_makes_rescued_subjects_non_responders(tmp_path: Path) -> None:
+    """Rescue medication under the composite strategy (non_response): a subject who started
+    rescue medication before the week-24 assessment is a non-responder whatever the SALT."""
+    trial = tmp_path / "trial"
+    shutil.copytree(TRIAL, trial)
+    toml = (trial / "trial.toml").read_text()
+    old = 'event = "rescue_medication"\nstrategy = "treatment_policy"'
+    assert old in toml
+    (trial / "trial.toml").write_text(
+        toml.replace(old, 'event = "rescue_medication"\nstrategy = "non_response"')
+    )
+    out = tmp_path / "out"
+    assert main(["analyze", str(trial), "--out", str(out)]) == 0
+    rows = pd.read_csv(out / "adam" / "analysis_primary.csv", dtype={"USUBJID": str})
+    composite = rows.loc[rows["REASON"] == "intercurrent event"]
+    assert len(composite) > 0 and (composite["RESPONSE"] == 0).all()
+    # by hand: rescue started before the subject's week-24 SALT assessment
+    cm = pd.read_csv(trial / "concomitant_medications.csv", dtype=str)
+    rescue = cm.loc[cm["CMRESCUE"] == "Y"].groupby("USUBJID")["CMSTDT"].min()
+    salt = pd.read_csv(trial / "assessments.csv", dtype=str)
+    week24 = salt.loc[(salt["PARAMCD"] == "SALT") & (salt["VISIT"] == "WEEK24")]
+    week24 = week24.set_index("USUBJID")["ADT"]
+    before = {s for s, d in rescue.items() if s in week24.index and d < week24[s]}
+    assert set(composite["USUBJID"]) == before
+    base = json.loads((out / "results.json").read_text())["primary"]["arms"]
+    assert sum(a["responders"] for a in base) < 35  # 35 responders under treatment policy

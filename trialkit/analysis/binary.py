@@ -22,6 +22,7 @@ from trialkit.analysis.dataset import with_subject_columns
 from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan, Pair
 from trialkit.analysis.subgroups import FACTOR, SUBGROUP_COLUMNS, SubgroupResult, subgroup_levels
 from trialkit.definition import Endpoint, Subgroup, TrialDefinition
+from trialkit.derive.estimands import composite_non_response
 from trialkit.errors import ModelSpecificationError
 from trialkit.estimators.binary import BinaryResult, binary_analysis
 
@@ -79,6 +80,7 @@ def responder_frame(
         & bds["ANL01FL"].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)
     )
     records = bds.loc[keep, ["USUBJID", "AVISIT", "BASE", "AVAL", "CHG", "PCHG"]].copy()
+    records["COMPOSITE"] = composite_non_response(bds, definition.estimand)[keep]
     records["USUBJID"] = records["USUBJID"].astype(str)
     if records["USUBJID"].duplicated().any():
         dup = records.loc[records["USUBJID"].duplicated(), "USUBJID"].iloc[0]
@@ -96,7 +98,8 @@ def responder_frame(
         .reindex(frame["USUBJID"])
         .to_numpy(dtype=float)
     )
-    met = rule.flags(frame)
+    composite = frame.pop("COMPOSITE").eq(True).to_numpy(dtype=bool)
+    met = rule.flags(frame).mask(composite, False)
     response = np.where(met.fillna(False).to_numpy(dtype=bool), 1.0, 0.0)
     unknown = met.isna().to_numpy(dtype=bool)
     rule_missing = missing or endpoint.missing
@@ -107,6 +110,7 @@ def responder_frame(
     category[unknown] = None
     frame["AVALCAT"] = category
     frame["REASON"] = np.where(unknown, "missing", np.where(response == 1, "met", "not met"))
+    frame.loc[composite, "REASON"] = "intercurrent event"
     frame = with_subject_columns(frame, adsl, plan.covariates)
     return frame.sort_values("USUBJID", kind="stable").reset_index(drop=True)
 
