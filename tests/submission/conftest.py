@@ -47,6 +47,12 @@ def aga(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return export_trial("tk_aga_301", tmp_path_factory.mktemp("aga"))
 
 
+@pytest.fixture(scope="session")
+def aa(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    """tk_aa_201: binary (responder) primary and secondary, vital signs, sham and vehicle."""
+    return export_trial("tk_aa_201", tmp_path_factory.mktemp("aa"))
+
+
 @pytest.fixture
 def dhurat_analysis_dir(dhurat: Exported) -> Path:
     return dhurat.analysis

@@ -22,9 +22,13 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_define_validates_against_the_schema(dhurat: Exported) -> None:
+def _schema() -> etree.XMLSchema:
     xsd = shared_file("conformance", "define-xml-2.0", "cdisc-define-2.0", "define2-0-0.xsd")
-    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    return etree.XMLSchema(etree.parse(str(xsd)))
+
+
+def test_define_validates_against_the_schema(dhurat: Exported) -> None:
+    schema = _schema()
     document = etree.parse(str(dhurat.export / "define.xml"))
     assert schema.validate(document), schema.error_log.last_error
     broken = etree.fromstring((dhurat.export / "define.xml").read_bytes().replace(
@@ -33,8 +37,10 @@ def test_define_validates_against_the_schema(dhurat: Exported) -> None:
     assert not schema.validate(broken)  # the schema does check what we write
 
 
-def test_define_describes_exactly_the_transport_files(dhurat: Exported) -> None:
-    root = etree.parse(str(dhurat.export / "define.xml")).getroot()
+def _describes_exactly_the_transport_files(case: Exported) -> etree._Element:
+    """define.xml of ``case`` lists exactly the datasets and variables of its transport files,
+    with their labels and types, and no ItemDef nothing refers to; its root."""
+    root = etree.parse(str(case.export / "define.xml")).getroot()
     items = {i.get("OID"): i for i in root.iterfind(".//odm:ItemDef", NS)}
     described = {}
     for group in root.iterfind(".//odm:ItemGroupDef", NS):
@@ -43,7 +49,7 @@ def test_define_describes_exactly_the_transport_files(dhurat: Exported) -> None:
         leaf = group.find("def:leaf", NS)
         assert leaf is not None and leaf.get(XLINK) == f"{group.get('Name').lower()}.xpt"
     files = {}
-    for path in sorted(dhurat.export.glob("*.xpt")):
+    for path in sorted(case.export.glob("*.xpt")):
         _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
         files[meta.table_name] = list(meta.column_names)
         for name in meta.column_names:
@@ -53,9 +59,15 @@ def test_define_describes_exactly_the_transport_files(dhurat: Exported) -> None:
             is_text = meta.readstat_variable_types[name] == "string"
             assert (item.get("DataType") == "text") == is_text, name
     assert described == files
-    assert set(files) == {"ADSL", "ADEFF", "ADAE", "ADEX", "ARD"}
     refs = {r.get("ItemOID") for r in root.iterfind(".//odm:ItemRef", NS)}
     assert set(items) == refs  # no ItemDef that nothing uses
+    return root
+
+
+def test_define_describes_exactly_the_transport_files(dhurat: Exported) -> None:
+    root = _describes_exactly_the_transport_files(dhurat)
+    groups = {g.get("Name") for g in root.iterfind(".//odm:ItemGroupDef", NS)}
+    assert groups == {"ADSL", "ADEFF", "ADAE", "ADEX", "ARD"}
     value_level = root.find(".//def:ValueListDef[@OID='VL.ADEFF.AVAL']", NS)
     assert value_level is not None and len(value_level) == 1  # HAIRCNT only
     methods = {m.get("OID") for m in root.iterfind(".//odm:MethodDef", NS)}
@@ -91,3 +103,39 @@ def test_docs_show_the_metadata_table() -> None:
     docs = Path(__file__).resolve().parents[2] / "docs"
     assert mapping_markdown() in (docs / "submission.md").read_text(encoding="utf-8")
     assert set(TREATMENT_CODES) == set(TREATMENTS)  # every kind has a short code
+
+
+@pytest.mark.slow
+def test_define_of_vital_signs_and_responder_criteria(aa: Exported) -> None:
+    """tk_aa_201: ADVS with its parameters' value-level metadata and the alert codelist; each
+    responder criterion described for SALT with the rule and its method."""
+    assert _schema().validate(etree.parse(str(aa.export / "define.xml")))
+    root = _describes_exactly_the_transport_files(aa)
+    groups = {g.get("Name") for g in root.iterfind(".//odm:ItemGroupDef", NS)}
+    assert groups == {"ADSL", "ADEFF", "ADVS", "ADAE", "ADEX", "ARD"}
+    items = {i.get("OID"): i for i in root.iterfind(".//odm:ItemDef", NS)}
+
+    def text(oid: str) -> str:
+        node = items[oid].find("odm:Description/odm:TranslatedText", NS)
+        assert node is not None and node.text is not None
+        return node.text
+
+    vl = root.find(".//def:ValueListDef[@OID='VL.ADVS.AVAL']", NS)
+    assert vl is not None and len(vl) == 3
+    assert text("IT.ADVS.AVAL.SYSBP") == "Analysis Value: Systolic blood pressure (mmHg)"
+    alerts = root.iterfind(".//odm:CodeList[@OID='CL.ALRTIND']/*", NS)
+    assert [c.get("CodedValue") for c in alerts] == ["LOW", "NORMAL", "HIGH"]
+    rules = {1: "AVAL <= 20", 2: "PCHG <= -50", 3: "PCHG <= -20"}
+    methods = {m.get("OID"): m for m in root.iterfind(".//odm:MethodDef", NS)}
+    for y, rule in rules.items():
+        for name in (f"CRIT{y}", f"CRIT{y}FL"):
+            vl = root.find(f".//def:ValueListDef[@OID='VL.ADEFF.{name}']", NS)
+            assert vl is not None and len(vl) == 1
+            assert text(f"IT.ADEFF.{name}.SALT").endswith(
+                f": {rule} (Severity of Alopecia Tool score)"
+            )
+            ref = vl.find("odm:ItemRef", NS)
+            assert ref is not None and ref.get("MethodOID") == f"MT.CRIT{y}"
+        words = methods[f"MT.CRIT{y}"].find("odm:Description/odm:TranslatedText", NS)
+        assert words is not None and rule in str(words.text)
+    assert "MT.ALRT" in methods

@@ -15,6 +15,8 @@ from trialkit.submission.adam import AdamDataset
 from trialkit.submission.metadata import Variable, dataset_spec
 from trialkit.submission.xpt import IBM_MAX, transport_problems
 
+from .conftest import Exported
+
 
 def _problems(**columns: tuple[Variable, list[object]]) -> list[str]:
     variables = [v for v, _ in columns.values()]
@@ -87,3 +89,21 @@ def test_bad_format_option(dhurat_analysis_dir: Path, tmp_path: Path,
                  "--format", "xpt,sas"])  # fmt: skip
     assert code == 2 and "--format" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_only_trial_toml_is_read_from_the_trial_folder(
+    dhurat: Exported, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ADEX comes from the analysis folder (adam/adex.csv): an exposure file edited since the
+    analysis does not matter; an edited trial.toml (the plan the export describes) is refused."""
+    trial = tmp_path / "trial"
+    shutil.copytree(dhurat.trial, trial)
+    (trial / "exposure.csv").write_text("USUBJID\n", encoding="utf-8")
+    args = ["export", "adam", str(dhurat.analysis), "--trial", str(trial), "--out"]
+    assert main([*args, str(tmp_path / "a")]) == 0
+    with (trial / "trial.toml").open("a", encoding="utf-8") as toml:
+        toml.write("\n# edited after the analysis\n")
+    assert main([*args, str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert f"{trial / 'trial.toml'}: input changed since the run" in err
+    assert not (tmp_path / "b").exists()

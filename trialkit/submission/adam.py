@@ -3,30 +3,37 @@
 
 Values equal the analysis' row for row: text as written (formula quotes of the CSV undone),
 numbers as floats, dates as SAS numeric dates (days since 1960-01-01). Subject-level variables
-a dataset lacks are taken from ADSL by USUBJID. ADEX comes from the exposure file of the
-analysed trial folder (its SHA-256 checked against the analysis manifest), passed through the
-analysis' dummy randomisation and cutoff, because the analysis folder holds no exposure
-records (see docs/submission.md).
+a dataset lacks are taken from ADSL by USUBJID. The plan (``trial.toml``: parameters, visits,
+responder rules) is read from the analysed trial folder, its SHA-256 checked against the
+analysis manifest, because the analysis folder holds no copy of it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from trialkit.csv_safety import restore_formulas
-from trialkit.definition import TrialDefinition
+from trialkit.definition import TrialDefinition, load_definition
 from trialkit.errors import InputError
-from trialkit.manifest import changed_files, changed_inputs, read_manifest
-from trialkit.submission.metadata import COPIES, DATASETS, VARIABLES, DatasetSpec, Variable
+from trialkit.manifest import changed_files, read_manifest
+from trialkit.submission.criteria import criterion_columns, plan_criteria
+from trialkit.submission.metadata import (
+    COPIES,
+    DATASETS,
+    DatasetSpec,
+    Variable,
+    variable,
+    with_criteria,
+)
 
+#: The one input of the trial folder the export reads.
+TRIAL_TOML = "trial.toml"
 #: SAS dates count days from this one.
 SAS_EPOCH = pd.Timestamp("1960-01-01")
 
@@ -52,14 +59,15 @@ class AdamDataset:
 
 @dataclass
 class AnalysisFolder:
-    """What the export reads from an analysis folder and its trial folder."""
+    """What the export reads from an analysis folder (and the plan of its trial folder)."""
 
     folder: Path
     manifest: dict[str, Any]
     results: dict[str, Any]
     frames: dict[str, pd.DataFrame]
     definition: TrialDefinition
-    exposure: pd.DataFrame
+    #: The tables of the secondary endpoints (``tables/<name>.csv``), by name.
+    tables: dict[str, pd.DataFrame]
 
 
 def read_csv_frame(path: Path) -> pd.DataFrame:
@@ -69,34 +77,23 @@ def read_csv_frame(path: Path) -> pd.DataFrame:
     return restore_formulas(frame)
 
 
-def _trial_frames(
-    manifest: dict[str, Any], trial_dir: Path
-) -> tuple[TrialDefinition, pd.DataFrame]:
-    """The definition and the exposure frame as the analysis had them (same reader, same
-    dummy randomisation and cutoff); inputs changed since the analysis are refused."""
-    from trialkit.derive.cutoff import apply_cutoff
-    from trialkit.derive.dummy import dummy_randomize
-    from trialkit.validation import validate_trial
-
-    changed = changed_inputs(manifest, trial_dir)
+def _definition(manifest: dict[str, Any], trial_dir: Path) -> TrialDefinition:
+    """The analysed plan: ``trial.toml`` of the trial folder, refused if it changed since."""
+    recorded = {TRIAL_TOML: manifest["inputs"].get(TRIAL_TOML, "")}
+    changed = changed_files(trial_dir, recorded, "input")
     if changed:
-        raise InputError(f"{changed[0]} (ADEX is read from the analysed trial folder)")
-    cutoff = manifest.get("cutoff")
-    report = validate_trial(trial_dir, cutoff)
-    assert report.definition is not None
-    subjects = report.datasets["subjects"].frame
-    exposure = report.datasets["exposure"].frame.copy()
-    exposure["EXSEQ"] = exposure.index + 1  # the record's row in the exposure file
-    seed = manifest["options"].get("dummy_seed")
-    if seed is not None:
-        subjects, exposure = dummy_randomize(subjects, exposure, int(seed))
-    cut = date.fromisoformat(cutoff) if cutoff else None
-    exposure = apply_cutoff({"exposure": exposure}, cut)[0]["exposure"]
-    return report.definition, exposure.reset_index(drop=True)
+        raise InputError(f"{changed[0]} (the export reads the analysed plan from it)")
+    return load_definition(trial_dir / TRIAL_TOML)
+
+
+def _tables(folder: Path, results: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The secondary endpoints' tables that ``results.json`` names (for the ARD)."""
+    names = [t for s in results.get("secondary", {}).values() for t in s.get("tables", [])]
+    return {name: read_csv_frame(folder / "tables" / f"{name}.csv") for name in names}
 
 
 def read_analysis(folder: Path, trial_dir: Path | None = None) -> AnalysisFolder:
-    """Read an analysis folder (unchanged since its run) and the trial folder it analysed."""
+    """Read an analysis folder (unchanged since its run) and the plan it analysed."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: analysis folder not found")
@@ -111,14 +108,14 @@ def read_analysis(folder: Path, trial_dir: Path | None = None) -> AnalysisFolder
     except (OSError, ValueError) as exc:
         raise InputError(f"{folder / 'results.json'}: cannot be read ({exc})") from None
     frames = {p.stem: read_csv_frame(p) for p in sorted((folder / "adam").glob("*.csv"))}
-    for needed in ("adsl", "adbds", "adae"):
+    for needed in ("adsl", "adbds", "adae", "adex"):
         if needed not in frames:
             raise InputError(f"{folder / 'adam'}: {needed}.csv is missing")
     trial = Path(trial_dir or manifest["trial_dir"])
     if not trial.is_dir():
         raise InputError(f"{trial}: the analysed trial folder is not found (give it with --trial)")
-    definition, exposure = _trial_frames(manifest, trial)
-    return AnalysisFolder(folder, manifest, results, frames, definition, exposure)
+    definition = _definition(manifest, trial)
+    return AnalysisFolder(folder, manifest, results, frames, definition, _tables(folder, results))
 
 
 # ---- typing the values ---------------------------------------------------------------------
@@ -173,46 +170,24 @@ def _ageu(frame: pd.DataFrame) -> pd.Series:
     return frame["AGE"].map(lambda v: None if v is None or pd.isna(v) else "YEARS")
 
 
-def _criterion(analysis: AnalysisFolder) -> tuple[str, Callable[[pd.DataFrame], pd.Series]]:
-    """CRIT1 text and the CRIT1FL rule: the responder rule of the primary parameter."""
-    from trialkit.estimators.responders import responders_exact
-
-    d = analysis.definition
-    param = d.parameter(d.primary.parameter)
-    pct = d.analysis.responder_pct_change
-    text = f"PCHG >= {pct}" if param.direction == "higher" else f"PCHG <= -{pct}"
-
-    def flag(frame: pd.DataFrame) -> pd.Series:
-        aval = pd.to_numeric(frame["AVAL"]).to_numpy(dtype=float)
-        base = pd.to_numeric(frame["BASE"]).to_numpy(dtype=float)
-        post = frame["ABLFL"].isna().to_numpy() & frame["AVISIT"].notna().to_numpy()
-        judged = (
-            (frame["PARAMCD"] == param.code).to_numpy()
-            & post
-            & np.isfinite(aval)
-            & np.isfinite(base)
-            & (base >= 0)
-        )
-        out = np.full(len(frame), None, dtype=object)
-        met = responders_exact(aval[judged], base[judged], pct, param.direction)
-        out[judged] = np.where(met, "Y", "N")
-        return pd.Series(out, index=frame.index)
-
-    return text, flag
-
-
 # ---- building ------------------------------------------------------------------------------
 def _source(spec: DatasetSpec, name: str) -> str:
     return spec.renames.get(name, COPIES.get(name, name))
 
 
+#: Variables the export sets itself, from the (ADSL-merged) frame, where the analysis lacks them.
+Computed = Callable[[pd.DataFrame], Mapping[str, pd.Series]]
+
+
+def _nothing(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    return {}
+
+
 def map_frame(
-    spec: DatasetSpec,
-    frame: pd.DataFrame,
-    adsl: pd.DataFrame,
-    computed: dict[str, Callable[[pd.DataFrame], pd.Series]],
+    spec: DatasetSpec, frame: pd.DataFrame, adsl: pd.DataFrame, computed: Computed = _nothing
 ) -> AdamDataset:
-    """Rename and type ``frame`` by ``spec``; subject columns it lacks come from ``adsl``."""
+    """Rename and type ``frame`` by ``spec``; subject columns it lacks come from ``adsl``; a
+    ``computed`` variable the analysis has itself is the analysis' (origin Predecessor)."""
     frame = frame.reset_index(drop=True)
     lacking = [_source(spec, n) for n in spec.variables if _source(spec, n) not in frame.columns]
     from_adsl = [c for c in dict.fromkeys(lacking) if c in adsl.columns and c != "USUBJID"]
@@ -226,12 +201,16 @@ def map_frame(
         frame = pd.concat([frame, merged[from_adsl].set_axis(frame.index)], axis=1)
     columns: dict[str, pd.Series] = {}
     variables: list[Variable] = []
+    own = computed(frame)
     for name in spec.variables:
-        var = VARIABLES[name]
-        if name in computed:
-            values = computed[name](frame)
-        elif _source(spec, name) in frame.columns:
+        var = variable(name)
+        assert var is not None, name  # the metadata table knows every spec variable
+        if _source(spec, name) in frame.columns:
             values = frame[_source(spec, name)]
+            if name in own:
+                var = replace(var, origin="Predecessor", method=None)
+        elif name in own:
+            values = own[name]
         else:
             continue  # a variable this trial does not have
         columns[name] = typed(values, var.kind)
@@ -240,51 +219,32 @@ def map_frame(
     for col in frame.columns:
         if col in used or col.startswith("_"):
             continue
-        var = VARIABLES.get(col) or Variable(col, col, _guess(frame[col]))  # type: ignore[arg-type]
+        var = variable(col) or Variable(col, col, _guess(frame[col]))  # type: ignore[arg-type]
         columns[col] = typed(frame[col], var.kind)
         variables.append(var)
     return AdamDataset(spec, variables, pd.DataFrame(columns, index=frame.index))
 
 
-def _efficacy_and_vitals(analysis: AnalysisFolder) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """ADEFF's and ADVS's source rows: BDS rows of efficacy and of safety parameters
-    (``kind = "safety"``, issue 12), or ``adam/advs.csv`` when the analysis writes one."""
-    bds = analysis.frames["adbds"]
-    safety = {
-        p.code for p in analysis.definition.parameters if getattr(p, "kind", "efficacy") == "safety"
-    }
-    is_safety = bds["PARAMCD"].isin(safety)
-    vitals = analysis.frames.get("advs")
-    if vitals is None and is_safety.any():
-        vitals = bds.loc[is_safety]
-    return bds.loc[~is_safety], vitals
-
-
 def build_datasets(analysis: AnalysisFolder) -> list[AdamDataset]:
-    """Every dataset of the export, in the order of :data:`DATASETS` (ADVS only with vitals)."""
+    """Every dataset of the export, in the order of :data:`DATASETS` (ADVS only with vital
+    signs: ``adam/advs.csv``; the assessments, so ADEFF, hold efficacy parameters only)."""
     from trialkit.submission.ard import ard_frame
 
     adsl = analysis.frames["adsl"]
-    efficacy, vitals = _efficacy_and_vitals(analysis)
-    crit_text, crit_flag = _criterion(analysis)
-    bds_computed = {
-        "CRIT1": lambda f: crit_flag(f).map(lambda v: None if v is None else crit_text),
-        "CRIT1FL": crit_flag,
-    }
-    subject = {"SUBJID": _subjid, "AGEU": _ageu}
-    sources: dict[str, tuple[pd.DataFrame | None, dict[str, Any]]] = {
-        "ADSL": (adsl, subject),
-        "ADEFF": (efficacy, bds_computed),
-        "ADVS": (vitals, {}),
-        "ADAE": (analysis.frames["adae"], {}),
-        "ADEX": (analysis.exposure.loc[analysis.exposure["USUBJID"].isin(adsl["USUBJID"])], {}),
-        "ARD": (ard_frame(analysis.results), {}),
+    criteria = plan_criteria(analysis.definition)
+    sources: dict[str, tuple[pd.DataFrame | None, Computed]] = {
+        "ADSL": (adsl, lambda f: {"SUBJID": _subjid(f), "AGEU": _ageu(f)}),
+        "ADEFF": (analysis.frames["adbds"], lambda f: criterion_columns(f, criteria)),
+        "ADVS": (analysis.frames.get("advs"), _nothing),
+        "ADAE": (analysis.frames["adae"], _nothing),
+        "ADEX": (analysis.frames["adex"], _nothing),
+        "ARD": (ard_frame(analysis.results, analysis.tables, analysis.definition), _nothing),
     }
     out = []
     for spec in DATASETS:
         frame, computed = sources[spec.name]
         if frame is not None:
-            out.append(map_frame(spec, frame, adsl, computed))
+            out.append(map_frame(with_criteria(spec, len(criteria)), frame, adsl, computed))
     return out
 
 

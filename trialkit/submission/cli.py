@@ -21,7 +21,7 @@ def export_adam(
         Path | None,
         typer.Option(
             "--trial",
-            help="The analysed trial folder, if it moved since the analysis.",
+            help="The analysed trial folder (its trial.toml), if it moved since the analysis.",
             show_default=False,
         ),
     ] = None,

@@ -2,9 +2,11 @@
 
 Datasets (ItemGroupDef with a ``def:leaf`` link to the transport file), variables (ItemDef:
 type, length, display format, origin, method, codelist), value-level metadata of AVAL, BASE
-and CHG per PARAMCD in the BDS datasets, codelists (arms, visits, parameters, flags,
-severities), derivation methods and dataset comments. A processing instruction points to the
-CDISC stylesheet written next to it, so the file opens readably in a browser.
+and CHG per PARAMCD in the BDS datasets and of each responder criterion (CRITy, CRITyFL) for
+its parameter, codelists (arms, visits, parameters, flags, severities, alert indicators),
+derivation methods (the responder criteria's from the plan) and dataset comments. A processing
+instruction points to the CDISC stylesheet written next to it, so the file opens readably in a
+browser.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from lxml import etree
 
 from trialkit.definition import TrialDefinition
 from trialkit.submission.adam import AdamDataset
-from trialkit.submission.metadata import DATASET_COMMENTS, METHODS, VARIABLES, Variable
+from trialkit.submission.criteria import plan_criteria
+from trialkit.submission.metadata import DATASET_COMMENTS, METHODS, Variable, variable
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 DEF = "http://www.cdisc.org/ns/def/v2.0"
@@ -77,7 +80,36 @@ def _codelists(definition: TrialDefinition) -> dict[str, tuple[str, list[tuple[s
         "CL.YN": ("No Yes Response", [("N", "No"), ("Y", "Yes")]),
         "CL.Y": ("Yes Response", [("Y", "Yes")]),
         "CL.AESEV": ("Severity", [("MILD", None), ("MODERATE", None), ("SEVERE", None)]),
+        "CL.ALRTIND": ("Alert Limit Indicator", [("LOW", None), ("NORMAL", None), ("HIGH", None)]),
     }
+
+
+def _value_level(
+    ds: AdamDataset, definition: TrialDefinition
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Value-level entries of a BDS dataset: (variable, [(PARAMCD, description)]) for AVAL,
+    BASE and CHG per parameter present, and for each criterion's CRITy/CRITyFL."""
+    params = {p.code: p for p in definition.parameters}
+    present = [c for c in params if c in set(ds.frame["PARAMCD"].dropna())]
+    out = []
+    for name in (v for v in VALUE_LEVEL if v in ds.frame.columns):
+        label = _label(name)
+        entries = []
+        for code in present:
+            unit = f" ({params[code].unit})" if params[code].unit else ""
+            entries.append((code, f"{label}: {params[code].label}{unit}"))
+        out.append((name, entries))
+    for c in plan_criteria(definition):
+        for name in (n for n in c.names if n in ds.frame.columns and c.parameter in present):
+            text = f"{_label(name)}: {c.rule.text} ({params[c.parameter].label})"
+            out.append((name, [(c.parameter, text)]))
+    return out
+
+
+def _label(name: str) -> str:
+    var = variable(name)
+    assert var is not None, name
+    return var.label
 
 
 def _item_def(
@@ -151,32 +183,26 @@ def define_xml(
             _def("StandardVersion"): "1.1",
         },
     )
-    params = {p.code: p for p in definition.parameters}
-    value_lists, where_clauses, item_defs = [], [], []
+    value_lists, item_defs = [], []
+    where_clauses: dict[str, etree._Element] = {}
     for ds in datasets:
         if "PARAMCD" not in ds.frame.columns:
             continue
-        present = [c for c in params if c in set(ds.frame["PARAMCD"].dropna())]
-        for name in (v for v in VALUE_LEVEL if v in ds.frame.columns):
+        method_of = {v.name: v.method for v in ds.variables}
+        for name, entries in _value_level(ds, definition):
             vl = etree.Element(_def("ValueListDef"), OID=f"VL.{ds.name}.{name}")
-            for order, code in enumerate(present, start=1):
+            for order, (code, text) in enumerate(entries, start=1):
                 oid = f"IT.{ds.name}.{name}.{code}"
                 wc = f"WC.{ds.name}.PARAMCD.{code}"
-                ref = etree.SubElement(
-                    vl, _odm("ItemRef"), ItemOID=oid, OrderNumber=str(order), Mandatory="No"
-                )
+                attrs = {"ItemOID": oid, "OrderNumber": str(order), "Mandatory": "No"}
+                if method_of.get(name):
+                    attrs["MethodOID"] = str(method_of[name])
+                ref = etree.SubElement(vl, _odm("ItemRef"), attrs)
                 etree.SubElement(ref, _def("WhereClauseRef"), WhereClauseOID=wc)
+                var = next(v for v in ds.variables if v.name == name)
                 rows = ds.frame["PARAMCD"] == code
-                unit = f" ({params[code].unit})" if params[code].unit else ""
-                item_defs.append(
-                    (
-                        oid,
-                        VARIABLES[name],
-                        ds.frame.loc[rows, name],
-                        f"{VARIABLES[name].label}: {params[code].label}{unit}",
-                    )
-                )
-                if name == VALUE_LEVEL[0]:
+                item_defs.append((oid, var, ds.frame.loc[rows, name], text))
+                if wc not in where_clauses:
                     clause = etree.Element(_def("WhereClauseDef"), OID=wc)
                     check = etree.SubElement(
                         clause,
@@ -188,10 +214,10 @@ def define_xml(
                         },
                     )
                     etree.SubElement(check, _odm("CheckValue")).text = code
-                    where_clauses.append(clause)
+                    where_clauses[wc] = clause
             value_lists.append(vl)
     mdv.extend(value_lists)
-    mdv.extend(where_clauses)
+    mdv.extend(where_clauses.values())
     for ds in datasets:
         group = _described(
             mdv,
@@ -226,12 +252,13 @@ def define_xml(
             group, _def("leaf"), {"ID": f"LF.{ds.name}", f"{{{XLINK}}}href": file_name}
         )
         etree.SubElement(leaf, _def("title")).text = file_name
+    with_vl = {vl.get("OID") for vl in value_lists}
     for ds in datasets:
-        has_vl = "PARAMCD" in ds.frame.columns
         for var in ds.variables:
             source = sources.get(ds.name, "")
             origin = f"{source}" if var.origin == "Predecessor" and source else None
-            vl = f"VL.{ds.name}.{var.name}" if has_vl and var.name in VALUE_LEVEL else None
+            vl = f"VL.{ds.name}.{var.name}"
+            vl = vl if vl in with_vl else None
             _item_def(
                 mdv, f"IT.{ds.name}.{var.name}", var, ds.frame[var.name], var.label, origin, vl
             )
@@ -257,11 +284,12 @@ def define_xml(
                     cl, _odm("EnumeratedItem"), CodedValue=value, OrderNumber=str(order)
                 )
     methods = {v.method for ds in datasets for v in ds.variables if v.method}
+    texts = {**METHODS, **{f"MT.CRIT{c.number}": c.method for c in plan_criteria(definition)}}
     for oid in sorted(methods):
         _described(
             mdv,
             _odm("MethodDef"),
-            METHODS[oid],
+            texts[oid],
             OID=oid,
             Name=f"Algorithm {oid[3:]}",
             Type="Computation",

@@ -70,7 +70,6 @@ def export_adam(
     datasets = build_datasets(analysis)
     check_transport(datasets)
     sources = {ds.name: f"adam/{ds.spec.source}.csv" for ds in datasets if ds.spec.source}
-    sources["ADEX"] = "exposure of the analysed trial folder"
     sources["ARD"] = "results.json"
     document = define_xml(datasets, analysis.definition, sources, formats[0])
     run = RunInfo(

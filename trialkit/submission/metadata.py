@@ -7,8 +7,11 @@ ADaM name, label, type, display format, origin, source column and derivation met
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from trialkit.treatments import KINDS
 
 Kind = Literal["text", "float", "integer", "date"]
 
@@ -59,6 +62,17 @@ TREATMENT_CODES: dict[str, str] = {
     "other": "OTH",
 }
 DRUG_DAYS = {f"{code}DAYS": f"DRUG_DAYS_{kind.upper()}" for kind, code in TREATMENT_CODES.items()}
+#: Procedures' session counts in ADSL: <SHORT>_SESSIONS is <CODE>SESS and
+#: PLANNED_<SHORT>_SESSIONS is <CODE>SSPL (SHAM_MN_SESSIONS -> SHMNSESS, SHMNSSPL).
+PROCEDURES = {kind: TREATMENT_CODES[kind] for kind, k in KINDS.items() if k.procedure and k.short}
+SESSIONS = {
+    name: column
+    for kind, code in PROCEDURES.items()
+    for name, column in (
+        (f"{code}SESS", f"{KINDS[kind].short}_SESSIONS"),
+        (f"{code}SSPL", f"PLANNED_{KINDS[kind].short}_SESSIONS"),
+    )
+}
 
 #: Every variable by ADaM name (a name means the same in every dataset).
 VARIABLES: dict[str, Variable] = _vars(
@@ -91,10 +105,26 @@ VARIABLES: dict[str, Variable] = _vars(
     ("DCSREAS", "Reason for Discontinuation from Study", "text"),
     Variable("DISCDT", "Date of Treatment Discontinuation", "date", "Derived", "MT.DISCDT"),
     Variable("RESCDT", "Date of First Rescue Medication", "date", "Derived", "MT.RESCDT"),
-    Variable("MNSESS", "Microneedling Sessions Given", "integer", "Derived", "MT.SESSIONS"),
-    Variable("MNSESSPL", "Microneedling Sessions Planned", "float", "Derived", "MT.PLANNED"),
-    Variable("PRPSESS", "PRP Sessions Given", "integer", "Derived", "MT.SESSIONS"),
-    Variable("PRPSESPL", "PRP Sessions Planned", "float", "Derived", "MT.PLANNED"),
+    *(
+        Variable(
+            f"{code}SESS",
+            f"Sessions Given: {kind.replace('_', ' ')}",
+            "integer",
+            "Derived",
+            "MT.SESSIONS",
+        )
+        for kind, code in PROCEDURES.items()
+    ),
+    *(
+        Variable(
+            f"{code}SSPL",
+            f"Sessions Planned: {kind.replace('_', ' ')}",
+            "float",
+            "Derived",
+            "MT.PLANNED",
+        )
+        for kind, code in PROCEDURES.items()
+    ),
     Variable("MNDEPMN", "Mean Needle Depth (mm)", "float", "Derived", "MT.DEPTH"),
     Variable("MNDEPMX", "Maximum Needle Depth (mm)", "float", "Derived", "MT.DEPTH"),
     Variable("PRPVOLT", "Total PRP Volume (mL)", "float", "Derived", "MT.PRPVOL"),
@@ -136,10 +166,12 @@ VARIABLES: dict[str, Variable] = _vars(
     Variable("RESCFL", "After Rescue Medication Flag", "text", "Derived", "MT.ICE", "CL.Y"),
     Variable("ICEFL", "Set Missing by Estimand Flag", "text", "Derived", "MT.ICE", "CL.Y"),
     Variable("ICEREAS", "Intercurrent Event Setting Value Missing", "text", "Derived", "MT.ICE"),
-    Variable("CRIT1", "Analysis Criterion 1", "text", "Derived", "MT.CRIT1"),
+    Variable("CRITy", "Analysis Criterion y", "text", "Derived", "MT.CRITy"),
     Variable(
-        "CRIT1FL", "Criterion 1 Evaluation Result Flag", "text", "Derived", "MT.CRIT1", "CL.YN"
+        "CRITyFL", "Criterion y Evaluation Result Flag", "text", "Derived", "MT.CRITy", "CL.YN"
     ),
+    Variable("ALRTIND", "Alert Limit Indicator", "text", "Derived", "MT.ALRT", "CL.ALRTIND"),
+    Variable("ALRTFL", "Beyond Alert Limit Flag", "text", "Derived", "MT.ALRT", "CL.Y"),
     ("AESEQ", "Sequence Number", "integer"),
     ("AETERM", "Reported Term for the Adverse Event", "text"),
     ("AEDECOD", "Dictionary-Derived Term", "text"),
@@ -232,8 +264,6 @@ BDS_VARIABLES = (
     "PCHG",
     "PCHGNOTE",
     "ANL01FL",
-    "CRIT1",
-    "CRIT1FL",
     "AWTARGET",
     "AWLO",
     "AWHI",
@@ -247,6 +277,38 @@ BDS_VARIABLES = (
     "SRCSEQ",
 )
 BDS_KEYS = ("STUDYID", "USUBJID", "PARAMCD", "ADT", "SRCSEQ")
+#: The responder criteria's place in ADEFF: CRITy/CRITyFL stand for CRIT1, CRIT1FL, CRIT2, ...
+#: (one pair per criterion of trialkit.submission.criteria; see :func:`with_criteria`).
+CRITERIA = ("CRITy", "CRITyFL")
+_AFTER_FLAG = BDS_VARIABLES.index("ANL01FL") + 1
+#: The alert-limit variables of ADVS (vital signs).
+ALERTS = ("ALRTIND", "ALRTFL")
+_CRITERION = re.compile(r"CRIT([1-9][0-9]?)(FL)?")
+
+
+def variable(name: str) -> Variable | None:
+    """The metadata of variable ``name`` (CRIT1, CRIT2FL ... from CRITy, CRITyFL), None when
+    the table does not know it."""
+    match = _CRITERION.fullmatch(name)
+    if match is None:
+        return VARIABLES.get(name)
+    y, flag = match.groups()
+    generic = VARIABLES[CRITERIA[1] if flag else CRITERIA[0]]
+    label = generic.label.replace("Criterion y", f"Criterion {y}")
+    return replace(generic, name=name, label=label, method=f"MT.CRIT{y}")
+
+
+def with_criteria(spec: DatasetSpec, count: int) -> DatasetSpec:
+    """``spec`` with CRITy/CRITyFL numbered for ``count`` criteria (none: removed)."""
+    numbered = [n for y in range(1, count + 1) for n in (f"CRIT{y}", f"CRIT{y}FL")]
+    names: list[str] = []
+    for name in spec.variables:
+        if name == CRITERIA[0]:
+            names.extend(numbered)
+        elif name != CRITERIA[1]:
+            names.append(name)
+    return replace(spec, variables=tuple(names))
+
 
 DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec(
@@ -273,10 +335,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "DCSREAS",
             "DISCDT",
             "RESCDT",
-            "MNSESS",
-            "MNSESSPL",
-            "PRPSESS",
-            "PRPSESPL",
+            *SESSIONS,
             "MNDEPMN",
             "MNDEPMX",
             "PRPVOLT",
@@ -288,10 +347,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "PPREASON",
         ),
         {
-            "MNSESS": "MN_SESSIONS",
-            "MNSESSPL": "PLANNED_MN_SESSIONS",
-            "PRPSESS": "PRP_SESSIONS",
-            "PRPSESPL": "PLANNED_PRP_SESSIONS",
+            **SESSIONS,
             "MNDEPMN": "MEAN_NEEDLE_DEPTH",
             "MNDEPMX": "MAX_NEEDLE_DEPTH",
             "PRPVOLT": "PRP_VOLUME_TOTAL",
@@ -305,7 +361,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         "BASIC DATA STRUCTURE",
         "One record per subject per parameter per collected assessment",
         BDS_KEYS,
-        BDS_VARIABLES,
+        (*BDS_VARIABLES[:_AFTER_FLAG], *CRITERIA, *BDS_VARIABLES[_AFTER_FLAG:]),
         source="adbds",
     ),
     DatasetSpec(
@@ -314,7 +370,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         "BASIC DATA STRUCTURE",
         "One record per subject per parameter per collected measurement",
         BDS_KEYS,
-        BDS_VARIABLES,
+        (*BDS_VARIABLES[:_AFTER_FLAG], *ALERTS, *BDS_VARIABLES[_AFTER_FLAG:]),
         source="advs",
     ),
     DatasetSpec(
@@ -391,6 +447,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             "NDLDEPTH": "NEEDLE_DEPTH_MM",
             "VOLML": "VOLUME_ML",
         },
+        source="adex",
     ),
     DatasetSpec(
         "ARD",
@@ -420,7 +477,10 @@ def dataset_spec(name: str) -> DatasetSpec:
 
 #: Derivation methods, in words (from docs/derivations.md), by method OID.
 METHODS: dict[str, str] = {
-    "MT.SUBJID": "USUBJID without its leading 'STUDYID-' (USUBJID itself when it has none).",
+    "MT.SUBJID": (
+        "subjects.SUBJID when the subjects dataset has that column (origin then Predecessor); "
+        "else USUBJID without its leading 'STUDYID-' (USUBJID itself when it has none)."
+    ),
     "MT.SITEGR1": (
         "Sites with fewer than analysis.pool_sites_min_size randomised subjects pooled into "
         "POOLED (a small pooled group joins the smallest site); SITEID without pooling."
@@ -475,10 +535,9 @@ METHODS: dict[str, str] = {
         "DISCFL/RESCFL: record after DISCDT/RESCDT; under the hypothetical strategy AVAL, "
         "CHG and PCHG after the event are set missing (ICEFL = Y, ICEREAS the earliest event)."
     ),
-    "MT.CRIT1": (
-        "Primary-parameter post-baseline records with AVAL and BASE: responder when the "
-        "percent change reaches analysis.responder_pct_change in the favourable direction, "
-        "decided exactly (trialkit.estimators.responders)."
+    "MT.ALRT": (
+        "ALRTIND: LOW when AVAL < the parameter's alert_low, HIGH when AVAL > alert_high, "
+        "NORMAL otherwise (missing without AVAL or limits); ALRTFL: Y when LOW or HIGH."
     ),
     "MT.ASEVN": "AESEV coded MILD = 1, MODERATE = 2, SEVERE = 3.",
     "MT.TRTEMFL": (
@@ -492,16 +551,21 @@ DATASET_COMMENTS: dict[str, str] = {
     "ADSL": "adam/adsl.csv of the analysis, renamed to ADaM names.",
     "ADEFF": (
         "One BDS for every efficacy parameter (PARAMCD rows), adam/adbds.csv of the analysis "
-        "(estimand applied). Primary analysis rows: PARAMCD = primary parameter, ANL01FL = Y, "
-        "ABLFL missing, population flag Y, post-baseline AVISIT, CHG and BASE present."
+        "(estimand applied). Continuous primary: PARAMCD = primary parameter, ANL01FL = Y, "
+        "ABLFL missing, population flag Y, post-baseline AVISIT, CHG and BASE present. Binary "
+        "primary: its ANL01FL = Y record at the primary visit, CRIT1FL the response (no record "
+        "or CRIT1FL blank: as endpoints.primary.missing says). CRITy: the plan's responder rules."
     ),
-    "ADVS": "Vital signs BDS, adam/advs.csv of the analysis.",
+    "ADVS": "Vital signs BDS (kind = safety parameters), adam/advs.csv of the analysis.",
     "ADAE": "adam/adae.csv of the analysis.",
     "ADEX": (
-        "The exposure file of the analysed trial folder (checked against the analysis "
-        "manifest), with the analysis' dummy randomisation and cutoff, for ADSL subjects."
+        "adam/adex.csv of the analysis: the exposure records analysed (cutoff and dummy "
+        "randomisation applied) of ADSL subjects; EXSEQ is the record's row in the file."
     ),
-    "ARD": "Every statistic of results.json's primary analysis and population, one a row.",
+    "ARD": (
+        "Every statistic of results.json's primary analysis and population, and of the "
+        "secondary endpoints' tables results.json names, one a row."
+    ),
 }
 
 
