@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from trialkit.report.blinding import INTERIM_KEYS, POOLED_TABLES, VALIDATION_KEYS, pool
+from trialkit.report.blinding import (
+    INTERIM_KEYS,
+    POOLED_TABLES,
+    SAE_LISTING,
+    VALIDATION_KEYS,
+    pool,
+)
 from trialkit.report.results import AnalysisOutput
 
 from .analysis_results import write_test_results
@@ -56,13 +62,19 @@ def test_open_report_has_no_arm_level_results(html_reports: dict[str, str]) -> N
 
 def test_pooled_material_is_the_allow_list_only(analysis_output: Path) -> None:
     """The open report's material: the pooled tables (no arm column, no treatment emergence
-    or safety flag) and the validation totals; every allowed table is there."""
-    pooled = pool(AnalysisOutput.load(analysis_output))
-    assert set(pooled.tables) == set(POOLED_TABLES)
+    or safety flag) and the validation totals; every allowed table the analysis wrote is there
+    (the serious AE listing only when the plan allows it)."""
+    output = AnalysisOutput.load(analysis_output)
+    written = {name for name in POOLED_TABLES if output.table(name) is not None}
+    assert SAE_LISTING in written and "pooled_ae_by_term" in written
+    pooled = pool(output)
+    assert set(pooled.tables) == written - {SAE_LISTING}
+    assert pooled.table(SAE_LISTING) is None
+    assert set(pool(output, sae_listing=True).tables) == written
     assert all(name.startswith("pooled_") or name == "validation_findings_by_rule"
                for name in POOLED_TABLES)  # fmt: skip
     assert tuple(pooled.validation_totals) == VALIDATION_KEYS
-    for name, frame in pooled.tables.items():
+    for name, frame in pool(output, sae_listing=True).tables.items():
         assert not {"ARMCD", "ACTARMCD", "ARM", "TRTEMFL", "SAFFL", "message"} & set(
             frame.columns
         ), name

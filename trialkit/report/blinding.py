@@ -7,8 +7,10 @@ findings counted by rule) and the few ``results.json`` values in :data:`VALIDATI
 :data:`INTERIM_KEYS`; nothing else of the analysis output reaches the open report's builder.
 Which AEs and subjects the pooled safety tables count (every reported AE of every randomised
 subject, since treatment emergence follows each arm's dosing) is the analysis' rule, stated in
-``trialkit.analysis.safety``. The analysis itself runs in a temporary folder outside the
-report's output folder and is deleted afterwards.
+``trialkit.analysis.safety``. Serious AEs reach it as pooled counts by body system and term;
+their listing (subject, verbatim term, without arm) only when the interim plan allows it
+(``[interim] open_report_sae_listing``, default off). The analysis itself runs in a temporary
+folder outside the report's output folder and is deleted afterwards.
 """
 
 from __future__ import annotations
@@ -29,10 +31,15 @@ POOLED_TABLES = (
     "pooled_recruitment_dates",
     "pooled_ae_overview",
     "pooled_ae_by_term",
+    "pooled_sae_by_term",
     "pooled_serious_ae_listing",
     "pooled_discontinuation_listing",
+    "pooled_vital_signs_by_visit",
+    "pooled_vital_signs_alerts",
     "validation_findings_by_rule",
 )
+#: Of POOLED_TABLES, the listing of serious AEs one by one: only when the plan allows it.
+SAE_LISTING = "pooled_serious_ae_listing"
 #: Of results.json ``validation``: the totals only (no finding, which can name an arm).
 VALIDATION_KEYS = ("errors", "warnings", "allowed_errors")
 #: Of the group sequential look (results.json ``interim``) only which look it is and the
@@ -51,6 +58,7 @@ OPEN_SECTIONS = (
     "data_quality",
     "baseline",
     "safety_pooled",
+    "vital_signs_pooled",
     "signoff",
 )
 
@@ -70,9 +78,11 @@ class PooledData:
         return self.tables.get(name)
 
 
-def pool(output: AnalysisOutput) -> PooledData:
-    """Reduce an analysis output to the pooled material an open report may show."""
-    frames = {name: output.table(name) for name in POOLED_TABLES}
+def pool(output: AnalysisOutput, sae_listing: bool = False) -> PooledData:
+    """Reduce an analysis output to the pooled material an open report may show (the serious
+    AE listing only with ``sae_listing``: the interim plan's ``open_report_sae_listing``)."""
+    names = [n for n in POOLED_TABLES if sae_listing or n != SAE_LISTING]
+    frames = {name: output.table(name) for name in names}
     tables = {name: frame for name, frame in frames.items() if frame is not None}
     validation = output.get("validation") or {}
     return PooledData(

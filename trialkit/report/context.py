@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from trialkit.analysis.safety import meddra_suffix
 from trialkit.definition import TrialDefinition
 from trialkit.report import descriptive as desc
 from trialkit.report import figures
@@ -54,6 +55,7 @@ FULL_SECTIONS = (
     "sensitivity",
     "secondary",
     "safety",
+    "vital_signs",
     "exposure",
     "diagnostics",
     "boundaries",
@@ -76,6 +78,8 @@ TITLES = {
     "secondary": "Secondary endpoints",
     "safety": "Safety",
     "safety_pooled": "Safety (pooled over arms)",
+    "vital_signs": "Vital signs",
+    "vital_signs_pooled": "Vital signs (pooled over arms)",
     "exposure": "Exposure to study treatment",
     "diagnostics": "Model diagnostics",
     "boundaries": "Group sequential monitoring",
@@ -136,6 +140,8 @@ DISCONTINUATION_COLUMNS = (
 )  # fmt: skip
 DEVIATION_COLUMNS = (("USUBJID", "Subject"), ("ARMCD", "Arm"), ("rule", "Rule"),
                      ("message", "Deviation"))  # fmt: skip
+#: Sections left out (not "not available") of a trial without vital signs.
+VITAL_SIGNS_SECTIONS = ("vital_signs", "vital_signs_pooled")
 
 
 class _Builder(EfficacySections):
@@ -193,6 +199,14 @@ class _Builder(EfficacySections):
             return self.pooled.table(pooled)
         assert self.out is not None
         return self.out.table(full)
+
+    def _full(self, name: str) -> pd.DataFrame | None:
+        """An analysis table of the final and closed reports only (``None`` in the open one)."""
+        return None if self.out is None else self.out.table(name)
+
+    def _pooled(self, name: str) -> pd.DataFrame | None:
+        """A pooled table of the open report only (``None`` in the final and closed ones)."""
+        return None if self.pooled is None else self.pooled.table(name)
 
     def arms_for_tables(self) -> desc.Arms:
         """Arms for descriptive tables: none (pooled) in the open report."""
@@ -349,6 +363,10 @@ class _Builder(EfficacySections):
         """Safety tables and listings pooled over arms (open report)."""
         return self.safety()
 
+    def vital_signs_pooled(self) -> dict[str, Any] | None:
+        """Vital signs pooled over arms (open report)."""
+        return self.vital_signs()
+
     # -- full reports -----------------------------------------------------------------------
 
     def estimand(self) -> dict[str, Any] | None:
@@ -389,7 +407,8 @@ class _Builder(EfficacySections):
         return {"total": flow[-1], "arms": arm_boxes, "population": name or "analysis"}
 
     def safety(self) -> dict[str, Any] | None:
-        """AE overview, AEs by term, serious AEs, discontinuations and protocol deviations."""
+        """AE overview, AEs by term (all, leading to withdrawal; pooled: serious ones), serious
+        AEs listed (open report: only when the plan allows), discontinuations, deviations."""
         overview = self.table("safety_teae_overview", "pooled_ae_overview")
         by_term = self.table("safety_teae_by_term", "pooled_ae_by_term")
         sae = self.table("safety_serious_ae_listing", "pooled_serious_ae_listing")
@@ -404,15 +423,27 @@ class _Builder(EfficacySections):
             else "Treatment-emergent adverse events, safety population (SAFFL), by arm as "
             "treated (ACTARMCD)"
         )
-        result: dict[str, Any] = {"overview": None, "by_term": None, "sae": None}
+        terms = (
+            f"by system organ class and preferred term{meddra_suffix(self.d.safety.meddra_version)}"
+            ", by descending frequency in the total column"
+        )
+        result: dict[str, Any] = {"overview": None, "by_term": None, "withdrawal": None,
+                                  "serious_by_term": None, "sae": None}  # fmt: skip
         if overview is not None:
             result["overview"] = desc.row_table(
                 overview, arms, self.labels, "Subjects with",
                 caption=f"Overview of adverse events: {what}",
                 note="A subject is counted once per row.",
             )  # fmt: skip
-            if by_term is not None:
-                result["by_term"] = desc.ae_by_term(by_term, arms, overview, what)
+            for key, frame, title in (
+                ("by_term", by_term, "Adverse events"),
+                ("withdrawal", self._full("safety_teae_withdrawal"),
+                 "Adverse events leading to withdrawal of study treatment (AEACN)"),
+                ("serious_by_term", self._pooled("pooled_sae_by_term"), "Serious adverse events"),
+            ):  # fmt: skip
+                if frame is not None:
+                    caption = f"{title} {terms}: {what}"
+                    result[key] = desc.ae_by_term(frame, arms, overview, caption)
         if sae is not None:
             result["sae"] = desc.listing(sae, SAE_COLUMNS, self.arm_labels())
         result["discontinuations"] = (
@@ -422,6 +453,39 @@ class _Builder(EfficacySections):
         )
         result["deviations"] = None if self.opt.blinded else self._deviations()
         return result
+
+    def vital_signs(self) -> dict[str, Any] | None:
+        """Vital signs by visit (value and change from baseline) per parameter, and the subjects
+        beyond an alert limit: as treated (SAFFL), or pooled over arms (open report)."""
+        summary = self.table("vital_signs_by_visit", "pooled_vital_signs_by_visit")
+        alerts = self.table("vital_signs_alerts", "pooled_vital_signs_alerts")
+        if summary is None and alerts is None:
+            return None
+        arms = self.arms_for_tables()
+        who = (
+            "all randomised subjects (ITTFL), pooled over arms"
+            if self.opt.blinded
+            else "safety population (SAFFL), by arm as treated (ACTARMCD)"
+        )
+        params = [p for p in self.d.parameters if p.kind == "safety"]
+        tables = []
+        if summary is not None:
+            for p in params:
+                unit = f" ({p.unit})" if p.unit else ""
+                caption = f"{p.label}{unit} and change from baseline by visit, {who}"
+                tables.append(desc.vital_signs_by_visit(
+                    summary, arms, (p.code, p.label), self.visit_labels, caption))  # fmt: skip
+        return {
+            "by_visit": tables,
+            "alerts": desc.vital_signs_alerts(
+                alerts,
+                arms,
+                {p.code: (p.label, p.unit or "") for p in params},
+                f"Subjects with a post-baseline value beyond an alert limit, {who}",
+            )
+            if alerts is not None
+            else None,
+        }
 
     def _deviations(self) -> dict[str, Any] | None:
         """Protocol deviations: the analysis' listing (validation warnings), randomised arm."""
@@ -503,7 +567,8 @@ def build_context(
 ) -> dict[str, Any]:
     """The template context of a report; the open report sees only pooled data."""
     if options.blinded:
-        builder = _Builder(definition, None, pool(output), options)
+        listing = definition.interim is not None and definition.interim.open_report_sae_listing
+        builder = _Builder(definition, None, pool(output, sae_listing=listing), options)
         names: tuple[str, ...] = OPEN_SECTIONS
     else:
         builder = _Builder(definition, output, None, options)
@@ -511,6 +576,8 @@ def build_context(
     makers: dict[str, Callable[[], dict[str, Any] | None]] = {
         "exposure": builder.exposure_section,
     }
+    if not any(p.kind == "safety" for p in definition.parameters):
+        names = tuple(n for n in names if n not in VITAL_SIGNS_SECTIONS)
     sections = []
     for name in names:
         make = makers.get(name) or getattr(builder, name)

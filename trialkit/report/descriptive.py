@@ -70,20 +70,25 @@ def _continuous_rows(
     frame: pd.DataFrame, columns: list[tuple[str, str]], digits: int
 ) -> list[list[str]]:
     """Rows n, mean (SD), median and range of one variable's rows."""
+    return _stat_rows([(frame, code) for code, _ in columns], digits)
 
-    def v(code: str, stat: str) -> Any:
+
+def _stat_rows(cells: list[tuple[pd.DataFrame, str]], digits: int) -> list[list[str]]:
+    """Rows n, mean (SD), median and range, one column per (rows of a long table, arm)."""
+
+    def v(frame: pd.DataFrame, code: str, stat: str) -> Any:
         return _value(frame, arm=code, statistic=stat)
 
-    rows = [["  n", *[fmt_int(v(c, "n")) for c, _ in columns]]]
+    rows = [["  n", *[fmt_int(v(f, c, "n")) for f, c in cells]]]
     rows.append(
-        ["  Mean (SD)", *[fmt_mean_sd(v(c, "mean"), v(c, "sd"), digits) for c, _ in columns]]
+        ["  Mean (SD)", *[fmt_mean_sd(v(f, c, "mean"), v(f, c, "sd"), digits) for f, c in cells]]
     )
-    rows.append(["  Median", *[fmt_num(v(c, "median"), digits) for c, _ in columns]])
+    rows.append(["  Median", *[fmt_num(v(f, c, "median"), digits) for f, c in cells]])
     rows.append(
         ["  Min, max",
-         *[MISSING if v(c, "min") is None or pd.isna(v(c, "min"))
-           else f"{fmt_num(v(c, 'min'), digits)}, {fmt_num(v(c, 'max'), digits)}"
-           for c, _ in columns]]
+         *[MISSING if v(f, c, "min") is None or pd.isna(v(f, c, "min"))
+           else f"{fmt_num(v(f, c, 'min'), digits)}, {fmt_num(v(f, c, 'max'), digits)}"
+           for f, c in cells]]
     )  # fmt: skip
     return rows
 
@@ -172,23 +177,91 @@ def row_table(
     return make_table(header, rows, caption=caption, note=note)
 
 
+def _n_pct_events(frame: pd.DataFrame, code: str, **where: str) -> str:
+    """``n (pct%) [events]`` of one cell of an AE table (``0`` alone without a subject)."""
+    cell = _n_pct(frame, code, **where)
+    events = _value(frame, arm=code, statistic="events", **where)
+    if events is None or not _value(frame, arm=code, statistic="n", **where):
+        return cell
+    return f"{cell} [{fmt_int(events)}]"
+
+
 def ae_by_term(
     frame: pd.DataFrame, arms: Arms, header_table: pd.DataFrame, caption: str
 ) -> dict[str, Any]:
-    """Subjects with each AE by body system (a heading row) and preferred term, ``n (%)``."""
+    """Subjects with any AE, then by body system (a row of its own) and preferred term, in the
+    analysis table's order: ``n (%) [events]`` per column."""
+    columns = _columns(arms)
+    rows: list[Any] = []
+    keys = frame[["body_system", "preferred_term"]].fillna("").astype(str).drop_duplicates()
+    for soc, pt in keys.itertuples(index=False):
+        where = {"body_system": soc, "preferred_term": pt}
+        label = "Any adverse event" if soc == "ANY" else f"  {pt}" if pt else soc
+        rows.append([label, *[_n_pct_events(frame, c, **where) for c, _ in columns]])
+    header = ["System organ class / preferred term", *_headers(header_table, columns,
+                                                                 "Subjects")]  # fmt: skip
+    note = ("n (%) [events]: subjects with at least one such adverse event (counted once per "
+            "row), percent of N, and the number of events.")  # fmt: skip
+    return make_table(header, rows, caption=caption, note=note)
+
+
+def vital_signs_by_visit(
+    frame: pd.DataFrame,
+    arms: Arms,
+    parameter: tuple[str, str],
+    visit_labels: Mapping[str, str],
+    caption: str,
+) -> dict[str, Any]:
+    """One parameter's analysis values and changes from baseline: per visit (a heading row)
+    n, mean (SD), median and range, a value and a change column per arm (the analysis'
+    ``vital_signs_by_visit`` table)."""
+    code, label = parameter
+    columns = _columns(arms)
+    rows_of = frame[frame["parameter"].astype(str) == code]
+    width = 2 * len(columns) + 1
+    rows: list[Any] = []
+    for visit in dict.fromkeys(rows_of["visit"].astype(str)):
+        at = rows_of[rows_of["visit"].astype(str) == visit]
+        rows.append(group_row(visit_labels.get(visit, visit), width))
+        values, changes = at[at["variable"] == "AVAL"], at[at["variable"] == "CHG"]
+        rows += _stat_rows([(part, c) for c, _ in columns for part in (values, changes)], 1)
+    header = [label]
+    for h in _headers(frame, columns, "Subjects"):
+        header += [f"{h}: value", f"{h}: change"]
+    return make_table(header, rows, caption=caption)
+
+
+def _n_of_total(frame: pd.DataFrame, code: str) -> str:
+    """``n/N (pct%)`` of one cell (``0/N`` without a subject)."""
+    n, total = _value(frame, arm=code, statistic="n"), _value(frame, arm=code, statistic="N")
+    if n is None or total is None:
+        return MISSING
+    share = f"{fmt_int(n)}/{fmt_int(total)}"
+    return f"{share} ({fmt_num(_value(frame, arm=code, statistic='pct'))}%)" if n else share
+
+
+def vital_signs_alerts(
+    frame: pd.DataFrame, arms: Arms, parameters: Mapping[str, tuple[str, str]], caption: str
+) -> dict[str, Any]:
+    """Subjects beyond each alert limit, ``n/N (%)`` per column (``parameters``: code ->
+    (label, unit) as in trial.toml), from the analysis' ``vital_signs_alerts`` table."""
     columns = _columns(arms)
     width = len(columns) + 1
     rows: list[Any] = []
-    terms = frame[frame["body_system"] != "ANY"]
-    keys = terms[["body_system", "preferred_term"]].fillna("").astype(str).drop_duplicates()
-    for soc, pt in keys.itertuples(index=False):
-        if not pt:
-            rows.append(group_row(soc, width))
-            continue
-        where = {"body_system": soc, "preferred_term": pt}
-        rows.append([f"  {pt}", *[_n_pct(terms, c, **where) for c, _ in columns]])
-    header = ["Body system / preferred term", *_headers(header_table, columns, "Subjects")]
-    return make_table(header, rows, caption=caption)
+    limits = frame[frame["variable"] != "Subjects"]
+    for code in dict.fromkeys(limits["parameter"].astype(str)):
+        label, unit = parameters.get(code, (code, ""))
+        rows.append(group_row(label, width))
+        of_param = limits[limits["parameter"].astype(str) == code]
+        for direction, part in of_param.groupby("variable", sort=False):
+            limit = f"{float(part['limit'].iloc[0]):g}"  # as in trial.toml
+            word = "Below" if direction == "LOW" else "Above"
+            rows.append([f"  {word} {limit} {fmt_text(unit)}".rstrip(),
+                         *[_n_of_total(part, c) for c, _ in columns]])  # fmt: skip
+    header = ["Alert limit", *_headers(frame, columns, "Subjects")]
+    note = ("n/N (%): subjects with a post-baseline analysis value beyond the limit, of the "
+            "subjects with a post-baseline value of the parameter (N).")  # fmt: skip
+    return make_table(header, rows, caption=caption, note=note)
 
 
 def listing(
