@@ -9,6 +9,10 @@ import pytest
 from trialkit.errors import ModelSpecificationError
 from trialkit.models import MMRM
 from trialkit.models.batch import SameShapeData, SameShapeMMRM
+from trialkit.models.covariance import make_structure
+from trialkit.models.fit import CovarianceModel
+from trialkit.models.likelihood import Likelihood
+from trialkit.models.patterns import PatternLikelihood
 
 ARMS = ("PBO", "LOW", "HIGH")
 VISITS = ("W4", "W8", "W12", "W16")
@@ -75,6 +79,25 @@ def test_equals_the_general_path(covariance: str, df: str) -> None:
         want = res.estimate(ref)
         for got, col in zip(fit.estimate(M), ("estimate", "se", "df", "t", "p"), strict=True):
             np.testing.assert_allclose(got, want[col].to_numpy(), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance", ["us", "ar1", "toeph"])
+def test_pattern_sums_equal_the_subject_sums(covariance: str) -> None:
+    """-2 l, beta, the gradient, the Hessian (in theta) and B from the per-pattern statistics
+    equal those summed subject by subject, away from the optimum."""
+    engine = SameShapeMMRM(FORMULA, ARMS, VISITS, "PBO")
+    padded, stats = engine.padded(_dataset(4))
+    assert len(stats.count) < 10 and stats.count.sum() == padded.mask.any(axis=1).sum()
+    cov = CovarianceModel([make_structure(covariance, len(VISITS))])
+    S = 80.0 * 0.5 ** np.abs(np.subtract.outer(np.arange(4), np.arange(4))) + np.diag([3, 9, 1, 20])
+    theta = cov.start_theta(S[None])
+    want = Likelihood(padded).evaluate(cov.sigmas(theta), order=2)
+    got = PatternLikelihood(stats).evaluate(cov.sigmas(theta), order=2)
+    assert got.value == pytest.approx(want.value, rel=1e-13)
+    for a, b in [(got.beta, want.beta), (got.G, want.G), (got.B, want.B)]:
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12 * np.abs(b).max())
+    Hw, Hg = cov.hessian_theta(theta, want), cov.hessian_theta(theta, got)
+    np.testing.assert_allclose(Hg, Hw, rtol=1e-10, atol=1e-12 * np.abs(Hw).max())
 
 
 def test_falls_back_where_the_design_is_not_the_common_case() -> None:

@@ -24,12 +24,18 @@ import numpy as np
 import pandas as pd
 
 from trialkit.errors import ConvergenceError, ModelSpecificationError
-from trialkit.models.covariance import make_structure
-from trialkit.models.dof import DofContext
+from trialkit.models.covariance import CovarianceStructure, make_structure
+from trialkit.models.dof import DofContext, kenward_roger_phi, make_context
+from trialkit.models.fit import CovarianceModel, FitOutcome, empirical_covariance, optimise
 from trialkit.models.formula import DesignInfo, make_design, parse_formula
 from trialkit.models.likelihood import PaddedData
 from trialkit.models.lsmeans import lsmeans_matrix
-from trialkit.models.mmrm import fit_padded
+from trialkit.models.patterns import (
+    PatternEvaluation,
+    PatternLikelihood,
+    PatternStats,
+    pattern_stats,
+)
 from trialkit.models.results import combination_rows
 from trialkit.numerics import deterministic_blas
 from trialkit.vocabulary import DF_METHODS
@@ -158,8 +164,8 @@ class SameShapeMMRM:
         idx = self._lsm_index
         return np.vstack([L[idx[(a, v)]] - L[idx[(b, v)]] for v in visits for a, b in pairs])
 
-    def padded(self, data: SameShapeData) -> tuple[PaddedData, np.ndarray, np.ndarray]:
-        """The padded data and the observed rows' design and response; the common case only
+    def padded(self, data: SameShapeData) -> tuple[PaddedData, PatternStats]:
+        """The padded data and its per-pattern statistics; the common case only
         (ModelSpecificationError otherwise)."""
         mask = np.asarray(data.observed, dtype=bool)
         arm = np.asarray(data.arm)
@@ -176,13 +182,13 @@ class SameShapeMMRM:
             X = X + data.covariates[:, j, None, None] * rows[arm]
         X = X * mask[:, :, None]
         y = np.where(mask, data.response, 0.0)
-        Xo, yo = X[mask], y[mask]
-        A_ = Xo.T @ Xo
+        padded = PaddedData(X=X, y=y, mask=mask, group=np.zeros(n, dtype=np.int64), n_groups=1)
+        stats = pattern_stats(padded)
+        A_ = stats.ols()
         d = np.sqrt(np.diag(A_))
         if not np.all(d > 0) or np.linalg.eigvalsh(A_ / np.outer(d, d))[0] <= RANK_TOL:
             raise ModelSpecificationError("same-shape MMRM: the design is not of full rank")
-        padded = PaddedData(X=X, y=y, mask=mask, group=np.zeros(n, dtype=np.int64), n_groups=1)
-        return padded, Xo, yo
+        return padded, stats
 
     def _check_us(self, mask: np.ndarray) -> None:
         n, T = mask.shape
@@ -202,7 +208,7 @@ class SameShapeMMRM:
                 f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}"
             )
         with deterministic_blas():
-            padded, Xo, yo = self.padded(data)
+            padded, stats = self.padded(data)
             mask = padded.mask
             if "us" in covariances:
                 self._check_us(mask)
@@ -213,10 +219,12 @@ class SameShapeMMRM:
                 ]
             )
             failures = []
+            beta_ols = np.linalg.solve(stats.ols(), stats.ols_rhs())
+            start = empirical_covariance(padded, padded.y - padded.X @ beta_ols)
             for name in dict.fromkeys(covariances):
-                structures = [make_structure(name, padded.n_visits)]
                 try:
-                    out, _, ctx = fit_padded(padded, structures, Xo, yo, True, df)
+                    out, ctx = _fit_structure(stats, make_structure(name, padded.n_visits),
+                                              start, df)  # fmt: skip
                 except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
                     failures.append(f"{name}: fit failed: {type(exc).__name__}: {exc}")
                     continue
@@ -229,6 +237,29 @@ class SameShapeMMRM:
         raise ConvergenceError(
             f"same-shape MMRM: no covariance structure converged ({'; '.join(failures)})"
         )
+
+
+def _fit_structure(
+    stats: PatternStats, structure: CovarianceStructure, start: np.ndarray, df: str
+) -> tuple[FitOutcome, DofContext | None]:
+    """REML optimum from the pattern statistics, as :func:`~trialkit.models.mmrm.fit_padded`
+    (observed information, Kenward-Roger without second-order terms)."""
+    lik = PatternLikelihood(stats)
+    cov = CovarianceModel([structure])
+    out = optimise(lik, cov, cov.start_theta(start))
+    ev = out.evaluation
+    if not ev.ok:
+        return out, None
+    assert isinstance(ev, PatternEvaluation)
+    try:
+        W = 2.0 * np.linalg.inv(out.hessian_theta)
+    except np.linalg.LinAlgError:
+        W = 2.0 * np.linalg.pinv(out.hessian_theta)
+    ctx = make_context(out.theta, ev, cov, W, stats.n_obs)
+    if df == "kenward-roger":
+        Q = lik.kenward_roger_q(ev, structure.dsigma(out.theta), W)
+        ctx.PhiA = kenward_roger_phi(ctx, Q)
+    return out, ctx
 
 
 __all__ = ["SameShapeData", "SameShapeFit", "SameShapeMMRM"]

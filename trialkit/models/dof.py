@@ -53,11 +53,10 @@ def kenward_roger_adjust(
     The R_kl term (second derivatives of the covariance) is included only if ``second_order``.
     """
     assert ev.U is not None and ev.Vinv_keys is not None and ev.B is not None
-    Phi, P, W = ctx.Phi, ctx.P, ctx.W
-    p = Phi.shape[0]
+    W = ctx.W
+    p = ctx.Phi.shape[0]
     T = cov.T
     U, Vk = ev.U, ev.Vinv_keys
-    Qsum = np.zeros((p, p))
     M = np.zeros_like(Vk)
     for g, (st, sl) in enumerate(zip(cov.structures, cov._slices(), strict=True)):
         D = st.dsigma(theta[sl])  # (q_g, T, T)
@@ -67,12 +66,23 @@ def kenward_roger_adjust(
         M[sel] = np.einsum("Kkac,kcd->Kad", E, F)
     MU = M[data.key_index] @ U
     Qsum = np.tensordot(U, MU, axes=([0, 1], [0, 1]))
-    PPsum = np.einsum("kl,kab,bc,lcd->ad", W, P, Phi, P, optimize=True)
-    inner = Qsum - PPsum
     d2 = cov.d2_weighted(theta, W) if second_order else None
+    Rsum = None
     if d2 is not None:
         T2 = T * T
         Rsum = np.tensordot(d2.reshape(-1), ev.B.reshape(-1, p, p)[: cov.n_groups * T2], axes=1)
+    return kenward_roger_phi(ctx, Qsum, Rsum)
+
+
+def kenward_roger_phi(
+    ctx: DofContext, Qsum: np.ndarray, Rsum: np.ndarray | None = None
+) -> np.ndarray:
+    """Phi_A from the data's sum_kl W_kl Q_kl (and sum_kl W_kl R_kl), shared by the
+    subject-wise and the pattern-wise (:mod:`trialkit.models.patterns`) computations."""
+    Phi, P, W = ctx.Phi, ctx.P, ctx.W
+    PPsum = np.einsum("kl,kab,bc,lcd->ad", W, P, Phi, P, optimize=True)
+    inner = Qsum - PPsum
+    if Rsum is not None:
         inner = inner - 0.25 * Rsum
     inner = 0.5 * (inner + inner.T)
     PhiA = Phi + 2.0 * Phi @ inner @ Phi

@@ -10,14 +10,29 @@ positive definite covariance with a positive definite information matrix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from scipy import optimize
 
 from trialkit.models.covariance import CovarianceStructure
-from trialkit.models.likelihood import Evaluation, Likelihood, PaddedData
+from trialkit.models.likelihood import Evaluation, PaddedData
 
 GRADIENT_TOL = 1e-3  # on d(-2 l)/d phi, phi being log-scale / correlation-scale parameters
+
+
+class LikelihoodFunction(Protocol):
+    """What the optimiser needs of a likelihood: subject by subject
+    (:class:`~trialkit.models.likelihood.Likelihood`) or from per-pattern statistics
+    (:class:`~trialkit.models.patterns.PatternLikelihood`)."""
+
+    def evaluate(self, sigmas: np.ndarray, order: int = 1) -> Evaluation:
+        """Value (order 0), gradient (1) and Hessian entries (2) at ``sigmas``."""
+        ...
+
+    def add_hessian(self, ev: Evaluation) -> None:
+        """Fill ``ev.H4`` and ``ev.B`` of an order-1 evaluation."""
+        ...
 
 
 class CovarianceModel:
@@ -144,7 +159,7 @@ class FitOutcome:
 class _Objective:
     """Memoised value / gradient / Hessian of -2 l in ``phi``."""
 
-    def __init__(self, lik: Likelihood, cov: CovarianceModel) -> None:
+    def __init__(self, lik: LikelihoodFunction, cov: CovarianceModel) -> None:
         self.lik, self.cov = lik, cov
         self.key: bytes | None = None
         self.ev: Evaluation | None = None
@@ -192,7 +207,7 @@ class _Objective:
 
 
 def optimise(
-    lik: Likelihood, cov: CovarianceModel, theta0: np.ndarray, max_iter: int = 200
+    lik: LikelihoodFunction, cov: CovarianceModel, theta0: np.ndarray, max_iter: int = 200
 ) -> FitOutcome:
     """Minimise -2 l over the covariance parameters, trust-region Newton then BFGS fallback."""
     obj = _Objective(lik, cov)
