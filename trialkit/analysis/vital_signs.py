@@ -16,6 +16,7 @@ analysis value beyond it (n) among those with a post-baseline analysis value (N)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,23 +39,25 @@ ALERTS = (("LOW", "alert_low"), ("HIGH", "alert_high"))
 def _analysis_values(
     advs: pd.DataFrame, adsl: pd.DataFrame, population: str | None, by_arm: bool,
     arms: Sequence[str] | None,
-) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:  # fmt: skip
-    """ADVS analysis records of population subjects (ARMCD from ADSL) and the column groups."""
+) -> tuple[list[tuple[str, pd.DataFrame]], list[pd.DataFrame]]:  # fmt: skip
+    """The column groups of population subjects and, for each, its ADVS analysis records
+    (the arm from ADSL, never ADVS's)."""
     require_columns(advs, ["USUBJID", "PARAMCD", "AVISIT", "AVAL", "ABLFL", "ANL01FL"], "ADVS")
     subj = in_population(adsl, population)
     groups = arm_groups(subj, by_arm=by_arm, arms=arms)
-    keep = advs["USUBJID"].isin(subj["USUBJID"]) & advs["ANL01FL"].astype("string").eq("Y")
-    records = advs.loc[keep.fillna(False).to_numpy(dtype=bool)]
-    return records.drop(columns=["ARMCD"], errors="ignore"), groups
+    analysis = advs["ANL01FL"].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)
+    records = advs.loc[analysis & advs["USUBJID"].isin(subj["USUBJID"]).to_numpy(dtype=bool)]
+    if not by_arm:
+        return groups, [records]
+    arm = records["USUBJID"].map(subj.set_index("USUBJID")["ARMCD"]).astype("string")
+    columns = [records.loc[arm.eq(code).fillna(False).to_numpy(dtype=bool)]
+               for code, _ in groups[:-1]]  # fmt: skip
+    return groups, [*columns, records]
 
 
-def _summary(values: pd.Series) -> list[float]:
-    """n, mean, SD, median, min, max of the non-missing ``values`` (NaN where undefined)."""
-    v = pd.to_numeric(values, errors="coerce").dropna().astype(float)
-    if v.empty:
-        return [0.0, *[np.nan] * (len(CONTINUOUS_STATS) - 1)]
-    sd = float(v.std(ddof=1)) if len(v) > 1 else np.nan
-    return [float(len(v)), float(v.mean()), sd, float(v.median()), float(v.min()), float(v.max())]
+def _long(header: pd.DataFrame, rows: list[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
+    """The ``Subjects`` N rows then ``rows``, as one frame of ``columns``."""
+    return pd.concat([header[columns], pd.DataFrame(rows, columns=columns)], ignore_index=True)
 
 
 def by_visit(
@@ -70,21 +73,30 @@ def by_visit(
     """AVAL (every visit) and CHG (visits after ``visits[0]``, the baseline) summarised by
     parameter, visit and column (long: VISIT_COLUMNS, parameters and visits in the given order;
     a visit without values has n = 0)."""
-    records, groups = _analysis_values(advs, adsl, population, by_arm, arms)
+    groups, records = _analysis_values(advs, adsl, population, by_arm, arms)
+    aggs: list[Any] = ["count", "mean", "std", "median", "min", "max"]  # std: n - 1
+    empty = dict.fromkeys(CONTINUOUS_STATS, np.nan) | {"n": 0.0}
+    stats: dict[str, list[dict[Any, dict[Any, float]]]] = {
+        variable: [
+            r.assign(**{variable: pd.to_numeric(r[variable], errors="coerce")})
+            .groupby(["PARAMCD", "AVISIT"])[variable]
+            .agg(aggs)
+            .set_axis(list(CONTINUOUS_STATS), axis=1)
+            .to_dict("index")
+            for r in records
+        ]
+        for variable in ("AVAL", "CHG")
+    }
     rows: list[tuple[object, ...]] = []
     for p in parameters:
-        of_param = records.loc[records["PARAMCD"].astype("string").eq(p.code).fillna(False)]
         for i, visit in enumerate(visits):
-            at = of_param.loc[of_param["AVISIT"].astype("string").eq(visit).fillna(False)]
             for variable in ("AVAL", "CHG") if i else ("AVAL",):
-                stats = {arm: _summary(at.loc[at["USUBJID"].isin(g["USUBJID"]), variable])
-                         for arm, g in groups}  # fmt: skip
-                rows += [(p.code, visit, variable, stat, arm, stats[arm][k])
-                         for k, stat in enumerate(CONTINUOUS_STATS)
-                         for arm, _ in groups]  # fmt: skip
+                cells = [t.get((p.code, visit), empty) for t in stats[variable]]
+                rows += [(p.code, visit, variable, stat, arm, float(cell[stat]))
+                         for stat in CONTINUOUS_STATS
+                         for (arm, _), cell in zip(groups, cells, strict=True)]  # fmt: skip
     header = subject_counts(groups).rename(columns={"level": "visit"}).assign(parameter="")
-    return pd.concat([header[VISIT_COLUMNS], pd.DataFrame(rows, columns=VISIT_COLUMNS)],
-                     ignore_index=True)  # fmt: skip
+    return _long(header, rows, VISIT_COLUMNS)
 
 
 def alerts(
@@ -100,29 +112,31 @@ def alerts(
     n, N (subjects with a post-baseline analysis value of it) and pct (long: ALERT_COLUMNS,
     ``variable`` LOW or HIGH, ``limit`` the limit's value)."""
     require_columns(advs, ["ALRTIND"], "ADVS")
-    records, groups = _analysis_values(advs, adsl, population, by_arm, arms)
-    post = records.loc[~records["ABLFL"].astype("string").eq("Y").fillna(False).to_numpy(bool)]
-    post = post.loc[post["AVAL"].notna()]
-    indicator = post["ALRTIND"].astype("string")
+    groups, records = _analysis_values(advs, adsl, population, by_arm, arms)
+    post = [r.loc[~r["ABLFL"].astype("string").eq("Y").fillna(False).to_numpy(dtype=bool)
+                  & r["AVAL"].notna().to_numpy(dtype=bool)] for r in records]  # fmt: skip
+    assessed = [r.groupby("PARAMCD")["USUBJID"].nunique() for r in post]
+    beyond = {
+        direction: [r.loc[r["ALRTIND"].astype("string").eq(direction).fillna(False)
+                          .to_numpy(dtype=bool)].groupby("PARAMCD")["USUBJID"].nunique()
+                    for r in post]
+        for direction, _ in ALERTS
+    }  # fmt: skip
     rows: list[tuple[object, ...]] = []
     for p in parameters:
-        of_param = post["PARAMCD"].astype("string").eq(p.code).fillna(False)
-        assessed = post.loc[of_param, "USUBJID"]
         for direction, attribute in ALERTS:
             limit = getattr(p, attribute)
             if limit is None:
                 continue
-            beyond = post.loc[of_param & indicator.eq(direction).fillna(False), "USUBJID"]
-            n = np.array([g["USUBJID"].isin(beyond).sum() for _, g in groups], dtype=float)
-            total = np.array([g["USUBJID"].isin(assessed).sum() for _, g in groups], dtype=float)
+            n = np.array([float(b.get(p.code, 0)) for b in beyond[direction]])
+            total = np.array([float(a.get(p.code, 0)) for a in assessed])
             with np.errstate(divide="ignore", invalid="ignore"):
                 pct = np.where(total > 0, 100.0 * n / total, np.nan)
             rows += [(p.code, direction, float(limit), stat, arm, float(values[j]))
                      for stat, values in (("n", n), ("N", total), ("pct", pct))
                      for j, (arm, _) in enumerate(groups)]  # fmt: skip
     header = subject_counts(groups).drop(columns=["level"]).assign(parameter="", limit=np.nan)
-    return pd.concat([header[ALERT_COLUMNS], pd.DataFrame(rows, columns=ALERT_COLUMNS)],
-                     ignore_index=True)  # fmt: skip
+    return _long(header, rows, ALERT_COLUMNS)
 
 
 __all__ = ["ALERTS", "ALERT_COLUMNS", "VISIT_COLUMNS", "alerts", "by_visit"]
