@@ -14,11 +14,6 @@ from trialkit.resources import example_trials_dir
 Edit = Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]]
 
 
-def _arm_without_post_baseline(s: pd.DataFrame, a: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
-    arm = set(s.loc[s["ARMCD"] == "MINOX_MN", "USUBJID"])
-    return s, a[~a["USUBJID"].isin(arm) | (a["VISIT"] == "BASELINE")]
-
-
 def _constant_stratum(s: pd.DataFrame, a: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
     return s.assign(SEVERITY=s["SEVERITY"].iloc[0]), a
 
@@ -30,7 +25,6 @@ def _same_baseline_for_all(s: pd.DataFrame, a: pd.DataFrame) -> tuple[pd.DataFra
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (_arm_without_post_baseline, "arm 'MINOX_MN' has no post-baseline CHG"),
         (_constant_stratum, "factor 'SEVERITY' has one level"),
         (_same_baseline_for_all, "covariate 'BASE' is constant (150)"),
     ],

@@ -32,7 +32,8 @@ SCHEMA_VERSION = RESULTS_SCHEMA_VERSION
 
 CONTRAST_OUTPUT_COLUMNS = (
     "arm", "reference", "visit", "visitn", "estimate", "se", "df", "t", "p", "lower", "upper",
-    "primary_visit", "p_adjusted", "simultaneous_lower", "simultaneous_upper",
+    "primary_visit", "p_adjusted", "simultaneous_lower", "simultaneous_upper", "status",
+    "reason",
 )  # fmt: skip
 MULTIPLICITY_COLUMNS = (
     "method", "arm", "versus", "comparison", "estimate", "t", "df", "p", "p_adjusted",
@@ -241,8 +242,9 @@ class AnalysisResults:
         scalars = {
             k: v for k, v in self.model_info.items() if not isinstance(v, list | dict | tuple)
         }
-        cov = fit.results.covariance
+        cov = fit.results.covariance if fit is not None else pd.DataFrame()
         assert isinstance(cov, pd.DataFrame)
+        attempts = fit.attempts if fit is not None else []
         return {
             "population": self.population,
             "primary_model": pd.DataFrame(
@@ -251,12 +253,15 @@ class AnalysisResults:
             "primary_attempts": pd.DataFrame(
                 [
                     {"covariance": a.covariance, "converged": a.converged, "message": a.message}
-                    for a in fit.attempts
-                ]
+                    for a in attempts
+                ],
+                columns=["covariance", "converged", "message"],
             ),
             "primary_fixed_effects": self.fixed_effects,
             "primary_type3": self._mmrm().type3,
-            "primary_covariance": cov.rename_axis("visit").reset_index(),
+            "primary_covariance": cov.rename_axis("visit").reset_index()
+            if len(cov)
+            else pd.DataFrame(columns=["visit"]),
             "primary_lsmeans": self.lsmeans,
             "primary_contrasts": self.contrasts,
             "multiplicity": self.multiplicity_table,

@@ -35,6 +35,7 @@ from trialkit.analysis.binary import (
     run_binary_subgroup,
 )
 from trialkit.analysis.dataset import itt_exclusions, population_table, primary_dataset
+from trialkit.analysis.estimable import ESTIMATED
 from trialkit.analysis.interim import (
     InterimLook,
     RecordedLook,
@@ -70,7 +71,7 @@ from trialkit.derive.cutoff import apply_cutoff
 from trialkit.derive.dummy import DUMMY_VALUE, dummy_randomize
 from trialkit.design.plan import InterimPlan
 from trialkit.errors import FindingsError, InputError, TrialkitWarning
-from trialkit.estimators.multiplicity import adjust
+from trialkit.estimators.multiplicity import MultiplicityResult, adjust
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.processes import die_with_parent, worker_init_args
@@ -259,37 +260,68 @@ def analyze(
                 covariances, a.df, a.alpha, pairs,
             )  # fmt: skip
             model_info = _model_info(definition, plan, primary, population, adsl)
-            subgroup_results = [
-                run_subgroup(
-                    sg,
-                    data,
-                    adsl,
-                    plan,
-                    arms,
-                    reference,
-                    primary.fit.visits,
-                    primary_visit,
-                    [
-                        primary.fit.covariance,
-                        *[c for c in covariances if c != primary.fit.covariance],
-                    ],
-                    a.df,
-                    a.alpha,
+            fit = primary.fit
+            subgroup_results = (
+                [
+                    run_subgroup(
+                        sg,
+                        data,
+                        adsl,
+                        plan,
+                        arms,
+                        reference,
+                        fit.visits,
+                        primary_visit,
+                        [fit.covariance, *[c for c in covariances if c != fit.covariance]],
+                        a.df,
+                        a.alpha,
+                    )
+                    for sg in definition.subgroups
+                ]
+                if fit is not None and len(primary.estimability.arms) == len(arms)
+                else []
+            )
+            if definition.subgroups and not subgroup_results:
+                warnings.warn(
+                    "subgroup analyses not run: not every arm is estimable at this look",
+                    TrialkitWarning,
+                    stacklevel=2,
                 )
-                for sg in definition.subgroups
-            ]
+            _announce_not_estimable(primary.contrasts, primary_visit)
             con = primary.contrasts
             family = con.loc[con["visit"] == primary_visit]  # in comparison order
             look_data = data
         look = None
-        if look_settings is not None:
+        if look_settings is not None and family["estimate"].notna().any():
             look = _interim(definition, family, look_data, look_settings, cutoff, pairs)
-        labels = [comparison_label(pair, reference) for pair in pairs]
+        elif look_settings is not None:
+            warnings.warn(
+                "group sequential look not evaluated: no comparison is estimable at this look",
+                TrialkitWarning,
+                stacklevel=2,
+            )
         family_cov = primary.primary_cov if primary is not None else np.diag(family["se"] ** 2)
-        mult = adjust(
-            a.multiplicity, labels, family["estimate"], family["se"], family["df"],
-            family["t"], family["p"], family_cov, a.alpha, a.multiplicity_order,
-        )  # fmt: skip
+        # the multiplicity family: the comparisons estimable at this look
+        estimable = family["estimate"].notna().to_numpy(dtype=bool)
+        pairs_in = [pair for pair, ok in zip(pairs, estimable, strict=True) if ok]
+        family_in = family.loc[estimable]
+        labels = [comparison_label(pair, reference) for pair in pairs_in]
+        mult = (
+            MultiplicityResult(a.multiplicity, a.alpha, (), (), (), ())
+            if not pairs_in  # nothing estimable at this look: an empty family
+            else adjust(
+                a.multiplicity,
+                labels,
+                family_in["estimate"],
+                family_in["se"],
+                family_in["df"],
+                family_in["t"],
+                family_in["p"],
+                family_cov[np.ix_(estimable, estimable)],
+                a.alpha,
+                [name for name in a.multiplicity_order if name in labels],
+            )
+        )
 
         findings = report.findings.rename(columns=str.lower)
         param = definition.primary
@@ -340,7 +372,7 @@ def analyze(
         },
         primary=primary,
         binary=binary,
-        comparisons=pairs,
+        comparisons=pairs_in,
         multiplicity=mult,
         primary_visit=primary_visit,
         model_info=model_info,
@@ -379,6 +411,23 @@ def _exposure_records(
     return records.loc[keep].reset_index(drop=True)
 
 
+def data_subjects(primary: PrimaryResult) -> int:
+    """Subjects the estimability rules kept (0 when no model could be fitted)."""
+    return 0 if primary.fit is None else int(primary.fit.results.n_subjects)
+
+
+def _announce_not_estimable(contrasts: pd.DataFrame, visit: str) -> None:
+    """One warning per comparison not estimable at the primary visit, with the reason."""
+    rows = contrasts.loc[(contrasts["visit"] == visit) & (contrasts["status"] != ESTIMATED)]
+    for r in rows.to_dict("records"):
+        warnings.warn(
+            f"primary comparison {r['arm']} vs {r['reference']} at {visit}: not estimable at "
+            f"this look ({r['reason']})",
+            TrialkitWarning,
+            stacklevel=3,
+        )
+
+
 def _model_info(
     definition: TrialDefinition,
     plan: ModelPlan,
@@ -389,10 +438,24 @@ def _model_info(
     """``primary.model`` of results.json for the MMRM of a continuous primary."""
     a = definition.analysis
     fit = primary.fit
+    total = population.loc[population["arm"] == "TOTAL"].iloc[0]
+    if fit is None:  # nothing estimable at this look
+        return {
+            "formula": plan.formula(), "terms": plan.terms(),
+            "covariates": [c for c in plan.covariates if c not in plan.strata],
+            "strata": list(plan.strata), "site_pooling": None,
+            "covariance_requested": a.covariance, "covariance": None, "fallback_used": False,
+            "fallback_reason": None, "attempts": [], "df_method": a.df, "method": "reml",
+            "converged": False, "minus2_log_likelihood": None, "aic": None, "bic": None,
+            "subjects": int(data_subjects(primary)), "observations": 0,
+            "subjects_without_post_baseline": int(total["without_post_baseline"]),
+            "visits": [], "covariance_matrix": {"visits": [], "matrix": []},
+            "fixed_effects": [], "type3": [],
+            "not_estimable_reason": primary.not_estimable_reason,
+        }  # fmt: skip
     res = fit.results
     cov = res.covariance
     assert isinstance(cov, pd.DataFrame)
-    total = population.loc[population["arm"] == "TOTAL"].iloc[0]
     pooled = _site_pooling(adsl, a.pool_sites_min_size) if "SITEGR1" in plan.covariates else None
     return {
         "formula": fit.formula,
@@ -477,6 +540,8 @@ def _interim(
 def _with_fitted(data: pd.DataFrame, primary: Any, response: str) -> pd.DataFrame:
     """The fitted rows with FITTED (marginal mean X beta: an MMRM has no random effects) and
     RESID (observed minus FITTED), for residual diagnostics."""
+    if primary.fit is None:
+        return data
     res = primary.fit.results
     X = np.asarray(res.model.X)
     if len(X) != len(data):  # rows were dropped by the model: cannot align safely
@@ -521,9 +586,14 @@ def _primary_lines(results: AnalysisResults) -> list[str]:
                 f"p = {float(row['p']):.4g}, adjusted p = {float(row['p_adjusted']):.4g}"
             )
         return lines
-    lines = [
+    title = (
         f"Trial {results.trial['id']}: primary MMRM of {ep['variable']} {ep['parameter']} at "
-        f"{at}, {results.population_name} population",
+        f"{at}, {results.population_name} population"
+    )
+    if m["covariance"] is None:  # nothing fitted at this look
+        return [title, f"  not fitted: not estimable at this look ({m['not_estimable_reason']})"]
+    lines = [
+        title,
         f"  covariance {m['covariance']}"
         + (f" (fallback from {m['covariance_requested']})" if m["fallback_used"] else "")
         + f", df {m['df_method']}, -2 REML log-likelihood {m['minus2_log_likelihood']:.3f}",
@@ -533,6 +603,9 @@ def _primary_lines(results: AnalysisResults) -> list[str]:
     ]
     con = results.contrasts
     for r in con.loc[con["primary_visit"]].itertuples(index=False):
+        if r.status != ESTIMATED:
+            lines.append(f"    {r.arm} vs {r.reference}: {r.status} ({r.reason})")
+            continue
         lines.append(
             f"    {r.arm} vs {r.reference}: {r.estimate:.2f} ({r.lower:.2f}, {r.upper:.2f}), "
             f"p = {r.p:.4g}, adjusted p = {r.p_adjusted:.4g}"

@@ -223,8 +223,10 @@ class EfficacySections:
             return self.binary_primary()
         ls = self.out.rows("primary", "lsmeans")
         ct = self.out.rows("primary", "contrasts")
-        if ls is None or ct is None:
+        if ct is None:
             return None
+        if ls is None:  # nothing could be fitted at this look: the contrasts say why
+            ls = pd.DataFrame(columns=["arm", "visit", "estimate", "se", "lower", "upper"])
         visit = self.primary_visit
         pop = self.out.rows("population", "by_arm")
         n_of = (
@@ -289,7 +291,9 @@ class EfficacySections:
             [
                 [
                     self.comparison_name(r),
-                    fmt_est_ci(r["estimate"], r["lower"], r["upper"]),
+                    fmt_est_ci(r["estimate"], r["lower"], r["upper"])
+                    if r.get("status") in (None, "estimated")
+                    else f"{r['status']}: {r.get('reason')}",
                     fmt_p(r["p"]),
                     fmt_p(r.get("p_adjusted")),
                 ]
@@ -324,6 +328,7 @@ class EfficacySections:
             ),
             "fallback_used": bool(model.get("fallback_used")),
             "fallback_reason": model.get("fallback_reason"),
+            "not_estimable": model.get("not_estimable_reason"),
             "df_method": DF_LABELS.get(str(model.get("df_method")), model.get("df_method")),
             "subjects": fmt_int(model.get("subjects")),
             "observations": fmt_int(model.get("observations")),

@@ -39,6 +39,8 @@ def read_csv(source: Path | bytes, name: str) -> pd.DataFrame:
             low_memory=False,
             dtype={c: "string" for c in TEXT_COLUMNS},  # keeps leading zeros ("02")
         )
+    except pd.errors.EmptyDataError:  # a table without columns (nothing to compare at a look)
+        return pd.DataFrame()
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{name}: cannot be read ({str(exc).splitlines()[0]})") from None
     for col in DATE_COLUMNS:
