@@ -83,11 +83,17 @@ def test_equals_the_general_path(covariance: str, df: str) -> None:
 
 @pytest.mark.parametrize("covariance", ["us", "ar1", "toeph"])
 def test_pattern_sums_equal_the_subject_sums(covariance: str) -> None:
-    """-2 l, beta, the gradient, the Hessian (in theta) and B from the per-pattern statistics
-    equal those summed subject by subject, away from the optimum."""
+    """-2 l, beta, the gradient, the Hessian (in theta) and B from the engine's per-pattern
+    statistics equal those summed subject by subject on MMRM's padded data, off the optimum."""
     engine = SameShapeMMRM(FORMULA, ARMS, VISITS, "PBO")
-    padded, stats = engine.padded(_dataset(4))
-    assert len(stats.count) < 10 and stats.count.sum() == padded.mask.any(axis=1).sum()
+    d = _dataset(4)
+    stats = engine.statistics(d)
+    padded = MMRM.from_formula(
+        FORMULA, _frame(d), subject="USUBJID", visit="AVISIT", covariance=covariance,
+        visit_order=list(VISITS), reference={"ARMCD": "PBO", "AVISIT": "W4"},
+    ).padded  # fmt: skip
+    assert len(stats.count) < 10 and stats.count.sum() == padded.n_subjects
+    assert stats.n_obs == padded.n_obs
     cov = CovarianceModel([make_structure(covariance, len(VISITS))])
     S = 80.0 * 0.5 ** np.abs(np.subtract.outer(np.arange(4), np.arange(4))) + np.diag([3, 9, 1, 20])
     theta = cov.start_theta(S[None])

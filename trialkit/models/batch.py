@@ -4,10 +4,12 @@ A simulation analyses thousands of trials that differ only in each subject's arm
 covariates (baseline), response and which visits were seen. :class:`SameShapeMMRM` builds the
 design's rows once from the formula (:func:`~trialkit.models.formula.make_design` on a template
 of every arm at every visit, covariates at 0 and at 1: the rows are affine in each covariate) and
-per dataset only fills numpy arrays: no data frame, formula or LS-means grid per fit. The fit is
-:func:`~trialkit.models.mmrm.fit_padded`, as :meth:`MMRM.fit` does it, and the inference
-:func:`~trialkit.models.results.combination_rows`, so a result equals that of
-``MMRM.from_formula(...).fit(...)`` on the same data.
+per dataset only sums each missingness pattern's cross products
+(:class:`~trialkit.models.patterns.AffineStatistics`): no data frame, formula, design matrix or
+LS-means grid per fit. The REML likelihood and its derivatives come from those sums
+(:class:`~trialkit.models.patterns.PatternLikelihood`); the optimiser, the df context and the
+inference (:func:`~trialkit.models.results.combination_rows`) are those of :meth:`MMRM.fit`, so
+a result equals that of ``MMRM.from_formula(...).fit(...)`` on the same data to rounding.
 
 The engine takes the common case only: every arm observed at every visit, a full-rank design,
 and for ``us`` more subjects than visits with every pair of visits seen together. Anything else
@@ -26,15 +28,14 @@ import pandas as pd
 from trialkit.errors import ConvergenceError, ModelSpecificationError
 from trialkit.models.covariance import CovarianceStructure, make_structure
 from trialkit.models.dof import DofContext, kenward_roger_phi, make_context
-from trialkit.models.fit import CovarianceModel, FitOutcome, empirical_covariance, optimise
+from trialkit.models.fit import CovarianceModel, FitOutcome, optimise, pairwise_covariance
 from trialkit.models.formula import DesignInfo, make_design, parse_formula
-from trialkit.models.likelihood import PaddedData
 from trialkit.models.lsmeans import lsmeans_matrix
 from trialkit.models.patterns import (
+    AffineStatistics,
     PatternEvaluation,
     PatternLikelihood,
     PatternStats,
-    pattern_stats,
 )
 from trialkit.models.results import combination_rows
 from trialkit.numerics import deterministic_blas
@@ -111,8 +112,9 @@ class SameShapeMMRM:
         self.info, X0 = self._rows(np.zeros(k))
         units = [self._rows(np.eye(k)[j])[1] - X0 for j in range(k)]
         A, T = len(self.arms), len(self.visits)
-        self.cell_rows = X0.reshape(A, T, -1)  # covariates at 0
-        self.covariate_rows = [u.reshape(A, T, -1) for u in units]  # per unit of each covariate
+        # each arm's rows at each visit: covariates at 0, then per unit of each covariate
+        rows = np.stack([X0, *units]).reshape(k + 1, A, T, -1)
+        self._statistics = AffineStatistics(np.ascontiguousarray(rows.transpose(1, 0, 2, 3)))
         probe = np.linspace(1.5, -0.7, k)
         expected = X0 + sum((z * u for z, u in zip(probe, units, strict=True)), np.zeros_like(X0))
         if not np.allclose(self._rows(probe)[1], expected, rtol=1e-12, atol=1e-12):
@@ -164,12 +166,12 @@ class SameShapeMMRM:
         idx = self._lsm_index
         return np.vstack([L[idx[(a, v)]] - L[idx[(b, v)]] for v in visits for a, b in pairs])
 
-    def padded(self, data: SameShapeData) -> tuple[PaddedData, PatternStats]:
-        """The padded data and its per-pattern statistics; the common case only
-        (ModelSpecificationError otherwise)."""
+    def statistics(self, data: SameShapeData) -> PatternStats:
+        """The dataset's per-pattern statistics; the common case only (ModelSpecificationError
+        otherwise)."""
         mask = np.asarray(data.observed, dtype=bool)
         arm = np.asarray(data.arm)
-        n, T = mask.shape
+        T = mask.shape[1]
         A = len(self.arms)
         cells = np.bincount((arm[:, None] * T + np.arange(T))[mask], minlength=A * T)
         if (cells == 0).any():
@@ -177,18 +179,12 @@ class SameShapeMMRM:
             raise ModelSpecificationError(
                 f"same-shape MMRM: arm {self.arms[a]!r} has no outcome at {self.visits[t]!r}"
             )
-        X = self.cell_rows[arm]
-        for j, rows in enumerate(self.covariate_rows):
-            X = X + data.covariates[:, j, None, None] * rows[arm]
-        X = X * mask[:, :, None]
-        y = np.where(mask, data.response, 0.0)
-        padded = PaddedData(X=X, y=y, mask=mask, group=np.zeros(n, dtype=np.int64), n_groups=1)
-        stats = pattern_stats(padded)
-        A_ = stats.ols()
-        d = np.sqrt(np.diag(A_))
-        if not np.all(d > 0) or np.linalg.eigvalsh(A_ / np.outer(d, d))[0] <= RANK_TOL:
+        stats = self._statistics.stats(arm, data.covariates, data.response, mask)
+        XX, _ = stats.ols()
+        d = np.sqrt(np.diag(XX))
+        if not np.all(d > 0) or np.linalg.eigvalsh(XX / np.outer(d, d))[0] <= RANK_TOL:
             raise ModelSpecificationError("same-shape MMRM: the design is not of full rank")
-        return padded, stats
+        return stats
 
     def _check_us(self, mask: np.ndarray) -> None:
         n, T = mask.shape
@@ -208,8 +204,8 @@ class SameShapeMMRM:
                 f"unknown df method {df!r}; use one of {', '.join(DF_METHODS)}"
             )
         with deterministic_blas():
-            padded, stats = self.padded(data)
-            mask = padded.mask
+            stats = self.statistics(data)
+            mask = np.asarray(data.observed, dtype=bool)
             if "us" in covariances:
                 self._check_us(mask)
             means = np.array(
@@ -219,11 +215,12 @@ class SameShapeMMRM:
                 ]
             )
             failures = []
-            beta_ols = np.linalg.solve(stats.ols(), stats.ols_rhs())
-            start = empirical_covariance(padded, padded.y - padded.X @ beta_ols)
+            beta_ols = np.linalg.solve(*stats.ols())
+            start = pairwise_covariance(stats.residual_cross(beta_ols).sum(axis=0),
+                                        stats.pair_counts())  # fmt: skip
             for name in dict.fromkeys(covariances):
                 try:
-                    out, ctx = _fit_structure(stats, make_structure(name, padded.n_visits),
+                    out, ctx = _fit_structure(stats, make_structure(name, stats.n_visits),
                                               start, df)  # fmt: skip
                 except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
                     failures.append(f"{name}: fit failed: {type(exc).__name__}: {exc}")
@@ -232,7 +229,7 @@ class SameShapeMMRM:
                     V = ctx.PhiA if ctx.PhiA is not None else ctx.Phi
                     beta = out.evaluation.beta
                     assert beta is not None
-                    return SameShapeFit(name, beta, V, ctx, df, padded.n_obs, means)
+                    return SameShapeFit(name, beta, V, ctx, df, stats.n_obs, means)
                 failures.append(f"{name}: did not converge: {out.convergence.message}")
         raise ConvergenceError(
             f"same-shape MMRM: no covariance structure converged ({'; '.join(failures)})"
@@ -246,7 +243,7 @@ def _fit_structure(
     (observed information, Kenward-Roger without second-order terms)."""
     lik = PatternLikelihood(stats)
     cov = CovarianceModel([structure])
-    out = optimise(lik, cov, cov.start_theta(start))
+    out = optimise(lik, cov, cov.start_theta(start[None]))
     ev = out.evaluation
     if not ev.ok:
         return out, None

@@ -322,14 +322,20 @@ def empirical_covariance(data: PaddedData, resid: np.ndarray) -> np.ndarray:
         idx = data.group_subjects[g]
         r = resid[idx] * data.mask[idx]
         m = data.mask[idx].astype(float)
-        cnt = m.T @ m
-        S = (r.T @ r) / np.maximum(cnt, 1.0)
-        S[cnt == 0] = 0.0
-        d = np.diag(S).copy()
-        fallback = float(np.mean(d[d > 0])) if np.any(d > 0) else 1.0
-        d[d <= 0] = fallback
-        S[np.arange(T), np.arange(T)] = d
-        vals, vecs = np.linalg.eigh(S)
-        vals = np.maximum(vals, 0.05 * float(np.mean(d)))
-        out[g] = (vecs * vals) @ vecs.T
+        out[g] = pairwise_covariance(r.T @ r, m.T @ m)
     return out
+
+
+def pairwise_covariance(cross: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """The covariance from residual cross products ``cross`` over ``cnt`` subjects seen at both
+    visits of each pair, made positive definite (the starting values' covariance)."""
+    T = cross.shape[0]
+    S = cross / np.maximum(cnt, 1.0)
+    S[cnt == 0] = 0.0
+    d = np.diag(S).copy()
+    fallback = float(np.mean(d[d > 0])) if np.any(d > 0) else 1.0
+    d[d <= 0] = fallback
+    S[np.arange(T), np.arange(T)] = d
+    vals, vecs = np.linalg.eigh(S)
+    vals = np.maximum(vals, 0.05 * float(np.mean(d)))
+    return (vecs * vals) @ vecs.T

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trialkit.models.likelihood import LOG_2PI, Evaluation, PaddedData
+from trialkit.models.likelihood import LOG_2PI, Evaluation
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class PatternStats:
     C: np.ndarray  # (K*T*T, p*p): sum_i X_i[u]' X_i[v]
     D: np.ndarray  # (K*T*T, p): sum_i X_i[u]' y_i[v]
     E: np.ndarray  # (K*T*T,): sum_i y_i[u] y_i[v]
-    n_obs: int
 
     @property
     def n_visits(self) -> int:
@@ -39,36 +38,69 @@ class PatternStats:
     def n_fixed(self) -> int:
         return int(self.D.shape[1])
 
-    def ols(self) -> np.ndarray:
-        """X'X of the observed rows (the sum of C over patterns at u = v)."""
+    @property
+    def n_obs(self) -> int:
+        return int(self.count @ self.mask.sum(axis=1))
+
+    def ols(self) -> tuple[np.ndarray, np.ndarray]:
+        """X'X and X'y of the observed rows (the sums of C and D over patterns at u = v)."""
         K, T, p = len(self.count), self.n_visits, self.n_fixed
-        diag = self.C.reshape(K, T, T, p, p)[:, np.arange(T), np.arange(T)]
-        return diag.sum(axis=(0, 1))
+        t = np.arange(T)
+        XX = self.C.reshape(K, T, T, p, p)[:, t, t].sum(axis=(0, 1))
+        return XX, self.D.reshape(K, T, T, p)[:, t, t].sum(axis=(0, 1))
 
-    def ols_rhs(self) -> np.ndarray:
-        """X'y of the observed rows."""
-        K, T, p = len(self.count), self.n_visits, self.n_fixed
-        return self.D.reshape(K, T, T, p)[:, np.arange(T), np.arange(T)].sum(axis=(0, 1))
+    def residual_cross(self, beta: np.ndarray) -> np.ndarray:
+        """sum_i r_i r_i' per pattern, (K, T, T), of the residuals r_i = y_i - X_i beta."""
+        K, T = len(self.count), self.n_visits
+        Db = (self.D @ beta).reshape(K, T, T)
+        R = self.E.reshape(K, T, T) - Db - np.swapaxes(Db, 1, 2)
+        return R + (self.C @ np.outer(beta, beta).reshape(-1)).reshape(K, T, T)
+
+    def pair_counts(self) -> np.ndarray:
+        """Subjects seen at both visits of each pair, (T, T)."""
+        m = self.mask.astype(float)
+        return (m.T * self.count) @ m
 
 
-def pattern_stats(data: PaddedData) -> PatternStats:
-    """The sufficient statistics of padded one-group data (patterns without a visit left out)."""
-    n, T, p = data.X.shape
-    Z = np.concatenate([data.X, data.y[:, :, None]], axis=2).reshape(n, T * (p + 1))
-    keep = np.flatnonzero(data.key_mask.any(axis=1))
-    blocks = []
-    for k in keep:
-        Zk = Z[data.key_index == k]
-        blocks.append((Zk.T @ Zk).reshape(T, p + 1, T, p + 1).transpose(0, 2, 1, 3))
-    S = np.stack(blocks).reshape(len(keep) * T * T, p + 1, p + 1)
-    return PatternStats(
-        count=data.key_count[keep],
-        mask=data.key_mask[keep],
-        C=np.ascontiguousarray(S[:, :p, :p]).reshape(-1, p * p),
-        D=np.ascontiguousarray(S[:, :p, p]),
-        E=np.ascontiguousarray(S[:, p, p]),
-        n_obs=data.n_obs,
-    )
+class AffineStatistics:
+    """Pattern statistics of a design whose row for arm a at visit t is sum_j f_j rows[a, j, t],
+    f = (1, the subject's covariates): sums of f f', f y' and y y' per pattern and arm, mapped
+    through the rows' products once per design instead of building each dataset's design."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        A, J = rows.shape[:2]
+        self.rows = rows
+        self._products = np.einsum("ajup,alvq->ajluvpq", rows, rows).reshape(A * J * J, -1)
+
+    def stats(
+        self, arm: np.ndarray, covariates: np.ndarray, response: np.ndarray, observed: np.ndarray
+    ) -> PatternStats:
+        """The statistics of one dataset: per subject its arm index, covariates (n, J - 1),
+        response and observed visits (n, T); subjects without a visit left out."""
+        A, J, T, p = self.rows.shape
+        bits = observed.astype(np.int64) @ (1 << np.arange(T - 1, -1, -1, dtype=np.int64))
+        seen = bits > 0
+        codes, key, count = np.unique(bits[seen], return_inverse=True, return_counts=True)
+        K, n = len(codes), int(seen.sum())
+        mask = ((codes[:, None] >> np.arange(T - 1, -1, -1)) & 1).astype(bool)
+        f = np.column_stack([np.ones(n), covariates[seen]])
+        y = np.where(observed, response, 0.0)[seen]
+        by_cell = np.zeros((n, K * A))
+        by_cell[np.arange(n), key.reshape(-1) * A + arm[seen]] = 1.0
+        ff = by_cell.T @ (f[:, :, None] * f[:, None, :]).reshape(n, J * J)
+        fy = by_cell.T @ (f[:, :, None] * y[:, None, :]).reshape(n, J * T)
+        yy = by_cell.reshape(n, K, A).sum(axis=2).T @ (y[:, :, None] * y[:, None, :]).reshape(n, -1)
+        pair = (mask[:, :, None] & mask[:, None, :]).reshape(K, T * T, 1)
+        C = (ff.reshape(K, A * J * J) @ self._products).reshape(K, T * T, p * p) * pair
+        D = np.einsum("ajup,kajv->kuvp", self.rows, fy.reshape(K, A, J, T), optimize=True)
+        D *= mask[:, :, None, None]
+        return PatternStats(
+            count=count.astype(float),
+            mask=mask,
+            C=C.reshape(K * T * T, p * p),
+            D=D.reshape(K * T * T, p),
+            E=yy.reshape(-1),
+        )
 
 
 @dataclass
@@ -122,11 +154,8 @@ class PatternLikelihood:
         if order < 1:
             return ev
         K = len(st.count)
-        Db = (st.D @ beta).reshape(K, T, T)
-        R = st.E.reshape(K, T, T) - Db - np.swapaxes(Db, 1, 2)
-        R += (st.C @ np.outer(beta, beta).reshape(-1)).reshape(K, T, T)
         M = (st.C @ Ainv.reshape(-1)).reshape(K, T, T)
-        ev.W = Vinv @ R @ Vinv
+        ev.W = Vinv @ st.residual_cross(beta) @ Vinv
         ev.Q = Vinv @ M @ Vinv
         G = np.tensordot(st.count, Vinv, axes=1) - ev.W.sum(axis=0) - ev.Q.sum(axis=0)
         ev.G = G[None]
@@ -177,4 +206,4 @@ class PatternLikelihood:
         return ((P @ M @ P).reshape(-1) @ self.stats.C).reshape(p, p)
 
 
-__all__ = ["PatternEvaluation", "PatternLikelihood", "PatternStats", "pattern_stats"]
+__all__ = ["AffineStatistics", "PatternEvaluation", "PatternLikelihood", "PatternStats"]
