@@ -22,13 +22,15 @@ from trialkit.models.likelihood import LOG_2PI, Evaluation
 @dataclass(frozen=True)
 class PatternStats:
     """Per pattern k (visits seen ``mask[k]``, ``count[k]`` subjects) the cross products over
-    visit pairs (u, v), rows ordered (k, u, v)."""
+    the pairs of visits (u, v) it saw, one row per pair: ``pairs`` are their flat indices
+    k*T*T + u*T + v (the other pairs' products are zero, so they are not kept)."""
 
     count: np.ndarray  # (K,)
     mask: np.ndarray  # (K, T) bool
-    C: np.ndarray  # (K*T*T, p*p): sum_i X_i[u]' X_i[v]
-    D: np.ndarray  # (K*T*T, p): sum_i X_i[u]' y_i[v]
-    E: np.ndarray  # (K*T*T,): sum_i y_i[u] y_i[v]
+    pairs: np.ndarray  # (N,) int
+    C: np.ndarray  # (N, p*p): sum_i X_i[u]' X_i[v]
+    D: np.ndarray  # (N, p): sum_i X_i[u]' y_i[v]
+    E: np.ndarray  # (N,): sum_i y_i[u] y_i[v]
 
     @property
     def n_visits(self) -> int:
@@ -44,17 +46,22 @@ class PatternStats:
 
     def ols(self) -> tuple[np.ndarray, np.ndarray]:
         """X'X and X'y of the observed rows (the sums of C and D over patterns at u = v)."""
-        K, T, p = len(self.count), self.n_visits, self.n_fixed
-        t = np.arange(T)
-        XX = self.C.reshape(K, T, T, p, p)[:, t, t].sum(axis=(0, 1))
-        return XX, self.D.reshape(K, T, T, p)[:, t, t].sum(axis=(0, 1))
+        T, p = self.n_visits, self.n_fixed
+        diag = (self.pairs // T) % T == self.pairs % T
+        return self.C[diag].sum(axis=0).reshape(p, p), self.D[diag].sum(axis=0)
+
+    def full(self, values: np.ndarray) -> np.ndarray:
+        """Values of the kept pairs as (K, T, T), zero at the pairs a pattern did not see."""
+        K, T = len(self.count), self.n_visits
+        out = np.zeros(K * T * T)
+        out[self.pairs] = values
+        return out.reshape(K, T, T)
 
     def residual_cross(self, beta: np.ndarray) -> np.ndarray:
         """sum_i r_i r_i' per pattern, (K, T, T), of the residuals r_i = y_i - X_i beta."""
-        K, T = len(self.count), self.n_visits
-        Db = (self.D @ beta).reshape(K, T, T)
-        R = self.E.reshape(K, T, T) - Db - np.swapaxes(Db, 1, 2)
-        return R + (self.C @ np.outer(beta, beta).reshape(-1)).reshape(K, T, T)
+        Db = self.full(self.D @ beta)
+        R = self.full(self.E + self.C @ np.outer(beta, beta).reshape(-1))
+        return R - Db - np.swapaxes(Db, 1, 2)
 
     def pair_counts(self) -> np.ndarray:
         """Subjects seen at both visits of each pair, (T, T)."""
@@ -90,16 +97,16 @@ class AffineStatistics:
         ff = by_cell.T @ (f[:, :, None] * f[:, None, :]).reshape(n, J * J)
         fy = by_cell.T @ (f[:, :, None] * y[:, None, :]).reshape(n, J * T)
         yy = by_cell.reshape(n, K, A).sum(axis=2).T @ (y[:, :, None] * y[:, None, :]).reshape(n, -1)
-        pair = (mask[:, :, None] & mask[:, None, :]).reshape(K, T * T, 1)
-        C = (ff.reshape(K, A * J * J) @ self._products).reshape(K, T * T, p * p) * pair
+        pairs = np.flatnonzero(mask[:, :, None] & mask[:, None, :])
+        C = (ff.reshape(K, A * J * J) @ self._products).reshape(K * T * T, p * p)
         D = np.einsum("ajup,kajv->kuvp", self.rows, fy.reshape(K, A, J, T), optimize=True)
-        D *= mask[:, :, None, None]
         return PatternStats(
             count=count.astype(float),
             mask=mask,
-            C=C.reshape(K * T * T, p * p),
-            D=D.reshape(K * T * T, p),
-            E=yy.reshape(-1),
+            pairs=pairs,
+            C=C[pairs],
+            D=D.reshape(K * T * T, p)[pairs],
+            E=yy.reshape(-1)[pairs],
         )
 
 
@@ -137,7 +144,7 @@ class PatternLikelihood:
         logdet = 2.0 * np.log(diagL).sum(axis=1)
         Linv = np.linalg.inv(L)
         Vinv = np.swapaxes(Linv, 1, 2) @ Linv * self._pair
-        vf = Vinv.reshape(-1)
+        vf = Vinv.reshape(-1)[st.pairs]
         A = (vf @ st.C).reshape(p, p)
         b = vf @ st.D
         try:
@@ -153,8 +160,7 @@ class PatternLikelihood:
         ev = PatternEvaluation(ok=True, value=value, beta=beta, A=A, Ainv=Ainv, Vinv=Vinv)
         if order < 1:
             return ev
-        K = len(st.count)
-        M = (st.C @ Ainv.reshape(-1)).reshape(K, T, T)
+        M = st.full(st.C @ Ainv.reshape(-1))
         ev.W = Vinv @ st.residual_cross(beta) @ Vinv
         ev.Q = Vinv @ M @ Vinv
         G = np.tensordot(st.count, Vinv, axes=1) - ev.W.sum(axis=0) - ev.Q.sum(axis=0)
@@ -186,7 +192,7 @@ class PatternLikelihood:
         Z = 2.0 * (ev.W + ev.Q) - st.count[:, None, None] * P
         H = (P.reshape(K, T2).T @ Z.reshape(K, T2)).reshape(T, T, T, T).transpose(0, 2, 3, 1)
         H = np.ascontiguousarray(H).reshape(T2, T2)
-        kron = np.einsum("kau,kbv->abkuv", P, P).reshape(T2, K * T2)
+        kron = np.einsum("kau,kbv->abkuv", P, P).reshape(T2, K * T2)[:, st.pairs]
         B = (kron @ st.C).reshape(T2, p, p)
         Dr = st.D - st.C.reshape(-1, p, p) @ ev.beta
         s = kron @ Dr
@@ -203,7 +209,7 @@ class PatternLikelihood:
         F = np.tensordot(W, D, axes=1)
         M = np.einsum("jab,kbc,jcd->kad", D, P, F, optimize=True)
         p = self.stats.n_fixed
-        return ((P @ M @ P).reshape(-1) @ self.stats.C).reshape(p, p)
+        return ((P @ M @ P).reshape(-1)[self.stats.pairs] @ self.stats.C).reshape(p, p)
 
 
 __all__ = ["AffineStatistics", "PatternEvaluation", "PatternLikelihood", "PatternStats"]
