@@ -41,7 +41,7 @@ OPEN_SECTION_TABLES = {
     "data_quality": ("validation_findings_by_rule",),
     "baseline": ("pooled_baseline_characteristics",),
     "safety_pooled": ("pooled_ae_overview", "pooled_ae_by_term", "pooled_serious_ae_listing",
-                      "pooled_discontinuation_listing"),
+                      "pooled_discontinuation_listing", "pooled_sae_by_term"),
 }  # fmt: skip
 #: Sections whose tables show the trial definition or provenance, not results.
 NOT_RESULTS = ("title_page", "appendix", "estimand", "signoff")

@@ -109,7 +109,8 @@ def run_supporting(
         _secondary(c, definition, adsl, bds, bds_pop, plan, arms, ref)
     if "safety" in sections:
         # safety is analysed as treated: each subject under the arm actually received
-        _safety(c, adae, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms)
+        _safety(c, adae, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms,
+                definition.safety.meddra_version)  # fmt: skip
         if advs is not None:
             _vital_signs(c, definition, advs, adsl.assign(ARMCD=adsl["ACTARMCD"]), arms)
     return c.sections, c.tables
@@ -406,17 +407,25 @@ def _secondary(
         c.sections["secondary"][name]["order"] = i + 1  # the SAP's order (results.json sorts keys)
 
 
-def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[str]) -> None:
+def _safety(
+    c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[str], meddra: str | None
+) -> None:
     from trialkit.analysis import safety
 
+    terms = safety.meddra_suffix(meddra)
     c.run("safety", "teae_overview", "Treatment-emergent adverse events: overview",
           lambda: {"safety_teae_overview": safety.teae_overview(
               adae, adsl, arms=arms)})  # fmt: skip
-    c.run("safety", "teae_by_term", "TEAEs by body system and preferred term",
+    c.run("safety", "teae_by_term", f"TEAEs by body system and preferred term{terms}",
           lambda: {"safety_teae_by_term": safety.teae_by_term(adae, adsl, arms=arms)})  # fmt: skip
     c.run("safety", "teae_by_severity", "Subjects by worst TEAE severity",
           lambda: {"safety_teae_by_severity": safety.teae_by_worst_severity(
               adae, adsl, arms=arms)})  # fmt: skip
+    if "AEACN" in adae.columns:  # optional column
+        c.run("safety", "teae_withdrawal",
+              f"TEAEs leading to withdrawal of study treatment (AEACN){terms}",
+              lambda: {"safety_teae_withdrawal": safety.teae_by_term(
+                  adae, adsl, arms=arms, subset="withdrawn")})  # fmt: skip
     c.run("safety", "serious_ae_listing", "Serious adverse events",
           lambda: {"safety_serious_ae_listing": safety.serious_ae_listing(adae)})  # fmt: skip
     # the pooled tables' rule (every AE of every randomised subject) is safety's docstring
@@ -430,6 +439,9 @@ def _safety(c: _Collector, adae: pd.DataFrame, adsl: pd.DataFrame, arms: list[st
     c.run("safety", "pooled_ae_by_term",
           "All adverse events of randomised subjects, pooled over arms, by term",
           lambda: {"pooled_ae_by_term": by_term(adae, adsl)})  # fmt: skip
+    c.run("safety", "pooled_sae_by_term",
+          f"Serious adverse events of randomised subjects, pooled over arms, by term{terms}",
+          lambda: {"pooled_sae_by_term": by_term(adae, adsl, subset="serious")})  # fmt: skip
     c.run("safety", "pooled_serious_ae_listing", "Serious adverse events, without arm",
           lambda: {"pooled_serious_ae_listing": safety.serious_ae_listing(
               adae, by_arm=False)})  # fmt: skip
