@@ -47,3 +47,12 @@ def test_analyze_writes_the_missing_data_section(tmp_path: Path) -> None:
     assert [row["delta"] for row in md["tipping_point"]][:3] == [0, -10, -20]
     names = {t["name"] for t in json.loads((outs[0] / "results.json").read_text())["tables"]}
     assert {"missing_data_analyses", "missing_data_tipping_point"} <= names
+
+    # the final report shows the section; the open report does not
+    final, open_ = tmp_path / "final", tmp_path / "open"
+    assert main(["report", str(trial), "--results", str(outs[0]), "--out", str(final),
+                 "--format", "html"]) == 0  # fmt: skip
+    assert 'id="missing_data"' in (final / "report.html").read_text()
+    assert main(["report", str(trial), "--out", str(open_), "--format", "html", "--kind",
+                 "interim", "--blinded", "--cutoff", "2030-01-01"]) == 0  # fmt: skip
+    assert 'id="missing_data"' not in (open_ / "report.html").read_text()

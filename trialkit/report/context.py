@@ -32,6 +32,7 @@ from trialkit.report.formatting import (
     short_hash,
     visit_label,
 )
+from trialkit.report.missing_data import missing_data_context
 from trialkit.report.results import AnalysisOutput
 from trialkit.report.tables import frame_table, make_table
 
@@ -53,6 +54,7 @@ FULL_SECTIONS = (
     "responders",
     "forest",
     "sensitivity",
+    "missing_data",
     "secondary",
     "safety",
     "vital_signs",
@@ -63,8 +65,12 @@ FULL_SECTIONS = (
     "signoff",
 )
 
+#: Sections of an MMRM primary only (a binary primary has no LS means or residuals).
+CONTINUOUS_SECTIONS = ("lsmeans", "diagnostics")
+
 TITLES = {
     "title_page": "Title page",
+    "missing_data": "Missing-data sensitivity analyses",
     "not_run": "Analyses not run",
     "estimand": "Estimand",
     "consort": "Subject flow",
@@ -572,9 +578,16 @@ def build_context(
         names: tuple[str, ...] = OPEN_SECTIONS
     else:
         builder = _Builder(definition, output, None, options)
-        names = tuple(n for n in FULL_SECTIONS if n != "boundaries" or options.kind == "interim")
+        names = tuple(
+            n
+            for n in FULL_SECTIONS
+            if (n != "boundaries" or options.kind == "interim")
+            and (n != "missing_data" or definition.missing_data is not None)
+            and (n not in CONTINUOUS_SECTIONS or definition.primary.kind != "binary")
+        )
     makers: dict[str, Callable[[], dict[str, Any] | None]] = {
         "exposure": builder.exposure_section,
+        "missing_data": lambda: missing_data_context(output, definition, builder.confidence),
     }
     if not any(p.kind == "safety" for p in definition.parameters):
         names = tuple(n for n in names if n not in VITAL_SIGNS_SECTIONS)
