@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -146,7 +147,7 @@ def test_migrations_give_the_schema_of_the_code(store_url: str, transfers: list[
     opened = open_store(store_url, create=True)
     with reading(opened) as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_a_store_of_the_first_schema_is_upgraded_and_verifies(
@@ -172,6 +173,46 @@ def test_a_store_of_the_first_schema_is_upgraded_and_verifies(
     code, out, _ = run(capsys, "store", "verify", "--store", store_url)
     assert code == 0, out
     assert run(capsys, "diff", "--store", store_url)[0] == 0
+
+
+def _sqlite_indexes(store: str) -> set[str]:
+    """The indexes SQLite keeps on ``records`` (its own ones too), read without migrating."""
+    import sqlite3
+
+    with closing(sqlite3.connect(store)) as conn:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'"
+        return {row[0] for row in conn.execute(sql)}
+
+
+def test_a_store_of_schema_0002_is_upgraded_to_rowid_records_and_verifies(
+    capsys: pytest.CaptureFixture[str], store_url: str, transfers: list[Path], tmp_path: Path
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from trialkit.store.connection import MIGRATIONS, writing
+
+    sqlite = not store_url.startswith("postgresql")
+    assert run(capsys, "ingest", transfers[0], "--store", store_url)[0] == 0
+    if sqlite:
+        assert _sqlite_indexes(store_url) == set()  # id is the rowid: no index beside the table
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    opened = open_store(store_url)
+    with writing(opened) as conn:  # back to schema 0002: a BIGINT id with its own index
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    if sqlite:
+        assert _sqlite_indexes(store_url) == {"sqlite_autoindex_records_1"}
+    assert run(capsys, "ingest", transfers[1], "--store", store_url)[0] == 0  # upgraded first
+    if sqlite:
+        assert _sqlite_indexes(store_url) == set()
+    code, out, _ = run(capsys, "store", "verify", "--store", store_url)
+    assert code == 0, out
+    for number, folder in enumerate(transfers[:2], start=1):
+        out_dir = tmp_path / f"export{number}"
+        run(capsys, "export", "--store", store_url, "--transfer", number, "--out", out_dir)
+        same_records(folder, out_dir)
 
 
 def test_migrations_ship_inside_the_package() -> None:

@@ -59,7 +59,10 @@ layouts = Table(
 records = Table(
     "records",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    # on SQLite the rowid (INTEGER PRIMARY KEY): no second index to keep (migration 0003)
+    Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("dataset", String(64), nullable=False),
     Column("record_key", Text, nullable=False),
     Column("seq", Integer, nullable=False),  # which of the records sharing the key (0, 1, ..)
