@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from trialkit.store.records import column_text
@@ -96,7 +97,10 @@ def test_digests_are_computed_as_before(text_dtype: object) -> None:
         }
     ).astype({"record_key": text_dtype, "cells": text_dtype})
     removed = np.array([3, 1])
-    assert change_digest([], "", b"", added, removed) == reference_digest(added, removed)
-    assert change_digest([], "", b"", added.iloc[:0], removed[:0]) == reference_digest(
+    table = pa.Table.from_pandas(added)
+    assert change_digest([], "", b"", table, removed) == reference_digest(added, removed)
+    assert change_digest([], "", b"", table.slice(0, 0), removed[:0]) == reference_digest(
         added.iloc[:0], removed[:0]
     )
+    in_chunks = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # as ingest's filters give
+    assert change_digest([], "", b"", in_chunks, removed) == reference_digest(added, removed)

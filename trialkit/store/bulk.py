@@ -30,18 +30,18 @@ from trialkit.store.records import FIELD_SEPARATOR, RECORD_END
 from trialkit.store.schema import records
 
 
-def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """Insert every row of ``frame`` (columns named as ``table``'s) into ``table``."""
-    if frame.empty:
+def insert_table(conn: Connection, table: Table, data: pa.Table) -> None:
+    """Insert every row of ``data`` (columns named as ``table``'s) into ``table``."""
+    if data.num_rows == 0:
         return
-    columns = list(frame.columns)
+    columns = data.column_names
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
         buffer = io.BytesIO()
         # every text quoted, so '' is an empty string and not NULL
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer, options)
+        pacsv.write_csv(data, buffer, options)
         with (
             raw.cursor() as cur,
             cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
@@ -52,7 +52,7 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     cursor = raw.cursor()
     cursor.executemany(
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
-        zip(*(frame[c].tolist() for c in columns), strict=True),
+        zip(*(c.to_pylist() for c in data.columns), strict=True),
     )
     cursor.close()
 
@@ -75,7 +75,7 @@ def read_frame(conn: Connection, stmt: Select[tuple[object, ...]]) -> pd.DataFra
     return pd.DataFrame({c: list(v) for c, v in zip(columns, values, strict=True)})
 
 
-def read_versions(conn: Connection, where: ColumnElement[bool]) -> pd.DataFrame:
+def read_versions(conn: Connection, where: ColumnElement[bool]) -> pa.Table:
     """The record versions ``where`` selects: id, record_key, seq, cells (in no order).
 
     The database joins them into a few long strings (``id FS key FS seq FS cells RE`` ...),
@@ -92,11 +92,11 @@ def read_versions(conn: Connection, where: ColumnElement[bool]) -> pd.DataFrame:
     fields = pc.list_flatten(pc.split_pattern(lines, fs, max_splits=3))
     column = np.arange(len(fields)) % 4
     part = [fields.filter(pa.array(column == i)) for i in range(4)]
-    return pd.DataFrame(
+    return pa.table(
         {
-            "id": pc.cast(part[0], pa.int64()).to_numpy(),
-            "record_key": pc.cast(part[1], pa.string()).to_pandas(),
-            "seq": pc.cast(part[2], pa.int64()).to_numpy(),
-            "cells": pc.cast(part[3], pa.string()).to_pandas(),
+            "id": pc.cast(part[0], pa.int64()),
+            "record_key": pc.cast(part[1], pa.string()),
+            "seq": pc.cast(part[2], pa.int64()),
+            "cells": pc.cast(part[3], pa.string()),
         }
     )

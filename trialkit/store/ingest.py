@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from trialkit.datasets import REQUIRED_COLUMNS
 from trialkit.errors import FindingsError, StoreError
 from trialkit.manifest import sha256_file, trial_inputs
 from trialkit.store.audit import Event, append, now
-from trialkit.store.bulk import insert_frame, read_versions, set_removed
+from trialkit.store.bulk import insert_table, read_versions, set_removed
 from trialkit.store.connection import Store, open_store, writing
 from trialkit.store.digest import change_digest, decode_order, encode_order
 from trialkit.store.queries import KEY_RULES, QueryCounts, apply_findings, found_queries
@@ -44,7 +45,7 @@ class Prepared:
     name: str
     file_name: str
     columns: list[str]
-    frame: pd.DataFrame  # record_key, seq, subject, cells; in file order
+    table: pa.Table  # record_key, seq, subject, cells; in file order
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,16 @@ def _prepare(
         name=name,
         file_name=path.name,
         columns=table.column_names,
-        frame=pd.DataFrame(
+        table=pa.table(
             {
-                "record_key": key.to_pandas(),
+                "record_key": key,
                 "seq": seq,
-                "subject": table["USUBJID"].to_pandas(),
-                "cells": join_cells(name, table).to_pandas(),
+                "subject": table["USUBJID"],
+                "cells": join_cells(name, table),
             }
         ),
     )
     rows = np.arange(1, table.num_rows + 1)
-    rows = np.arange(1, len(table) + 1)
     parts = []
     for rule, mask in (("SK001", seq > 0), ("SK002", key_incomplete(name, table))):
         if mask.any():
@@ -144,7 +144,7 @@ def ingest(
             d = report.datasets[name]
             prepared[name], found = _prepare(report.findings, name, d.frame, d.path)
             key_findings.append(found)
-            keys[name] = prepared[name].frame["record_key"]
+            keys[name] = prepared[name].table["record_key"]
     found = found_queries(
         pd.concat([report.findings, *(f for f in key_findings[1:] if len(f))], ignore_index=True),
         keys,
@@ -240,17 +240,17 @@ def _previous_layouts(conn: Connection, transfer: int) -> dict[str, Layout]:
     return {r.dataset: Layout(json.loads(r.columns), decode_order(r.record_order)) for r in rows}
 
 
-def _current(conn: Connection, name: str, previous: Layout | None) -> pd.DataFrame:
+def _current(conn: Connection, name: str, previous: Layout | None) -> pa.Table:
     """The dataset's current record versions (id, record_key, seq, cells), in the previous
     transfer's file order."""
     old = read_versions(conn, (records.c.dataset == name) & records.c.removed_in.is_(None))
     if previous is None or len(previous.order) != len(old):
         return old
-    at = pd.Index(old["id"]).get_indexer(previous.order)
-    return old if (at < 0).any() else old.iloc[at].reset_index(drop=True)
+    at = pd.Index(old["id"].to_numpy()).get_indexer(previous.order)
+    return old if (at < 0).any() else old.take(pa.array(at))
 
 
-def _matches(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
+def _matches(new: pa.Table, old: pa.Table) -> np.ndarray:
     """For each new record, the row of ``old`` with its record key and seq, or -1.
 
     Transfers mostly list the records as the one before did: then the rows match in order,
@@ -258,16 +258,20 @@ def _matches(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
     """
     if (
         len(new) == len(old)
-        and np.array_equal(new["seq"].to_numpy(), old["seq"].to_numpy(dtype="int64"))
-        and pc.all(pc.equal(pa.array(new["record_key"]), pa.array(old["record_key"]))).as_py()
+        and np.array_equal(new["seq"].to_numpy(), old["seq"].to_numpy())
+        and pc.all(pc.equal(new["record_key"], old["record_key"])).as_py()
     ):
         return np.arange(len(new))
-    at = new[["record_key", "seq"]].merge(
-        old[["record_key", "seq"]].astype({"seq": "int64"}).assign(at=np.arange(len(old))),
-        on=["record_key", "seq"],
-        how="left",
-    )["at"]
-    return at.fillna(-1).to_numpy(dtype="int64")
+    at = pa.table(
+        {"record_key": new["record_key"], "seq": new["seq"], "row": np.arange(len(new))}
+    ).join(
+        old.select(["record_key", "seq"]).append_column("at", pa.array(np.arange(len(old)))),
+        ["record_key", "seq"],
+        join_type="inner",
+    )
+    found = np.full(len(new), -1, dtype="int64")
+    found[at["row"].to_numpy()] = at["at"].to_numpy()
+    return found
 
 
 def _store_dataset(
@@ -275,60 +279,65 @@ def _store_dataset(
 ) -> tuple[DatasetChange, str]:
     """Write one dataset's versions for transfer ``number``; what changed and its digest."""
     old = _current(conn, name, previous)
+    old_ids = old["id"].to_numpy()
     if new is None:  # an optional dataset no longer sent: every record removed
-        set_removed(conn, records, old["id"].tolist(), number)
-        empty = pd.DataFrame(columns=["id", "record_key", "seq", "cells"])
+        set_removed(conn, records, old_ids.tolist(), number)
         return DatasetChange(name, 0, 0, len(old)), change_digest(
-            [], "", b"", empty, old["id"].to_numpy()
+            [], "", b"", old.slice(0, 0), old_ids
         )
-    frame = new.frame
-    at = _matches(frame, old)
+    at = _matches(new.table, old)
     matched = at >= 0
     old_cells = old["cells"]
     if previous is not None and previous.columns != new.columns:
         old_cells = _relayout(old_cells, previous.columns, new.columns)
-    same = np.zeros(len(frame), dtype=bool)
+    same = np.zeros(len(at), dtype=bool)
     if matched.any():
         same[matched] = pc.equal(
-            pa.array(frame["cells"]).filter(pa.array(matched)),
-            pa.array(old_cells).take(pa.array(at[matched])),
-        ).to_numpy(zero_copy_only=False)
+            new.table["cells"].filter(pa.array(matched)), old_cells.take(pa.array(at[matched]))
+        ).to_numpy()
     keep = same if previous is not None and previous.columns == new.columns else same & False
     ended_old = np.ones(len(old), dtype=bool)
     ended_old[at[keep]] = False
-    ended = old["id"].to_numpy(dtype="int64")[ended_old]
+    ended = old_ids[ended_old]
     set_removed(conn, records, ended.tolist(), number)
     fresh = ~keep
     start = int(conn.execute(select(func.max(records.c.id))).scalar() or 0) + 1
-    ids = np.empty(len(frame), dtype="int64")
-    ids[keep] = old["id"].to_numpy(dtype="int64")[at[keep]]
+    ids = np.empty(len(at), dtype="int64")
+    ids[keep] = old_ids[at[keep]]
     ids[fresh] = np.arange(start, start + int(fresh.sum()))
-    written = frame[fresh].reset_index(drop=True)
-    written.insert(0, "id", ids[fresh])
-    written.insert(1, "dataset", name)
-    written["added_in"] = number
-    insert_frame(conn, records, written)
-    order = encode_order(ids)
-    conn.execute(
-        layouts.insert().values(
-            transfer=number,
-            dataset=name,
-            columns=json.dumps(new.columns),
-            file_name=new.file_name,
-            record_order=order,
-        )
+    written = new.table.filter(pa.array(fresh))
+    written = pa.table(
+        {
+            "id": ids[fresh],
+            "dataset": pa.repeat(name, len(written)),
+            **{c: written[c] for c in written.column_names},
+            "added_in": pa.repeat(number, len(written)),
+        }
     )
-    digest = change_digest(new.columns, new.file_name, order, written, ended)
+    order = encode_order(ids)
+    # hashing (Arrow and hashlib) runs beside the insert (the database's work): both free the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(change_digest, new.columns, new.file_name, order, written, ended)
+        insert_table(conn, records, written)
+        conn.execute(
+            layouts.insert().values(
+                transfer=number,
+                dataset=name,
+                columns=json.dumps(new.columns),
+                file_name=new.file_name,
+                record_order=order,
+            )
+        )
     change = DatasetChange(
         name, int((~matched).sum()), int((matched & ~same).sum()), len(old) - int(matched.sum())
     )
-    return change, digest
+    return change, digest.result()
 
 
-def _relayout(cells: pd.Series, old: list[str], new: list[str]) -> pd.Series:
+def _relayout(cells: pa.ChunkedArray, old: list[str], new: list[str]) -> pa.ChunkedArray:
     """Cells written under the ``old`` columns, rewritten under the ``new`` ones ('' if absent)."""
-    table = split_cells(cells, old).reindex(columns=new, fill_value="")
-    return join_cells("", pa.Table.from_pandas(table, preserve_index=False)).to_pandas()
+    table = split_cells(cells.to_pandas(), old).reindex(columns=new, fill_value="")
+    return join_cells("", pa.Table.from_pandas(table, preserve_index=False))
 
 
 __all__ = ["IngestSummary", "ingest"]

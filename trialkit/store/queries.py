@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Connection, select, update
 
 from trialkit.errors import StoreError
 from trialkit.store.audit import Event, append
-from trialkit.store.bulk import insert_frame, read_frame
+from trialkit.store.bulk import insert_table, read_frame
 from trialkit.store.connection import Store, writing
 from trialkit.store.records import KEY_SEPARATOR
 from trialkit.store.schema import queries
@@ -57,17 +58,15 @@ def query_id(rule: str, dataset: str, key: str, column: str) -> str:
     return "Q" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12].upper()
 
 
-def found_queries(findings: pd.DataFrame, keys: dict[str, pd.Series]) -> pd.DataFrame:
+def found_queries(findings: pd.DataFrame, keys: dict[str, pa.ChunkedArray]) -> pd.DataFrame:
     """One row per query ID among ``findings`` (with ``row``); ``keys`` each dataset's keys."""
     parts = []
     for name, group in findings.groupby("dataset", sort=False):
-        key = keys.get(str(name), pd.Series(dtype=object))
-        rows = group["row"].astype("Int64")
-        on_record = rows.notna().to_numpy(dtype=bool)
+        key = keys.get(str(name), pa.chunked_array([], pa.string()))
+        rows = group["row"].astype("Int64").to_numpy(dtype="int64", na_value=0)
+        on_record = (rows >= 1) & (rows <= len(key))
         record_keys = pd.Series("", index=group.index, dtype=object)
-        record_keys[on_record] = (
-            key.reindex(rows[on_record].astype("int64") - 1).fillna("").to_numpy()
-        )
+        record_keys[on_record] = key.take(pa.array(rows[on_record] - 1)).to_numpy()
         parts.append(group.assign(key=record_keys))
     if not parts:
         return pd.DataFrame(columns=[*QUERY_COLUMNS[:7], "subject"])
@@ -107,23 +106,26 @@ def apply_findings(
     ).set_index("query_id")
     ids = pd.Index(found["query_id"])
     new = found[~ids.isin(known.index)]
-    insert_frame(
+    insert_table(
         conn,
         queries,
-        pd.DataFrame(
-            {
-                "query_id": new["query_id"],
-                "rule": new["rule"],
-                "severity": new["severity"],
-                "dataset": new["dataset"],
-                "record_key": new["key"],
-                "column_name": new["column"],
-                "message": new["message"],
-                "status": OPEN,
-                "opened_transfer": transfer,
-                "answer": "",
-                "last_seen": transfer,
-            }
+        pa.Table.from_pandas(
+            pd.DataFrame(
+                {
+                    "query_id": new["query_id"],
+                    "rule": new["rule"],
+                    "severity": new["severity"],
+                    "dataset": new["dataset"],
+                    "record_key": new["key"],
+                    "column_name": new["column"],
+                    "message": new["message"],
+                    "status": OPEN,
+                    "opened_transfer": transfer,
+                    "answer": "",
+                    "last_seen": transfer,
+                }
+            ),
+            preserve_index=False,
         ),
     )
     events = [
