@@ -51,10 +51,16 @@ def strategies(disc: str, resc: str) -> Estimand:
     )
 
 
-def missing_days(out: pd.DataFrame, subject: str) -> list[int]:
-    """Study days of the subject's records set missing by the estimand."""
+def missing_days(out: pd.DataFrame, subject: str, bds: pd.DataFrame | None = None) -> list[int]:
+    """Study days of the subject's records the estimand sets aside: flagged (ICEFL), out of
+    the analysis (ANL01FL = N), their values as collected (issue 13: derived data never change
+    collected values)."""
     rows = out[(out["USUBJID"] == subject) & out["ICEFL"].eq("Y")]
-    assert rows["AVAL"].isna().all() and rows["CHG"].isna().all() and rows["PCHG"].isna().all()
+    assert rows["ANL01FL"].eq("N").all()
+    if bds is not None:
+        collected = bds.loc[rows.index]
+        for col in ("AVAL", "CHG", "PCHG"):
+            assert rows[col].equals(collected[col]), col
     return list(rows["ADY"])
 
 
@@ -72,7 +78,7 @@ def test_hypothetical_discontinuation_sets_later_values_missing(ice_data) -> Non
     adsl, bds = ice_data
     out = apply_estimand(bds, adsl, strategies("hypothetical", "treatment_policy"))
     assert len(out) == len(bds)  # rows are kept
-    assert missing_days(out, "A") == [85, 90, 113]  # the value on day 60 itself is kept
+    assert missing_days(out, "A", bds) == [85, 90, 113]  # the value on day 60 itself is kept
     assert set(out.loc[out["ICEFL"].eq("Y"), "ICEREAS"]) == {"DISCONTINUATION"}
     assert missing_days(out, "B") == [] and missing_days(out, "C") == []
 

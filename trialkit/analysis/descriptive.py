@@ -256,7 +256,9 @@ def visit_attendance(
     population: str | None = "ITTFL",
 ) -> pd.DataFrame:
     """Subjects of the ``population`` with a value of ``param`` at each of ``visits`` (long:
-    COLUMNS; a "Subjects" N row, then variable = visit code, statistic n or pct of N)."""
+    COLUMNS; a "Subjects" N row, then variable = visit code, statistic n or pct of N). A value
+    counts as collected, also one the estimand sets aside (ANL01FL = "N" after an event):
+    attendance is retention, not the analysis."""
     require_columns(bds, ["USUBJID", "PARAMCD", "AVISIT", "AVAL"], "BDS")
     groups = arm_groups(in_population(adsl, population), by_arm=by_arm, arms=arms)
     valued = bds[(bds["PARAMCD"] == param) & bds["AVAL"].notna()]

@@ -51,13 +51,15 @@ _VARIABLE_WORDS = {
 
 
 def apply_estimand(bds: pd.DataFrame, adsl: pd.DataFrame, estimand: Estimand) -> pd.DataFrame:
-    """A new BDS where post-event values of hypothetical-strategy events are set missing.
+    """A new BDS where post-event records of hypothetical-strategy events are set aside.
 
     A record is after an event when ADT is strictly later than the event date (a value on the
     day of the event was taken before it); baseline records are never affected. Every row is
-    kept: DISCFL/RESCFL mark records after each event whatever the strategy, ICEFL = "Y" and
-    ICEREAS (the earliest such event) mark those whose AVAL, CHG and PCHG were set missing.
-    Values after a composite-strategy event stay: :func:`composite_non_response` names them.
+    kept and AVAL, CHG and PCHG stay as collected: DISCFL/RESCFL mark records after each event
+    whatever the strategy; ICEFL = "Y" and ICEREAS (the earliest such event) mark those the
+    hypothetical strategy sets aside, and their ANL01FL becomes "N", so every analysis treats
+    them as missing. Values after a composite-strategy event stay in the analysis:
+    :func:`composite_non_response` names them.
     """
     dates = [c for c, _, _ in ICE_COLUMNS.values()]
     out = bds.drop(columns=[c for c in dates if c in bds.columns])
@@ -79,9 +81,8 @@ def apply_estimand(bds: pd.DataFrame, adsl: pd.DataFrame, estimand: Estimand) ->
             first = np.where(earlier, ev, first)
             reason = np.where(earlier, code, reason)
     hit = pd.notna(reason)
-    for col in ("AVAL", "CHG", "PCHG"):
-        if col in out.columns:
-            out[col] = out[col].astype("float64").mask(hit)
+    if "ANL01FL" in out.columns:
+        out["ANL01FL"] = out["ANL01FL"].astype(object).mask(hit, "N")
     out["ICEFL"] = text_where(hit, "Y")
     out["ICEREAS"] = reason
     return out
