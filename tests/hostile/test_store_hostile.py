@@ -129,3 +129,17 @@ def test_separator_in_a_cell(
     ae.write_text(ae.read_text().replace("Scalp itching", "Scalp\x1fitching", 1))
     code, _, err = run(capsys, "ingest", trial, "--store", tmp_path / "s.db")
     assert_one_line_error(code, err, "adverse_events", "row 1", "AETERM")
+
+
+@pytest.mark.parametrize("mark", ["\x1d", "\x1e", "\x1f"])
+def test_a_cell_holding_a_store_separator(
+    capsys: pytest.CaptureFixture[str], trial: Path, tmp_path: Path, mark: str
+) -> None:
+    path = trial / "assessments.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].replace(",", f",x{mark}y", 1)  # the second column of file row 3
+    path.write_text("".join(lines), encoding="utf-8")
+    column = lines[0].split(",")[1].strip()
+    code, _, err = run(capsys, "ingest", trial, "--store", str(tmp_path / "new.db"))
+    assert_one_line_error(code, err, "'assessments'", "row 3", f"column {column}", "0x1D-0x1F")
+    assert not (tmp_path / "new.db").exists()  # refused before the store is made
