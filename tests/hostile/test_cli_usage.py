@@ -68,3 +68,22 @@ def test_warnings_are_one_line_each_and_other_warnings_pass_through(
     err = capsys.readouterr().err
     assert "trialkit: warning: report.pdf: not fetched: http://x" in err.splitlines()
     assert [w.category for w in shown] == [UserWarning]  # passed on once, as Python shows it
+
+
+def test_a_command_after_a_stopped_one_is_not_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stop signal ends its own command only: the next command in the same process (a
+    library caller, a test session) runs normally."""
+    import os
+    import signal
+
+    from trialkit.errors import Interrupted
+    from trialkit.processes import stop_on_signals
+
+    with pytest.raises(Interrupted), stop_on_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.pause()  # the handler raises Interrupted
+    assert main(["validate", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "SIGTERM" not in err and "nowhere" in err
