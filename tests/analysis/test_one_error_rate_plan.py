@@ -56,5 +56,9 @@ def test_reports_state_the_rule_and_the_decision(out: Path, tmp_path: Path) -> N
     html = (tmp_path / "f" / "report.html").read_text()
     primary = html.split('id="primary"', 1)[1].split("</section>", 1)[0]
     assert "Decision rule for the primary comparisons: group sequential test" in primary
-    row = primary.split("5% minoxidil + weekly microneedling vs 5% minoxidil</td>")[-1]
-    assert "not crossed" in row.split("</tr>", 1)[0]
+    rows = primary.split("5% minoxidil + weekly microneedling vs 5% minoxidil</td>")[1:]
+    # the primary comparisons table states the decision beside Dunnett's adjusted p
+    assert "did not cross its boundary" in rows[0].split("</tr>", 1)[0]
+    assert "Group sequential test (the deciding rule)" in primary
+    # and the group sequential table of every look
+    assert "not crossed" in rows[-1].split("</tr>", 1)[0]

@@ -129,22 +129,25 @@ class EfficacySections:
             caption=f"{ep.name or self.param.label}: responders ({rule}) at "
             f"{self.visit_labels.get(ep.visit, ep.visit)}",
         )  # fmt: skip
-        comparisons = make_table(
-            ["Comparison", f"Risk difference, percentage points ({level} CI)", P_VALUE,
-             f"Adjusted p ({method})", f"Odds ratio ({level} CI)", "Method"],
+        decisions = self.decisions()
+        header = ["Comparison", f"Risk difference, percentage points ({level} CI)", P_VALUE,
+                  f"Adjusted p ({method})", f"Odds ratio ({level} CI)", "Method"]  # fmt: skip
+        rows = [
             [
-                [
-                    self.comparison_name({"arm": r["ARMCD"], "reference": r["versus"]}),
-                    fmt_est_ci(r["estimate_pp"], r["lower_pp"], r["upper_pp"]),
-                    fmt_p(r["p"]),
-                    fmt_p(r.get("p_adjusted")),
-                    fmt_est_ci(r["odds_ratio"], r["or_lower"], r["or_upper"], 2),
-                    str(r["method"]) + (f" ({r['note']})" if r.get("note") else ""),
-                ]
-                for _, r in ct.iterrows()
-            ],
-            caption="The plan's comparisons",
-        )  # fmt: skip
+                self.comparison_name({"arm": r["ARMCD"], "reference": r["versus"]}),
+                fmt_est_ci(r["estimate_pp"], r["lower_pp"], r["upper_pp"]),
+                fmt_p(r["p"]),
+                fmt_p(r.get("p_adjusted")),
+                fmt_est_ci(r["odds_ratio"], r["or_lower"], r["or_upper"], 2),
+                str(r["method"]) + (f" ({r['note']})" if r.get("note") else ""),
+            ]
+            for _, r in ct.iterrows()
+        ]
+        if decisions:  # the deciding rule is the group sequential test
+            header.append("Group sequential test (the deciding rule)")
+            for row, (_, r) in zip(rows, ct.iterrows(), strict=True):
+                row.append(decisions.get((str(r["ARMCD"]), str(r["versus"])), MISSING))
+        comparisons = make_table(header, rows, caption="The plan's comparisons")
         return {
             "kind": "binary",
             "table": responders,
@@ -156,6 +159,19 @@ class EfficacySections:
             "subjects": fmt_int(model.get("subjects")),
             "multiplicity": method,
             "reference": self.arm_label.get(ref, ref),
+        }
+
+    def decisions(self) -> dict[tuple[str, str], str]:
+        """Per comparison, whether it crossed its efficacy boundary at this look (the
+        multiplicity family's ``crossed``), worded for the primary table; empty without an
+        ``[interim]`` plan."""
+        assert self.out is not None
+        family = (self.out.get("primary", "multiplicity") or {}).get("family") or []
+        words = {True: "crossed its boundary", False: "did not cross its boundary"}
+        return {
+            (str(m.get("arm")), str(m.get("versus"))): words[bool(m["crossed"])]
+            for m in family
+            if m.get("crossed") is not None
         }
 
     def sequential_test(self) -> dict[str, Any] | None:
@@ -286,21 +302,28 @@ class EfficacySections:
                     ],
                 )
         at_visit = ct[ct["visit"] == visit]
-        comparisons = make_table(
-            ["Comparison", f"Difference ({level} CI)", P_VALUE, f"Adjusted p ({humanize(method)})"],
+        decisions = self.decisions()
+        header = ["Comparison", f"Difference ({level} CI)", P_VALUE,
+                  f"Adjusted p ({humanize(method)})"]  # fmt: skip
+        rows = [
             [
-                [
-                    self.comparison_name(r),
-                    fmt_est_ci(r["estimate"], r["lower"], r["upper"])
-                    if r.get("status") in (None, "estimated")
-                    else f"{r['status']}: {r.get('reason')}",
-                    fmt_p(r["p"]),
-                    fmt_p(r.get("p_adjusted")),
-                ]
-                for _, r in at_visit.iterrows()
-            ],
+                self.comparison_name(r),
+                fmt_est_ci(r["estimate"], r["lower"], r["upper"])
+                if r.get("status") in (None, "estimated")
+                else f"{r['status']}: {r.get('reason')}",
+                fmt_p(r["p"]),
+                fmt_p(r.get("p_adjusted")),
+            ]
+            for _, r in at_visit.iterrows()
+        ]
+        if decisions:  # the deciding rule is the group sequential test: its decision beside
+            header.append("Group sequential test (the deciding rule)")
+            for row, (_, r) in zip(rows, at_visit.iterrows(), strict=True):
+                row.append(decisions.get((str(r["arm"]), str(r["reference"])), MISSING))
+        comparisons = make_table(
+            header, rows,
             caption=f"The plan's comparisons at {self.visit_labels.get(visit, visit)}",
-        )
+        )  # fmt: skip
         by_visit_rows = []
         for _, r in ct.iterrows():
             by_visit_rows.append(
