@@ -42,7 +42,7 @@ def _value(frame: pd.DataFrame, **where: str) -> Any:
     """The ``value`` of the one row of ``frame`` matching ``where`` (``None`` without one)."""
     mask = pd.Series(True, index=frame.index)
     for column, wanted in where.items():
-        mask &= frame[column].fillna("").astype(str) == wanted
+        mask &= frame[column].astype("string").fillna("") == wanted
     hit = frame.loc[mask, "value"]
     return hit.iloc[0] if len(hit) else None
 
