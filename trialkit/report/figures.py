@@ -40,7 +40,8 @@ MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
 #: The most characters of one data text (an arm label, a subgroup level) a figure shows.
 FIGURE_TEXT_MAX = 120
 
-_RC: Any = {
+#: The report figures' matplotlib style (a figure is drawn inside ``rc_context(STYLE)``).
+STYLE: Any = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
@@ -80,7 +81,7 @@ def to_svg(fig: Figure, name: str, dpi: float = 100) -> str:
     ``name`` salts the element ids so two figures on one page never share an id.
     """
     buffer = io.StringIO()
-    rc: Any = {**_RC, "svg.hashsalt": f"trialkit-{name}"}
+    rc: Any = {**STYLE, "svg.hashsalt": f"trialkit-{name}"}
     with matplotlib.rc_context(rc), warnings.catch_warnings():
         # text stays text (the reader's fonts draw it): a glyph missing from matplotlib's
         # font only makes its layout estimate, so it is no reason to warn
@@ -106,9 +107,9 @@ def _legend_columns(labels: Iterable[str]) -> int:
     return max(1, min(len(items), per_row))
 
 
-def _new_figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A figure with constrained layout and the report's style."""
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width, height), layout="constrained")
     return fig
 
@@ -122,8 +123,8 @@ def lsmeans_figure(
     confidence: float,
 ) -> str:
     """LS mean change from baseline over visits, one line per arm, with CI bars."""
-    with matplotlib.rc_context(_RC):
-        fig = _new_figure(6.8, 3.6)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(6.8, 3.6)
         ax = fig.add_subplot()
         codes = list(arm_labels)
         colours, markers = arm_colours(codes), arm_markers(codes)
@@ -170,7 +171,7 @@ def forest_figure(
     ``arm, estimate, lower, upper`` for the whole population. ``all_arms`` (every ARMCD in
     trial.toml order) keeps each arm's colour the same as in the other figures.
     """
-    with matplotlib.rc_context(_RC):
+    with matplotlib.rc_context(STYLE):
         codes = list(arm_labels)
         every = list(all_arms) if all_arms is not None else codes
         colours, markers = arm_colours(every), arm_markers(every)
@@ -183,7 +184,7 @@ def forest_figure(
             for level in dict.fromkeys(group["level"].astype(str)):
                 lines.append((f"    {level}", f"{subgroup}\x1f{level}"))
         height = 1.0 + 0.28 * len(lines) * max(1, len(active)) ** 0.5
-        fig = _new_figure(6.8, min(max(height, 2.5), 9.0))
+        fig = new_figure(6.8, min(max(height, 2.5), 9.0))
         ax = fig.add_subplot()
         ax.grid(axis="y", visible=False)
         n_lines = len(lines)
@@ -253,8 +254,8 @@ def _dots(ax: Any, x: np.ndarray, y: np.ndarray, colour: str, size: float = 3.0)
 
 def diagnostics_figure(fitted: np.ndarray, residuals: np.ndarray, unit: str) -> str:
     """Model diagnostics: normal QQ plot of residuals, and residuals against fitted values."""
-    with matplotlib.rc_context(_RC):
-        fig = _new_figure(6.8, 3.0)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(6.8, 3.0)
         ax_qq, ax_rf = fig.subplots(1, 2)
         resid = np.asarray(residuals, dtype=float)
         ok = np.isfinite(resid) & np.isfinite(np.asarray(fitted, dtype=float))
@@ -279,8 +280,8 @@ def recruitment_figure(by_date: pd.DataFrame, planned: int | None = None) -> str
     ``by_date`` is the analysis' ``pooled_recruitment_dates`` table (``period, site, n,
     cumulative``): the "Total" site drawn thick, each site as a thin line under it.
     """
-    with matplotlib.rc_context(_RC):
-        fig = _new_figure(6.8, 3.0)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(6.8, 3.0)
         ax = fig.add_subplot()
         site = by_date["site"].astype(str)
         names = [s for s in dict.fromkeys(site) if s != "Total"]
@@ -320,8 +321,8 @@ def boundaries_figure(
 ) -> str:
     """Group sequential efficacy (and futility) boundaries on the z scale by information
     fraction, with each arm's observed z at this look in the arm's colour."""
-    with matplotlib.rc_context(_RC):
-        fig = _new_figure(6.8, 3.4)
+    with matplotlib.rc_context(STYLE):
+        fig = new_figure(6.8, 3.4)
         ax = fig.add_subplot()
         colours, markers = arm_colours(all_arms), arm_markers(all_arms)
         t = table["information_fraction"].to_numpy(dtype=float)
