@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -18,6 +19,12 @@ from tests.estimators.binary_data import (
     reference_rows,
 )
 from trialkit.estimators.binary import binary_analysis
+from trialkit.estimators.binary_cmh import (
+    StratifiedTables,
+    cmh_test,
+    mh_odds_ratio,
+    undefined_reason,
+)
 
 
 def cmh(name: str, comparisons: list[tuple[str, str]] = COMPARISONS) -> pd.DataFrame:
@@ -95,3 +102,33 @@ def test_boolean_responses_are_accepted() -> None:
     got = binary_analysis(flags, response="RESP", comparisons=COMPARISONS, method="cmh")
     want = binary_analysis(frame, response="RESP", comparisons=COMPARISONS, method="cmh")
     pd.testing.assert_frame_equal(got.contrasts, want.contrasts)
+
+
+def tables(a: list[float], n1: list[float], c: list[float], n0: list[float]) -> StratifiedTables:
+    return StratifiedTables(np.array(a), np.array(n1), np.array(c), np.array(n0), [])
+
+
+def test_a_small_p_is_the_survival_function_where_statsmodels_rounds_it_to_zero() -> None:
+    """Why the p-value is not statsmodels' own: it is 1 - cdf, 0 below about 1e-16."""
+    t = tables([55, 50], [60, 60], [3, 5], [60, 60])
+    chi2, p = cmh_test(t)
+    assert t.statsmodels.test_null_odds(correction=False).pvalue == 0
+    assert chi2 == pytest.approx(t.statsmodels.test_null_odds(correction=False).statistic)
+    assert p == pytest.approx(stats.chi2.sf(chi2, 1)) and 0 < p < 1e-30
+
+
+@pytest.mark.parametrize(
+    ("cells", "odds", "why"),
+    [
+        (([0, 0], [10, 10], [3, 5], [10, 10]), 0.0, "odds ratio is 0"),
+        (([4, 6], [10, 10], [0, 0], [10, 10]), math.inf, "odds ratio is infinite"),
+        (([0, 10], [10, 10], [0, 10], [10, 10]), 0.0, "odds ratio is 0"),
+    ],
+)
+def test_an_odds_ratio_without_discordant_pairs_of_one_kind_is_undefined(
+    cells: tuple[list[float], ...], odds: float, why: str
+) -> None:
+    t = tables(*cells)
+    got, log_se = mh_odds_ratio(t)
+    assert got == odds and math.isnan(log_se)
+    assert undefined_reason(t) == f"the Mantel-Haenszel {why}"

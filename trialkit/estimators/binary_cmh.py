@@ -1,7 +1,8 @@
 """Stratified 2 x 2 tables of two arms: the Mantel-Haenszel risk difference with the Sato (1989)
 variance (as SAS PROC FREQ), the Mantel-Haenszel odds ratio with the Robins-Breslow-Greenland
 variance, and the Cochran-Mantel-Haenszel test without continuity correction (as R
-``mantelhaen.test(correct = FALSE)``).
+``mantelhaen.test(correct = FALSE)``). The odds ratio, its variance and the test are statsmodels'
+``StratifiedTable``; the risk difference is written here (statsmodels has none).
 
 A stratum in which only one of the two arms has subjects has no within-stratum comparison:
 its Mantel-Haenszel weights and its CMH variance are zero, so it contributes nothing; it is
@@ -11,9 +12,11 @@ left out of the tables (and named) rather than carried as zeros.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import stats
+from statsmodels.stats.contingency_tables import StratifiedTable
 
 from trialkit.estimators.design import wald
 
@@ -33,6 +36,11 @@ class StratifiedTables:
     def total(self) -> np.ndarray:
         """Subjects of the two arms in each stratum."""
         return self.n1 + self.n0
+
+    @cached_property
+    def statsmodels(self) -> StratifiedTable:
+        """The tables as statsmodels holds them: rows arm, comparator; columns responders, not."""
+        return StratifiedTable(np.array([[self.a, self.n1 - self.a], [self.c, self.n0 - self.c]]))
 
 
 def stratified_tables(
@@ -65,29 +73,24 @@ def mh_risk_difference(t: StratifiedTables) -> tuple[float, float]:
 
 
 def mh_odds_ratio(t: StratifiedTables) -> tuple[float, float]:
-    """Mantel-Haenszel common odds ratio and the Robins-Breslow-Greenland SE of its log."""
-    N = t.total
-    b, d = t.n1 - t.a, t.n0 - t.c
-    R, S = t.a * d / N, b * t.c / N
-    P, Q = (t.a + d) / N, (b + t.c) / N
-    sr, ss = R.sum(), S.sum()
-    if sr == 0 or ss == 0:
-        return (0.0 if sr == 0 else np.inf), np.nan
-    var = (P * R).sum() / (2 * sr**2) + (P * S + Q * R).sum() / (2 * sr * ss)
-    var += (Q * S).sum() / (2 * ss**2)
-    return float(sr / ss), float(np.sqrt(var))
+    """Mantel-Haenszel common odds ratio and the Robins-Breslow-Greenland SE of its log
+    (0 or infinite with a NaN SE when no stratum has a discordant pair of one kind)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        odds = float(t.statsmodels.oddsratio_pooled)
+        log_se = float(t.statsmodels.logodds_pooled_se)
+    if not 0 < odds < np.inf:
+        return (np.inf if odds == np.inf else 0.0), np.nan
+    return odds, log_se
 
 
 def cmh_test(t: StratifiedTables) -> tuple[float, float]:
-    """CMH chi-square (1 df, no continuity correction) and its p-value."""
-    N = t.total
-    m1 = t.a + t.c
-    expected = t.n1 * m1 / N
+    """CMH chi-square (1 df, no continuity correction) and its p-value (NaN when its variance
+    is zero)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        var = np.where(N > 1, t.n1 * t.n0 * m1 * (N - m1) / (N**2 * (N - 1)), 0.0)
-    if var.sum() <= 0:
+        chi2 = float(t.statsmodels.test_null_odds(correction=False).statistic)
+    if not np.isfinite(chi2):
         return np.nan, np.nan
-    chi2 = float((t.a - expected).sum() ** 2 / var.sum())
+    # statsmodels' p is 1 - cdf, 0 below about 1e-16; the survival function keeps small p.
     return chi2, float(stats.chi2.sf(chi2, 1))
 
 
@@ -109,6 +112,8 @@ def cmh_comparison(t: StratifiedTables, alpha: float) -> dict[str, float]:
     rd, se = mh_risk_difference(t)
     lower, upper, _, _ = wald(rd, se, np.inf, alpha)
     odds, log_se = mh_odds_ratio(t)
+    # wald, not logodds_pooled_confint: its quantile -ppf(alpha / 2) differs from the other
+    # intervals' ppf(1 - alpha / 2) in the last bit.
     log_lower, log_upper, _, _ = wald(float(np.log(odds)), log_se, np.inf, alpha)
     chi2, p = cmh_test(t)
     return {
