@@ -1,6 +1,6 @@
 """Suite-wide checks: the suite runs where trialkit's dependencies are installed (else one line
-says how to run it), and every ``results.json`` a test writes under its ``tmp_path`` holds
-the documented contract (``schemas/results.schema.json``)."""
+says how to run it), and every ``results.json`` a test or a fixture writes under the session's
+temporary directory holds the documented contract (``schemas/results.schema.json``)."""
 
 from __future__ import annotations
 
@@ -76,3 +76,13 @@ def _results_follow_the_schema(request: pytest.FixtureRequest) -> Iterator[None]
     yield
     if tmp is not None:
         check_results_files(tmp)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fixture_results_follow_the_schema(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    # module and session fixtures write under the base temp (one per xdist worker); a failure
+    # here is an error at the teardown of the session's last test
+    yield
+    check_results_files(tmp_path_factory.getbasetemp())
