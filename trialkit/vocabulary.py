@@ -61,14 +61,35 @@ RESPONDER_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=")
 #: How a binary endpoint counts a subject without a value at the visit.
 MISSING_RESPONSE_RULES: tuple[str, ...] = ("non_responder", "exclude")
 #: Methods of the binary endpoints' comparisons: covariate-adjusted logistic regression with
-#: marginal standardisation, or the Cochran-Mantel-Haenszel risk difference over the strata.
-BINARY_METHODS: tuple[str, ...] = ("logistic", "cmh")
+#: marginal standardisation, or the Cochran-Mantel-Haenszel risk difference over the strata;
+#: with the words the estimand's description uses.
+BINARY_METHOD_LABELS: dict[str, str] = {
+    "logistic": "covariate-adjusted logistic regression, standardised over the population",
+    "cmh": "the Mantel-Haenszel estimator over the strata",
+}
+BINARY_METHODS: tuple[str, ...] = tuple(BINARY_METHOD_LABELS)
 
 #: Intercurrent events of the estimand and the strategies for them (ICH E9(R1)): treatment
 #: policy, hypothetical, and the composite ``non_response`` (a subject with the event before the
-#: assessment is a non-responder), which needs a responder (binary) endpoint.
-INTERCURRENT_EVENTS: tuple[str, ...] = ("discontinuation", "rescue_medication")
-ESTIMAND_STRATEGIES: tuple[str, ...] = ("treatment_policy", "hypothetical", "non_response")
+#: assessment is a non-responder), which needs a responder (binary) endpoint; with the words the
+#: estimand's description uses.
+INTERCURRENT_EVENT_LABELS: dict[str, str] = {
+    "discontinuation": "treatment discontinuation",
+    "rescue_medication": "use of rescue medication",
+}
+INTERCURRENT_EVENTS: tuple[str, ...] = tuple(INTERCURRENT_EVENT_LABELS)
+ESTIMAND_STRATEGY_LABELS: dict[str, str] = {
+    "treatment_policy": "treatment policy (values after the event are used as observed)",
+    "hypothetical": (
+        "hypothetical (values after the event are set missing and handled by the model under "
+        "missing at random, as if the event had not occurred)"
+    ),
+    "non_response": (
+        "composite (a subject whose assessment comes after the event is a non-responder; "
+        "values of continuous endpoints are used as observed)"
+    ),
+}
+ESTIMAND_STRATEGIES: tuple[str, ...] = tuple(ESTIMAND_STRATEGY_LABELS)
 #: The composite strategies: defined for a binary endpoint only (a continuous value has no
 #: "non-response" to take).
 COMPOSITE_STRATEGIES: tuple[str, ...] = ("non_response",)

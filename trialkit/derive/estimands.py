@@ -7,7 +7,13 @@ import pandas as pd
 
 from trialkit.definition import Estimand, TrialDefinition
 from trialkit.derive._common import text_where
-from trialkit.vocabulary import COMPOSITE_STRATEGIES, INTERCURRENT_EVENTS
+from trialkit.vocabulary import (
+    BINARY_METHOD_LABELS,
+    COMPOSITE_STRATEGIES,
+    ESTIMAND_STRATEGY_LABELS,
+    INTERCURRENT_EVENT_LABELS,
+    INTERCURRENT_EVENTS,
+)
 
 #: Per intercurrent event: its ADSL date column, BDS "after the event" flag and ICEREAS code.
 ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -15,25 +21,6 @@ ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "rescue_medication": ("RESCDT", "RESCFL", "RESCUE_MEDICATION"),
 }
 
-_EVENT_WORDS = {
-    "discontinuation": "treatment discontinuation",
-    "rescue_medication": "use of rescue medication",
-}
-_STRATEGY_WORDS = {
-    "treatment_policy": "treatment policy (values after the event are used as observed)",
-    "hypothetical": (
-        "hypothetical (values after the event are set missing and handled by the model under "
-        "missing at random, as if the event had not occurred)"
-    ),
-    "non_response": (
-        "composite (a subject whose assessment comes after the event is a non-responder; "
-        "values of continuous endpoints are used as observed)"
-    ),
-}
-_BINARY_METHOD_WORDS = {
-    "logistic": "covariate-adjusted logistic regression, standardised over the population",
-    "cmh": "the Mantel-Haenszel estimator over the strata",
-}
 _POPULATION_WORDS = {
     "ITT": "all randomised subjects, analysed as randomised (ITT)",
     "MITT": (
@@ -125,10 +112,11 @@ def describe_estimand(definition: TrialDefinition) -> str:
         summary = (
             f"difference in the proportion of responders (and the odds ratio) of each "
             f"comparison at {visit.code}, from "
-            f"{_BINARY_METHOD_WORDS[definition.analysis.binary_method]}"
+            f"{BINARY_METHOD_LABELS[definition.analysis.binary_method]}"
         )
+    strategy = definition.estimand.strategy
     events = [
-        f"{_EVENT_WORDS[e]}: {_STRATEGY_WORDS[definition.estimand.strategy(e)]}"
+        f"{INTERCURRENT_EVENT_LABELS[e]}: {ESTIMAND_STRATEGY_LABELS[strategy(e)]}"
         for e in INTERCURRENT_EVENTS
     ]
     lines = [
