@@ -1,13 +1,15 @@
 """The code's layout holds: no module imports another's underscore names, each vocabulary
-list is spelled once, and the datasets' column rules cover exactly the vocabulary's datasets."""
+list is spelled once, and the rule tables keyed by a list have exactly its words as keys."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
+import pytest
+
 import trialkit
-from trialkit.datasets import REQUIRED_COLUMNS
 from trialkit.vocabulary import (
     BINARY_METHODS,
     BOOTSTRAP_INTERVALS,
@@ -19,6 +21,7 @@ from trialkit.vocabulary import (
     ESTIMAND_STRATEGIES,
     IMPUTATION_METHODS,
     IMPUTATION_STRATEGIES,
+    INTERCURRENT_EVENTS,
     MULTIPLICITY_METHODS,
     PARAMETER_KINDS,
     RESAMPLING_METHODS,
@@ -27,6 +30,16 @@ from trialkit.vocabulary import (
 )
 
 PACKAGE = Path(trialkit.__file__).parent
+
+#: Rule tables keyed by a vocabulary list (one rule per word): the only dict literals outside
+#: vocabulary.py whose keys are a list's words, each pinned to its list by a test below.
+KEYED_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("cutoff.py", "CUTOFF_DATE_COLUMNS", DATASETS),
+    ("datasets.py", "REQUIRED_COLUMNS", DATASETS),
+    ("datasets.py", "DATE_COLUMNS", DATASETS),
+    ("derive/estimands.py", "ICE_COLUMNS", INTERCURRENT_EVENTS),
+    ("responder_rule.py", "_COMPARE", RESPONDER_OPERATORS),
+)
 
 
 def _modules() -> list[Path]:
@@ -50,7 +63,8 @@ def test_no_module_imports_another_modules_private_names() -> None:
 
 
 def test_each_vocabulary_list_is_spelled_once() -> None:
-    """The literal tuple of each list appears in trialkit/vocabulary.py only."""
+    """The words of each list appear together, in a tuple, list or set literal or as the keys of
+    a dict literal, in trialkit/vocabulary.py only (and as the keys of the pinned tables)."""
     lists = {
         "covariance structures": COVARIANCE_STRUCTURES,
         "df methods": DF_METHODS,
@@ -67,32 +81,55 @@ def test_each_vocabulary_list_is_spelled_once() -> None:
         "imputation methods": IMPUTATION_METHODS,
         "resampling methods": RESAMPLING_METHODS,
         "bootstrap intervals": BOOTSTRAP_INTERVALS,
+        "intercurrent events": INTERCURRENT_EVENTS,
     }
     found = []
     for path in _modules():
         if path.name == "vocabulary.py":
             continue
+        module = path.relative_to(PACKAGE).as_posix()
+        # ``__all__`` lists function names, which may be words of a list
+        allowed = {"__all__", *(table for m, table, _ in KEYED_TABLES if m == module)}
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        exports = {  # ``__all__`` lists function names, which may be words of a list
+        skipped = {
             id(n.value)
             for n in ast.walk(tree)
-            if isinstance(n, ast.Assign)
-            and any(getattr(t, "id", "") == "__all__" for t in n.targets)
+            if isinstance(n, ast.Assign | ast.AnnAssign)
+            and any(getattr(t, "id", "") in allowed for t in _targets(n))
         }
         for node in ast.walk(tree):
-            if id(node) in exports:
+            if id(node) in skipped:
                 continue
-            if isinstance(node, ast.Tuple | ast.List) and node.elts:
-                try:
-                    value = tuple(ast.literal_eval(node))
-                    set(value)
-                except (ValueError, TypeError):
-                    continue
-                for name, words in lists.items():
-                    if len(words) > 1 and set(words) <= set(value):
-                        found.append(f"{path.relative_to(PACKAGE)}: {name}")
-    assert found == []
+            value = _literal_words(node)
+            for name, words in lists.items():
+                if len(words) > 1 and set(words) <= value:
+                    found.append(f"{module}:{getattr(node, 'lineno', '?')}: {name}")
+    assert found == [], found
 
 
-def test_column_rules_cover_the_vocabulary_datasets() -> None:
-    assert tuple(REQUIRED_COLUMNS) == DATASETS
+def _literal_words(node: ast.AST) -> set[object]:
+    """The constants a tuple, list or set literal holds, or the keys of a dict literal."""
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        items: list[ast.expr | None] = list(node.elts)
+    elif isinstance(node, ast.Dict):
+        items = list(node.keys)
+    else:
+        return set()
+    words = set()
+    for item in items:
+        if not isinstance(item, ast.Constant) or not isinstance(item.value, str | int | float):
+            return set()
+        words.add(item.value)
+    return words
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.expr]:
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
+
+
+@pytest.mark.parametrize(("module", "table", "words"), KEYED_TABLES)
+def test_keyed_tables_have_exactly_the_list_as_keys(
+    module: str, table: str, words: tuple[str, ...]
+) -> None:
+    name = "trialkit." + module.removesuffix(".py").replace("/", ".")
+    assert tuple(getattr(importlib.import_module(name), table)) == words
