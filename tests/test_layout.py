@@ -1,5 +1,6 @@
-"""The code's layout holds: no module imports another's underscore names, each vocabulary
-list is spelled once, and the rule tables keyed by a list have exactly its words as keys."""
+"""The code's layout holds: no module imports or reaches into another's underscore names,
+each vocabulary list is spelled once, and the rule tables keyed by a list have exactly its
+words as keys."""
 
 from __future__ import annotations
 
@@ -60,6 +61,84 @@ def test_no_module_imports_another_modules_private_names() -> None:
                 if private:
                     offences.append(f"{path.relative_to(PACKAGE)}: {node.module} {private}")
     assert offences == []
+
+
+def test_no_module_reads_another_modules_private_attributes() -> None:
+    """No ``x._name`` where ``x`` is a name imported from trialkit, or a variable that holds
+    one of its classes (annotated with it, or made by calling it)."""
+    offences = []
+    for path in _modules():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = _trialkit_imports(tree)
+        scopes: list[tuple[ast.AST, set[str]]] = [(tree, imported)]
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                scopes.append((fn, _instances(fn, imported) - imported))
+        for scope, names in scopes:
+            for node in ast.walk(scope):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in names
+                    and node.attr.startswith("_")
+                    and not node.attr.startswith("__")
+                ):
+                    where = f"{path.relative_to(PACKAGE)}:{node.lineno}"
+                    offences.append(f"{where}: {node.value.id}.{node.attr}")
+    assert offences == [], offences
+
+
+def _trialkit_imports(tree: ast.Module) -> set[str]:
+    """The names a module binds by importing from trialkit."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("trialkit"):
+            names |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {
+                a.asname or a.name.split(".")[0]
+                for a in node.names
+                if a.name.split(".")[0] == "trialkit"
+            }
+    return names
+
+
+def _instances(fn: ast.FunctionDef | ast.AsyncFunctionDef, imported: set[str]) -> set[str]:
+    """Parameters and variables of ``fn`` that hold an instance of an imported class."""
+    args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
+    names = {a.arg for a in args if _annotation_names(a.annotation) & imported}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if _annotation_names(node.annotation) & imported:
+                names.add(node.target.id)
+        elif isinstance(node, ast.Assign) and _makes(node.value, imported):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names - {"self", "cls"}
+
+
+def _makes(value: ast.expr, imported: set[str]) -> bool:
+    """Whether ``value`` calls an imported name (a class: an instance of it)."""
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in imported
+    )
+
+
+def _annotation_names(annotation: ast.expr | None) -> set[str]:
+    """The classes an annotation names: ``A``, ``"A"``, ``mod.A``, ``A | None``."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return set()
+    if isinstance(annotation, ast.Name):
+        return {annotation.id}
+    if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
+        return {annotation.value.id}
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _annotation_names(annotation.left) | _annotation_names(annotation.right)
+    return set()
 
 
 def test_each_vocabulary_list_is_spelled_once() -> None:

@@ -58,7 +58,7 @@ def kenward_roger_adjust(
     T = cov.T
     U, Vk = ev.U, ev.Vinv_keys
     M = np.zeros_like(Vk)
-    for g, (st, sl) in enumerate(zip(cov.structures, cov._slices(), strict=True)):
+    for g, (st, sl) in enumerate(zip(cov.structures, cov.slices(), strict=True)):
         D = st.dsigma(theta[sl])  # (q_g, T, T)
         F = np.tensordot(W[sl, sl], D, axes=1)  # F_k = sum_l W_kl D_l
         sel = data.key_group == g

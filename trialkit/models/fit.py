@@ -46,7 +46,8 @@ class CovarianceModel:
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.n_params = int(self.offsets[-1])
 
-    def _slices(self) -> list[slice]:
+    def slices(self) -> list[slice]:
+        """Where each group's parameters sit in the stacked ``theta`` (and ``phi``)."""
         return [slice(int(self.offsets[g]), int(self.offsets[g + 1])) for g in range(self.n_groups)]
 
     def theta_from_phi(self, phi: np.ndarray) -> np.ndarray:
@@ -54,7 +55,7 @@ class CovarianceModel:
         return np.concatenate(
             [
                 s.theta_from_phi(phi[sl])
-                for s, sl in zip(self.structures, self._slices(), strict=True)
+                for s, sl in zip(self.structures, self.slices(), strict=True)
             ]
         )
 
@@ -63,28 +64,28 @@ class CovarianceModel:
         return np.concatenate(
             [
                 s.phi_from_theta(theta[sl])
-                for s, sl in zip(self.structures, self._slices(), strict=True)
+                for s, sl in zip(self.structures, self.slices(), strict=True)
             ]
         )
 
     def sigmas(self, theta: np.ndarray) -> np.ndarray:
         """Covariance matrix of each group, shape (n_groups, T, T)."""
         return np.stack(
-            [s.sigma(theta[sl]) for s, sl in zip(self.structures, self._slices(), strict=True)]
+            [s.sigma(theta[sl]) for s, sl in zip(self.structures, self.slices(), strict=True)]
         )
 
     def jac_theta(self, theta: np.ndarray) -> np.ndarray:
         """d vec(Sigma_all) / d theta, shape (q, n_groups*T*T)."""
         T2 = self.T * self.T
         J = np.zeros((self.n_params, self.n_groups * T2))
-        for g, (s, sl) in enumerate(zip(self.structures, self._slices(), strict=True)):
+        for g, (s, sl) in enumerate(zip(self.structures, self.slices(), strict=True)):
             J[sl, g * T2 : (g + 1) * T2] = s.dsigma(theta[sl]).reshape(s.n_params, T2)
         return J
 
     def d2_term(self, theta: np.ndarray, G: np.ndarray) -> np.ndarray:
         """sum(G * d2Sigma/dtheta_k dtheta_l), the second-derivative part of the Hessian."""
         out = np.zeros((self.n_params, self.n_params))
-        for g, (s, sl) in enumerate(zip(self.structures, self._slices(), strict=True)):
+        for g, (s, sl) in enumerate(zip(self.structures, self.slices(), strict=True)):
             d2 = s.d2sigma(theta[sl])
             if d2 is not None:
                 out[sl, sl] = np.tensordot(d2, G[g], axes=([2, 3], [0, 1]))
@@ -94,7 +95,7 @@ class CovarianceModel:
         """sum_kl W_kl d2Sigma_kl per group, (n_groups, T, T); ``None`` if all are linear."""
         out = np.zeros((self.n_groups, self.T, self.T))
         any_ = False
-        for g, (s, sl) in enumerate(zip(self.structures, self._slices(), strict=True)):
+        for g, (s, sl) in enumerate(zip(self.structures, self.slices(), strict=True)):
             d2 = s.d2sigma(theta[sl])
             if d2 is not None:
                 any_ = True
@@ -104,7 +105,7 @@ class CovarianceModel:
     def jac_phi(self, phi: np.ndarray) -> np.ndarray:
         """Block-diagonal d theta / d phi."""
         J = np.zeros((self.n_params, self.n_params))
-        for s, sl in zip(self.structures, self._slices(), strict=True):
+        for s, sl in zip(self.structures, self.slices(), strict=True):
             J[sl, sl] = s.dtheta_dphi(phi[sl])
         return J
 
@@ -200,7 +201,7 @@ class _Objective:
         # second derivatives of theta(phi), times the gradient in theta
         gt = self.cov.gradient_theta(theta, ev)
         extra = np.zeros((len(phi), len(phi)))
-        for st, sl in zip(self.cov.structures, self.cov._slices(), strict=True):
+        for st, sl in zip(self.cov.structures, self.cov.slices(), strict=True):
             extra[sl, sl] = st.curvature_phi(phi[sl], gt[sl])
         H = H + 0.5 * (extra + extra.T)
         return 0.5 * (H + H.T)
