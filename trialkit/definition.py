@@ -425,7 +425,7 @@ def _check_brackets(text: str) -> None:
             pos = hidden.end()
 
 
-def _check_document(data: Mapping[str, Any]) -> None:
+def _check_document(data: Mapping[str, Any], keys: re.Pattern[str] = _KEY) -> None:
     """Bound the parsed document: nesting (dotted keys too), key names, texts and arrays.
 
     Iterative, so no depth of input can exhaust the stack.
@@ -439,7 +439,7 @@ def _check_document(data: Mapping[str, Any]) -> None:
         if isinstance(value, Mapping):
             for name, item in value.items():
                 path = f"{key}.{name}" if key else name
-                if not _KEY.fullmatch(name):
+                if not keys.fullmatch(name):
                     raise DefinitionError(f"{key + '.' if key else ''}{show(name)}: unknown key")
                 children.append((path, item, depth + 1))
         elif isinstance(value, list):
@@ -455,11 +455,14 @@ def _check_document(data: Mapping[str, Any]) -> None:
         stack.extend(reversed(children))
 
 
-def read_toml(path: Path | str) -> dict[str, Any]:
-    """Parse the TOML file ``path`` within the documented limits.
+def read_toml(
+    path: Path | str, what: str = "trial definition", keys: re.Pattern[str] = _KEY
+) -> dict[str, Any]:
+    """Parse the TOML file ``path`` within the documented limits (the one TOML reader).
 
     Only a regular file of at most ``MAX_FILE_BYTES`` UTF-8 bytes (a leading byte order mark
-    is dropped, as editors write one) is read; nesting, texts and arrays are bounded.
+    is dropped, as editors write one) is read; nesting, texts and arrays are bounded, and every
+    key matches ``keys``. ``what`` names the file when it is missing.
     """
     path = Path(path)
     try:
@@ -471,7 +474,7 @@ def read_toml(path: Path | str) -> dict[str, Any]:
         with path.open("rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise DefinitionError(f"{path}: trial definition not found") from None
+        raise DefinitionError(f"{path}: {what} not found") from None
     except OSError as exc:
         raise DefinitionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if len(raw) > MAX_FILE_BYTES:
@@ -483,7 +486,7 @@ def read_toml(path: Path | str) -> dict[str, Any]:
     try:
         _check_brackets(text)
         data = tomllib.loads(text)
-        _check_document(data)
+        _check_document(data, keys)
     except DefinitionError as exc:
         raise DefinitionError(f"{path}: {exc}") from None
     except RecursionError:  # a backstop: _check_brackets keeps deep text from tomllib

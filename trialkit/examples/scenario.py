@@ -8,16 +8,19 @@ turns it, with the trial definition, into datasets. Parsing is strict, as for ``
 
 from __future__ import annotations
 
-import tomllib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from trialkit.definition import TomlTable
+from trialkit.definition import TomlTable, read_toml
 from trialkit.errors import DefinitionError
 
+#: Keys of a scenario: data codes too (``dropout_reasons`` and ``ae_actions`` are keyed by
+#: DCSREAS and AEACN values, spaces and all), printable and at most 64 characters.
+CODE_KEYS = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 #: How a parameter's values are simulated: counts and continuous values change by an amount,
 #: ordinal grades follow another parameter, relative scores (SALT) change by a share of baseline.
 KINDS = ("count", "continuous", "ordinal", "relative")
@@ -275,10 +278,7 @@ def load_scenario(folder: Path | str) -> Scenario:
     """Read ``scenario.toml`` of an example-trial folder (its ``based_on`` sibling first)."""
     folder = Path(folder)
     path = folder / "scenario.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DefinitionError(f"{path}: cannot be read ({exc})") from None
+    data = read_toml(path, "example scenario", CODE_KEYS)
     base = None
     if "based_on" in data:
         base = load_scenario(folder.parent / str(data["based_on"]))
