@@ -159,8 +159,10 @@ class _Builder(EfficacySections):
         output: AnalysisOutput | None,
         pooled: PooledData | None,
         options: ReportOptions,
+        confidence: float,
     ) -> None:
-        """Keep the inputs; ``output`` is ``None`` for the open report (pooled data only)."""
+        """Keep the inputs; ``output`` is ``None`` for the open report (pooled data only);
+        ``confidence`` is the level of the analysis' intervals (``results.json``)."""
         self.d = definition
         self.out = output  # None in the open report: it must never see arm-level results
         self.pooled = pooled
@@ -181,7 +183,7 @@ class _Builder(EfficacySections):
         self.visit_days = {v.code: v.day for v in definition.post_baseline_visits}
         self.visit_labels = {v.code: v.label or visit_label(v.code) for v in definition.visits}
         self.primary_visit = definition.primary.visit
-        self.confidence = 1 - definition.analysis.alpha
+        self.confidence = confidence
         self.labels = VARIABLE_LABELS | {
             f"{p.code} baseline": f"Baseline {p.label}" + (f" ({p.unit})" if p.unit else "")
             for p in definition.parameters
@@ -572,12 +574,14 @@ def build_context(
     options: ReportOptions,
 ) -> dict[str, Any]:
     """The template context of a report; the open report sees only pooled data."""
+    confidence = float(output.results["confidence_level"])
     if options.blinded:
         listing = definition.interim is not None and definition.interim.open_report_sae_listing
-        builder = _Builder(definition, None, pool(output, sae_listing=listing), options)
+        pooled = pool(output, sae_listing=listing)
+        builder = _Builder(definition, None, pooled, options, confidence)
         names: tuple[str, ...] = OPEN_SECTIONS
     else:
-        builder = _Builder(definition, output, None, options)
+        builder = _Builder(definition, output, None, options, confidence)
         names = tuple(
             n
             for n in FULL_SECTIONS
