@@ -193,7 +193,8 @@ def ae_by_term(
     analysis table's order: ``n (%) [events]`` per column."""
     columns = _columns(arms)
     rows: list[Any] = []
-    keys = frame[["body_system", "preferred_term"]].fillna("").astype(str).drop_duplicates()
+    terms = frame[["body_system", "preferred_term"]].astype(object)  # empty terms read as floats
+    keys = terms.fillna("").astype(str).drop_duplicates()
     for soc, pt in keys.itertuples(index=False):
         where = {"body_system": soc, "preferred_term": pt}
         label = "Any adverse event" if soc == "ANY" else f"  {pt}" if pt else soc
