@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from trialkit.cutoff import CutoffDate, after, to_cutoff
+from trialkit.cutoff import CutoffDate, split_at_cutoff
 from trialkit.definition import TrialDefinition
 from trialkit.derive._common import study_day, subject_index, text_where
 from trialkit.derive.windows import analysis_windows, slot_visits
@@ -32,15 +32,14 @@ def analysis_records(
     """Assessments with baseline, analysis visit, BASE/CHG/PCHG and ANL01FL (no ADSL columns).
 
     ``reference`` has one row per subject with USUBJID, RANDDT and TRTSDT; assessments of
-    subjects not in it are left out; ``_sid`` is each record's row position in ``reference``.
+    subjects not in it, and records after ``cutoff`` (:func:`trialkit.cutoff.split_at_cutoff`),
+    are left out; ``_sid`` is each record's row position in ``reference``.
     Shared by ADSL (MITT, per-protocol) and :func:`derive_bds`.
     """
     cols = [c for c in ("USUBJID", "PARAMCD", "VISIT", "ADT", "AVAL") if c in assessments]
     rec = assessments[cols].copy()
     rec["SRCSEQ"] = np.arange(len(rec), dtype="int64")
-    cut = to_cutoff(cutoff)
-    if cut is not None:
-        rec = rec.loc[~after(rec["ADT"], cut)]
+    rec = split_at_cutoff({"assessments": rec}, cutoff)[0]["assessments"]
     rec["_sid"] = subject_index(reference["USUBJID"], rec["USUBJID"])
     rec = rec.loc[rec["_sid"].to_numpy() >= 0].reset_index(drop=True)
     sid = rec["_sid"].to_numpy()
