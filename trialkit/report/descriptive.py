@@ -116,7 +116,7 @@ def summary_table(
             rows += _continuous_rows(part, columns, (digits or {}).get(variable, 1))
         else:
             rows.append(group_row(f"{labels.get(variable, variable)}, n (%)", width))
-            for level in dict.fromkeys(part["level"].fillna("").astype(str)):
+            for level in dict.fromkeys(part["level"].astype("string").fillna("")):
                 rows.append(
                     [f"  {fmt_text(level)}", *[_n_pct(part, c, level=level) for c, _ in columns]]
                 )
@@ -129,7 +129,8 @@ def disposition(frame: pd.DataFrame, arms: Arms) -> list[dict[str, Any]]:
     out = []
     for code, label in _columns(arms):
         col = frame[frame["arm"].astype(str) == code]
-        reasons = col[(col["variable"] == "Discontinued") & (col["level"].fillna("") != "")]
+        level = col["level"].astype("string").fillna("")  # no reason at all: read as floats
+        reasons = col[(col["variable"] == "Discontinued") & (level != "")]
         counts = reasons[reasons["statistic"] == "n"]
         out.append(
             {
