@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from trialkit.analysis.dataset import primary_dataset
 from trialkit.analysis.estimable import ESTIMATED, NOT_ESTIMABLE, Estimability, estimability
@@ -35,6 +36,7 @@ CONTRAST_COLUMNS = (
 PRIMARY_CONTRAST_COLUMNS = (*CONTRAST_COLUMNS, "status", "reason")
 FIXED_COLUMNS = ("term", "estimate", "se", "df", "t", "p", "lower", "upper")
 TYPE3_COLUMNS = ("term", "num_df", "den_df", "f", "p")
+RESIDUAL_QQ_COLUMNS = ("theoretical_quantile", "residual", "line")
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,19 @@ def type3_table(res: MMRMResults) -> pd.DataFrame:
     return tab[list(TYPE3_COLUMNS)].astype({"term": str})
 
 
+def residual_qq(residuals: pd.Series) -> pd.DataFrame:
+    """Normal QQ positions of the residuals (``scipy.stats.probplot``), for the diagnostics
+    figure: per residual in ascending order its theoretical normal quantile, the residual, and
+    the least-squares line through the points at that quantile."""
+    resid = pd.to_numeric(residuals, errors="coerce").to_numpy(dtype=float)
+    resid = resid[np.isfinite(resid)]
+    if len(resid) == 0:
+        return pd.DataFrame(columns=list(RESIDUAL_QQ_COLUMNS))
+    (quantile, ordered), (slope, intercept, _) = stats.probplot(resid, dist="norm")
+    line = slope * quantile + intercept
+    return pd.DataFrame(dict(zip(RESIDUAL_QQ_COLUMNS, (quantile, ordered, line), strict=True)))
+
+
 def run_primary(
     data: pd.DataFrame,
     plan: ModelPlan,
@@ -348,6 +363,7 @@ __all__ = [
     "FIXED_COLUMNS",
     "LSMEANS_COLUMNS",
     "PRIMARY_CONTRAST_COLUMNS",
+    "RESIDUAL_QQ_COLUMNS",
     "TYPE3_COLUMNS",
     "Attempt",
     "FittedModel",
@@ -358,6 +374,7 @@ __all__ = [
     "fit_with_fallback",
     "fixed_effects_table",
     "lsmeans_table",
+    "residual_qq",
     "run_endpoint_mmrm",
     "run_primary",
     "type3_table",

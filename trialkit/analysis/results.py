@@ -21,7 +21,7 @@ import pandas as pd
 from trialkit.analysis.binary import BinaryEndpointResult, binary_family
 from trialkit.analysis.interim import ARM_COLUMNS, BOUNDARY_COLUMNS, InterimLook
 from trialkit.analysis.missing_data import TABLE_DESCRIPTIONS as MISSING_DATA_TABLES
-from trialkit.analysis.primary import PrimaryResult, fallback_reason
+from trialkit.analysis.primary import PrimaryResult, fallback_reason, residual_qq
 from trialkit.analysis.subgroups import SUBGROUP_COLUMNS, SubgroupResult
 from trialkit.csv_safety import neutralise_formulas
 from trialkit.derive.dummy import DUMMY_VALUE, mark_dummy
@@ -50,6 +50,8 @@ TABLE_DESCRIPTIONS = {
     "primary_fixed_effects": "Primary MMRM: fixed-effect estimates",
     "primary_type3": "Primary MMRM: type III F tests",
     "primary_covariance": "Primary MMRM: estimated within-subject covariance over visits",
+    "primary_residual_qq": "Primary MMRM: normal QQ positions of the residuals (RESID of "
+    "adam/analysis_primary.csv), with the fitted line",
     "primary_lsmeans": "Primary MMRM: LS means per arm and visit",
     "primary_contrasts": "Primary analysis: each comparison of the plan (MMRM: per visit; "
     "binary: risk difference and odds ratio)",
@@ -262,6 +264,9 @@ class AnalysisResults:
             "primary_covariance": cov.rename_axis("visit").reset_index()
             if len(cov)
             else pd.DataFrame(columns=["visit"]),
+            "primary_residual_qq": residual_qq(
+                self.adam.get("analysis_primary", pd.DataFrame()).get("RESID", pd.Series())
+            ),
             "primary_lsmeans": self.lsmeans,
             "primary_contrasts": self.contrasts,
             "multiplicity": self.multiplicity_table,

@@ -504,10 +504,12 @@ class EfficacySections:
         return {"table": make_table(header, rows), "notes": notes, "other": other}
 
     def diagnostics(self) -> dict[str, Any] | None:
-        """Residual QQ plot and residuals against fitted values of the primary MMRM."""
+        """Residual QQ plot (the analysis' positions) and residuals against fitted values of
+        the primary MMRM."""
         assert self.out is not None
         data = self.out.adam("analysis_primary")
-        if data is None:
+        qq = self.out.table("primary_residual_qq")
+        if data is None or qq is None or qq.empty:
             return None
         if "FITTED" not in data.columns or "RESID" not in data.columns:
             return None
@@ -517,7 +519,7 @@ class EfficacySections:
         if not np.isfinite(resid).any():
             return None
         return {
-            "figure": figures.diagnostics_figure(fitted, resid, self.y_unit),
+            "figure": figures.diagnostics_figure(fitted, resid, qq, self.y_unit),
             "n": fmt_int(self.out.get("primary", "model", "observations")),
         }
 

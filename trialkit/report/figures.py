@@ -19,7 +19,6 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy import stats
 
 from trialkit.report.formatting import display_text
 
@@ -252,17 +251,20 @@ def _dots(ax: Any, x: np.ndarray, y: np.ndarray, colour: str, size: float = 3.0)
     line.set_antialiased(True)
 
 
-def diagnostics_figure(fitted: np.ndarray, residuals: np.ndarray, unit: str) -> str:
-    """Model diagnostics: normal QQ plot of residuals, and residuals against fitted values."""
+def diagnostics_figure(
+    fitted: np.ndarray, residuals: np.ndarray, qq: pd.DataFrame, unit: str
+) -> str:
+    """Model diagnostics: normal QQ plot of residuals (the analysis' positions and line,
+    ``tables/primary_residual_qq.csv``), and residuals against fitted values."""
     with matplotlib.rc_context(STYLE):
         fig = new_figure(6.8, 3.0)
         ax_qq, ax_rf = fig.subplots(1, 2)
         resid = np.asarray(residuals, dtype=float)
         ok = np.isfinite(resid) & np.isfinite(np.asarray(fitted, dtype=float))
         resid, fit = resid[ok], np.asarray(fitted, dtype=float)[ok]
-        (osm, osr), (slope, intercept, _r) = stats.probplot(resid, dist="norm")
-        _dots(ax_qq, np.asarray(osm), np.asarray(osr), OKABE_ITO[0])
-        ax_qq.plot(osm, slope * np.asarray(osm) + intercept, color=OKABE_ITO[3], linewidth=1)
+        quantile = qq["theoretical_quantile"].to_numpy(dtype=float)
+        _dots(ax_qq, quantile, qq["residual"].to_numpy(dtype=float), OKABE_ITO[0])
+        ax_qq.plot(quantile, qq["line"].to_numpy(dtype=float), color=OKABE_ITO[3], linewidth=1)
         ax_qq.set_xlabel("Theoretical normal quantile")
         ax_qq.set_ylabel(plain(f"Residual ({unit})"))
         ax_qq.set_title("Normal QQ plot of residuals", fontsize=9)
