@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any, Generic, TypeVar
 
 from trialkit.errors import Interrupted
 
 PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -87,3 +90,54 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+#: The calls of the Background children, by key: a child forked after its call is stored here
+#: inherits the arguments (large frames are not pickled through the pool's pipe).
+_calls: dict[int, tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = {}
+
+
+def _inherited_call(key: int) -> Any:
+    """In the child: run the call stored under ``key`` before the fork."""
+    fn, args, kwargs = _calls[key]
+    return fn(*args, **kwargs)
+
+
+class Background(Generic[T]):
+    """Run a function in a forked child process (or inline when forking is not possible).
+
+    The child inherits the arguments by the fork (only the value comes back pickled). Set
+    ``TRIALKIT_WORKERS=1`` to run everything in one process. The result is the same either
+    way; only the wall time differs. :meth:`close` stops the child (e.g. when the main process
+    fails first), so an error is reported without waiting for the child's work.
+    """
+
+    def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
+        self._call = (fn, args, kwargs)
+        self._pool: Any = None
+        self._async: Any = None
+        methods = multiprocessing.get_all_start_methods()
+        if os.environ.get("TRIALKIT_WORKERS", "2") != "1" and "fork" in methods:
+            _calls[id(self)] = self._call
+            try:  # the pool forks its worker now, with the call in _calls
+                self._pool = multiprocessing.get_context("fork").Pool(
+                    processes=1, initializer=die_with_parent, initargs=worker_init_args()
+                )
+            finally:
+                del _calls[id(self)]
+            self._async = self._pool.apply_async(_inherited_call, (id(self),))
+
+    def result(self) -> T:
+        """The function's value (re-raising its exception)."""
+        if self._async is None:
+            fn, args, kwargs = self._call
+            return fn(*args, **kwargs)
+        value: T = self._async.get()
+        return value
+
+    def close(self) -> None:
+        """Stop the child process, if any."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None

@@ -16,14 +16,13 @@ fractions of the earlier looks.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,51 +73,13 @@ from trialkit.errors import FindingsError, InputError, TrialkitWarning
 from trialkit.estimators.multiplicity import MultiplicityResult, adjust
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
-from trialkit.processes import die_with_parent, worker_init_args
+from trialkit.processes import Background
 from trialkit.vocabulary import INTERCURRENT_EVENTS
-
-T = TypeVar("T")
-
 
 #: Supporting sections computed in a forked worker process while the main process fits the
 #: primary and subgroup models (the machine has two cores); the rest run in the main process.
 WORKER_SECTIONS = ("descriptive", "sensitivity", "secondary")
 MAIN_SECTIONS = ("responders", "safety")
-
-
-class _Background(Generic[T]):
-    """Run a function in a forked child process (or inline when forking is not possible).
-
-    Set ``TRIALKIT_WORKERS=1`` to run everything in one process. The result is the same either
-    way; only the wall time differs. :meth:`close` stops the child (e.g. when the main process
-    fails first), so an error is reported without waiting for the child's work.
-    """
-
-    def __init__(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> None:
-        self._call = (fn, args, kwargs)
-        self._pool: Any = None
-        self._async: Any = None
-        methods = multiprocessing.get_all_start_methods()
-        if os.environ.get("TRIALKIT_WORKERS", "2") != "1" and "fork" in methods:
-            self._pool = multiprocessing.get_context("fork").Pool(
-                processes=1, initializer=die_with_parent, initargs=worker_init_args()
-            )
-            self._async = self._pool.apply_async(fn, args, kwargs)
-
-    def result(self) -> T:
-        """The function's value (re-raising its exception)."""
-        if self._async is None:
-            fn, args, kwargs = self._call
-            return fn(*args, **kwargs)
-        value: T = self._async.get()
-        return value
-
-    def close(self) -> None:
-        """Stop the child process, if any."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
 
 
 def _refuse_errors(trial_dir: Path, findings: pd.DataFrame) -> None:
@@ -236,7 +197,7 @@ def analyze(
     population = population_table(definition, adsl, data)
     support_args = (definition, adsl, bds, adae, plan, report.findings, advs)
     preload()
-    worker = _Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
+    worker = Background(run_supporting, *support_args, sections=WORKER_SECTIONS)
 
     pairs = comparison_pairs(definition)
     binary = None
