@@ -155,8 +155,13 @@ def validate_trial(trial_dir: Path | str, cutoff: date | str | None = None) -> V
     analysis step can use them without reading the files again.
     """
     trial_dir = Path(trial_dir)
-    definition = load_definition(trial_dir)
-    datasets = read_trial_datasets(trial_dir)
+    return validate_read(load_definition(trial_dir), read_trial_datasets(trial_dir), cutoff)
+
+
+def validate_read(
+    definition: TrialDefinition, datasets: dict[str, Dataset], cutoff: date | str | None = None
+) -> ValidationReport:
+    """:func:`validate_trial` of a trial already read (for a caller that uses the frames too)."""
     cutoff = date.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
     result = validate_datasets(
         definition,
@@ -201,5 +206,6 @@ __all__ = [
     "ValidationResult",
     "run_validate",
     "validate_datasets",
+    "validate_read",
     "validate_trial",
 ]
