@@ -1,8 +1,10 @@
 """Supporting analyses wired into ``trialkit analyze``: baseline, sensitivity, secondary, safety.
 
-The statistics live in the pure-function modules of this package (``descriptive``,
-``sensitivity``, ``secondary``, ``responders``, ``safety``); this module only calls them with
-the run's frames and names their tables. It returns the results.json sections
+The statistics live elsewhere: the estimators in :mod:`trialkit.estimators` (``linear``,
+``slopes``, ``counts``, ``responders``, ``ordinal``), the summaries in this package's
+``descriptive``, ``safety`` and ``vital_signs``, the MMRM and binary endpoint runs in its
+``primary`` and ``binary``; this module only calls them with the run's frames and names their
+tables. It returns the results.json sections
 ``{section: {name: {table(s), description, status[, message]}}}`` and the tables by file stem
 (``tables/<stem>.csv``). A supporting analysis that fails is reported (``status: "failed"``
 with its one-line message) and does not stop the run; the primary analysis always does.
