@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,22 +21,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, func, select
 
-from trialkit.datasets import REQUIRED_COLUMNS
-from trialkit.errors import FindingsError, StoreError
+from trialkit.datasets import REQUIRED_COLUMNS, Dataset, read_trial_datasets
+from trialkit.definition import TrialDefinition, load_definition
+from trialkit.errors import DatasetError, FindingsError, StoreError
 from trialkit.manifest import sha256_file, trial_inputs
+from trialkit.processes import Background
 from trialkit.store.audit import Event, append, now
 from trialkit.store.bulk import insert_table, read_versions, set_removed
 from trialkit.store.connection import Store, open_store, writing
 from trialkit.store.digest import change_digest, decode_order, encode_order
 from trialkit.store.queries import KEY_RULES, QueryCounts, apply_findings, found_queries
 from trialkit.store.records import (
+    UNCONVERTED_RULES,
     cell_table,
     join_cells,
     key_incomplete,
     key_text,
+    record_keys,
     split_cells,
 )
 from trialkit.store.schema import layouts, records, store_info, transfers
+
+if TYPE_CHECKING:
+    from trialkit.validation import ValidationReport
 
 
 @dataclass(frozen=True)
@@ -125,26 +133,60 @@ def content_hash(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def _checks(definition: TrialDefinition, datasets: dict[str, Dataset]) -> ValidationReport:
+    """The validation of the datasets read, with each kept frame that equals the frame read
+    left out (the caller has it; only what differs comes back from a child process)."""
+    from trialkit.validation import validate_read
+
+    report = validate_read(definition, datasets)
+    kept = {n: d for n, d in report.datasets.items() if not d.frame.equals(datasets[n].frame)}
+    return replace(report, kept={}, datasets=kept)
+
+
+def _draft(name: str, dataset: Dataset) -> tuple[Prepared, pd.DataFrame] | None:
+    """The dataset's records as read, before validation's findings (None if they cannot be
+    made: validation names the problem first)."""
+    if not set(record_keys()[name]) <= set(dataset.frame.columns):
+        return None
+    from trialkit.validation.findings import FINDING_COLUMNS
+
+    try:
+        return _prepare(pd.DataFrame(columns=FINDING_COLUMNS), name, dataset.frame, dataset.path)
+    except DatasetError:
+        return None
+
+
 def ingest(
     store_url: str, transfer_dir: Path, user: str, note: str = "", reject_errors: bool = False
 ) -> IngestSummary:
-    """Validate ``transfer_dir`` and store it as the next transfer (see the module docstring)."""
-    from trialkit.validation import validate_trial
+    """Validate ``transfer_dir`` and store it as the next transfer (see the module docstring).
 
+    The validation's checks run in a child process while this one turns the records read
+    into the store's cells; a dataset whose cells validation changed is turned again.
+    """
     transfer_dir = Path(transfer_dir)
-    report = validate_trial(transfer_dir)
+    definition = load_definition(transfer_dir)
+    datasets = read_trial_datasets(transfer_dir)
+    checks = Background(_checks, definition, datasets)
+    try:
+        files = {p.name: sha256_file(p) for p in trial_inputs(transfer_dir)}
+        drafts = {n: _draft(n, d) for n, d in datasets.items() if n in REQUIRED_COLUMNS}
+        report = checks.result()
+    finally:
+        checks.close()
     if reject_errors and report.has_errors:
         n = int((report.findings["severity"] == "error").sum())
         raise FindingsError(f"{transfer_dir}: {n} error finding(s); not stored (--reject-errors)")
-    assert report.definition is not None
-    files = {p.name: sha256_file(p) for p in trial_inputs(transfer_dir)}
+    restored = report.findings["dataset"][report.findings["rule"].isin(UNCONVERTED_RULES)]
     prepared, key_findings, keys = {}, [report.findings], {}
-    for name in REQUIRED_COLUMNS:
-        if name in report.datasets:
-            d = report.datasets[name]
-            prepared[name], found = _prepare(report.findings, name, d.frame, d.path)
-            key_findings.append(found)
-            keys[name] = prepared[name].table["record_key"]
+    for name in [n for n in REQUIRED_COLUMNS if n in drafts]:
+        draft = drafts[name]
+        if draft is None or name in report.datasets or (restored == name).any():
+            d = report.datasets.get(name, datasets[name])
+            draft = _prepare(report.findings, name, d.frame, d.path)
+        prepared[name], found = draft
+        key_findings.append(found)
+        keys[name] = prepared[name].table["record_key"]
     found = found_queries(
         pd.concat([report.findings, *(f for f in key_findings[1:] if len(f))], ignore_index=True),
         keys,
@@ -152,7 +194,7 @@ def ingest(
     toml = (transfer_dir / "trial.toml").read_bytes().decode("utf-8")
     store = open_store(store_url, create=True)
     with writing(store) as conn:
-        number = _check_and_number(conn, store, report.definition.trial.id, files)
+        number = _check_and_number(conn, store, definition.trial.id, files)
         conn.execute(
             transfers.insert().values(
                 number=number,
@@ -318,7 +360,12 @@ def _store_dataset(
     # hashing (Arrow and hashlib) runs beside the insert (the database's work): both free the GIL
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(change_digest, new.columns, new.file_name, order, written, ended)
-        insert_table(conn, records, written)
+        insert_table(
+            conn,
+            records,
+            written.drop_columns(["dataset", "added_in"]),
+            {"dataset": name, "added_in": number},
+        )
         conn.execute(
             layouts.insert().values(
                 transfer=number,
