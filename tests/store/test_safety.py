@@ -150,6 +150,28 @@ def test_migrations_give_the_schema_of_the_code(store_url: str, transfers: list[
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
+def test_schema_revision_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from trialkit.store.connection import MIGRATIONS
+    from trialkit.store.schema import SCHEMA_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_current_store_opens_without_alembic(store_url: str) -> None:
+    open_store(store_url, create=True)
+    code = (
+        "import sys; from trialkit.store.connection import open_store; "
+        f"open_store({store_url!r}); print(sorted(m for m in sys.modules if 'alembic' in m))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_a_store_of_the_first_schema_is_upgraded_and_verifies(
     capsys: pytest.CaptureFixture[str], store_url: str, transfers: list[Path]
 ) -> None:

@@ -6,7 +6,7 @@ The ORM or one INSERT per row would make ingesting millions of records take minu
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,31 +30,49 @@ from trialkit.store.records import FIELD_SEPARATOR, RECORD_END
 from trialkit.store.schema import records
 
 
-def insert_table(conn: Connection, table: Table, data: pa.Table) -> None:
-    """Insert every row of ``data`` (columns named as ``table``'s) into ``table``."""
+def insert_table(
+    conn: Connection,
+    table: Table,
+    data: pa.Table,
+    constants: Mapping[str, str | int] | None = None,
+) -> None:
+    """Insert every row of ``data`` (columns named as ``table``'s) into ``table``, with the
+    columns ``constants`` names set to one value in every row."""
     if data.num_rows == 0:
         return
-    columns = data.column_names
+    constants = constants or {}
     raw = conn.connection.driver_connection
     assert raw is not None
     if conn.dialect.name == "postgresql":
+        for column, value in constants.items():
+            data = data.append_column(column, pa.repeat(value, data.num_rows))
         buffer = io.BytesIO()
         # every text quoted, so '' is an empty string and not NULL
         options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
         pacsv.write_csv(data, buffer, options)
+        columns = ", ".join(data.column_names)
         with (
             raw.cursor() as cur,
-            cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
+            cur.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy,
         ):
             copy.write(buffer.getbuffer())
         return
-    marks = ", ".join("?" for _ in columns)
+    # constants as SQL literals: SQLite's time goes by the values bound per row
+    columns = ", ".join([*data.column_names, *constants])
+    values = ", ".join(["?"] * data.num_columns + [_literal(v) for v in constants.values()])
     cursor = raw.cursor()
     cursor.executemany(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})",
+        f"INSERT INTO {table.name} ({columns}) VALUES ({values})",
         zip(*(_python_values(c) for c in data.columns), strict=True),
     )
     cursor.close()
+
+
+def _literal(value: str | int) -> str:
+    """``value`` as an SQL literal."""
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _python_values(column: pa.ChunkedArray) -> list[object]:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from trialkit.errors import StoreError
+from trialkit.store.schema import SCHEMA_REVISION
 from trialkit.store.url import StoreURL, parse_store_url
 
 #: How long a writer waits for another one before giving up.
@@ -94,20 +95,27 @@ def open_store(text_url: str, create: bool = False) -> Store:
     return store
 
 
+def _revision(conn: Connection) -> str | None:
+    """The schema revision Alembic recorded in the store, read without Alembic."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def _migrate(store: Store, create: bool) -> None:
     """Bring the schema to this version's head (creating it if ``create``), in one write."""
+    with reading(store) as conn:
+        current = _revision(conn)
+    if current == SCHEMA_REVISION:
+        return  # the usual case, decided without importing Alembic (~0.4 s)
     from alembic import command
     from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    head = scripts.get_current_head()
-    with reading(store) as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current == head:
+    if current == scripts.get_current_head():
         return
     if current is None and not create:
         raise StoreError(f"--store {store.shown}: no store there (ingest a transfer first)")

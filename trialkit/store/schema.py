@@ -23,6 +23,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: The migration (``migrations/versions``) these tables are at; a test keeps it Alembic's head.
+SCHEMA_REVISION = "0003"
+
 #: One row (id 1): the trial the store belongs to and the locked transfer; ingests lock it.
 store_info = Table(
     "store_info",
