@@ -16,7 +16,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowExtensionArray, ArrowStringArray
-from scipy import stats
 
 from trialkit.definition import TrialDefinition
 from trialkit.treatments import RANGE_COLUMNS
@@ -129,10 +128,12 @@ def _population_rules(definition: TrialDefinition, s: pd.DataFrame) -> list[pd.D
 def allocation_test(observed: np.ndarray, ratio: np.ndarray) -> tuple[float, int, float]:
     """Pearson's chi-square goodness of fit of arm counts ``observed`` to the planned ``ratio``:
     statistic, degrees of freedom (arms - 1) and p-value."""
+    from scipy.special import chdtrc  # not scipy.stats: its import is a third of validate's time
+
     expected = observed.sum() * ratio / ratio.sum()
     statistic = float(((observed - expected) ** 2 / expected).sum())
     df = len(observed) - 1
-    return statistic, df, float(stats.chi2.sf(statistic, df))
+    return statistic, df, float(chdtrc(df, statistic))
 
 
 def allocation_finding(definition: TrialDefinition, s: pd.DataFrame) -> pd.DataFrame:
