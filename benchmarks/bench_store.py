@@ -4,7 +4,8 @@ Run ``python benchmarks/bench_store.py [--subjects N] [--postgres URL]``. Builds
 trial of ``bench_validate.py`` (100,000 subjects and 1,000,000 assessment rows by default) as a
 transfer folder of CSV files, and a second transfer with 1% of the assessments changed; then
 times ``validate_trial`` on the folder (and ``trialkit validate`` as a whole process), the
-first ingest, the second ingest and the diff between them on each backend (PostgreSQL when
+first ingest, the second ingest and the diff between them on each backend (and the first
+ingest as a whole ``trialkit ingest`` process, beside the validate process) (PostgreSQL when
 ``--postgres`` or TRIALKIT_TEST_POSTGRES_URL gives a server; a new database is made there and
 dropped). Targets (issue 14): ingest at most
 twice validate's time, diff at most 5 s.
@@ -78,8 +79,16 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         engine.dispose()
 
 
-def bench_backend(store: str, first: Path, second: Path) -> dict[str, float]:
-    """Seconds of the first ingest, the second ingest and the diff between them."""
+def command(*args: object) -> float:
+    """Wall-clock seconds of one ``trialkit`` command as a whole process (imports included)."""
+    argv = [sys.executable, "-m", "trialkit", *map(str, args)]
+    seconds, _ = timed(lambda: subprocess.run(argv, check=True, capture_output=True))
+    return seconds
+
+
+def bench_backend(store: str, fresh: str, first: Path, second: Path) -> dict[str, float]:
+    """Seconds of the first ingest, the second ingest and the diff between them (in this
+    process), and of the first ingest as a command into the store ``fresh``."""
     from trialkit.store.diff import run_diff
     from trialkit.store.ingest import ingest
 
@@ -87,7 +96,8 @@ def bench_backend(store: str, first: Path, second: Path) -> dict[str, float]:
     t2, _ = timed(lambda: ingest(store, second, "bench"))
     t3, diff = timed(lambda: run_diff(store, None, None))
     assert len(diff) > 0
-    return {"ingest 1": t1, "ingest 2 (1% changed)": t2, "diff": t3}
+    t4 = command("ingest", first, "--store", fresh)
+    return {"ingest 1": t1, "ingest 2 (1% changed)": t2, "diff": t3, "ingest command": t4}
 
 
 def main() -> None:
@@ -115,22 +125,27 @@ def main() -> None:
         rows = {name: len(frame) for name, frame in frames.items()}
         t_validate, report = timed(lambda: validate_trial(first))
         assert not report.has_errors, report.findings.head().to_string()  # type: ignore[attr-defined]
-        command = [sys.executable, "-m", "trialkit", "validate", str(first)]
-        t_process, _ = timed(lambda: subprocess.run(command, check=True, capture_output=True))
-        results = {"sqlite": bench_backend(str(root / "store.db"), first, second)}
+        t_process = command("validate", first)
+        results = {
+            "sqlite": bench_backend(str(root / "store.db"), str(root / "fresh.db"), first, second)
+        }
         if args.postgres:
-            with postgres_database(args.postgres) as url:
-                results["postgresql"] = bench_backend(url, first, second)
+            with postgres_database(args.postgres) as url, postgres_database(args.postgres) as new:
+                results["postgresql"] = bench_backend(url, new, first, second)
         print(
             ", ".join(f"{n}: {r:,}" for n, r in rows.items())
-            + f"; {int(changed.sum()):,} AVAL changed"
+            + f"; {int(changed.sum()):,} AVAL changed; load average {os.getloadavg()[0]:.1f}"
         )
         print(f"validate_trial on the folder: {t_validate:.2f} s")
         print(f"trialkit validate as a whole process (target 3 s): {t_process:.2f} s")
-        print(f"{'backend':<12} {'ingest 1':>9} {'x validate':>10} {'ingest 2':>9} {'diff':>7}")
+        print(
+            f"{'backend':<12} {'ingest 1':>9} {'x validate':>10} {'command':>8} {'x command':>9} "
+            f"{'ingest 2':>9} {'diff':>7}"
+        )
         for backend, r in results.items():
             print(
                 f"{backend:<12} {r['ingest 1']:9.2f} {r['ingest 1'] / t_validate:10.2f} "
+                f"{r['ingest command']:8.2f} {r['ingest command'] / t_process:9.2f} "
                 f"{r['ingest 2 (1% changed)']:9.2f} {r['diff']:7.2f}"
             )
     finally:
