@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from trialkit.store.records import column_text
+from trialkit.store.records import column_text, key_text
 from trialkit.validation.findings import format_values
 
 
@@ -104,3 +104,21 @@ def test_digests_are_computed_as_before(text_dtype: object) -> None:
     )
     in_chunks = pa.concat_tables([table.slice(0, 1), table.slice(1)])  # as ingest's filters give
     assert change_digest([], "", b"", in_chunks, removed) == reference_digest(added, removed)
+
+
+@pytest.mark.parametrize(
+    ("subjects", "seq"),
+    [
+        (["A", "B", "C"], [0, 0, 0]),
+        (["B", "A", "B", "C", "B"], [0, 0, 1, 0, 2]),  # repeats out of order: file order counts
+        ([], []),
+        (["A"], [0]),
+    ],
+)
+def test_key_text_numbers_records_sharing_a_key_in_file_order(
+    subjects: list[str], seq: list[int]
+) -> None:
+    table = pa.table({"USUBJID": pa.array(subjects, pa.string())})
+    key, place = key_text("subjects", table)
+    assert key.to_pylist() == subjects
+    assert place.tolist() == seq

@@ -143,9 +143,11 @@ def split_cells(cells: pd.Series, columns: list[str]) -> pd.DataFrame:
 def key_text(name: str, table: pa.Table) -> tuple[pa.ChunkedArray, np.ndarray]:
     """Each record's key (parts joined by ``|``) and its place among records sharing it."""
     key = pc.binary_join_element_wise(*(table[c] for c in record_keys()[name]), KEY_SEPARATOR)
+    n = len(key)
+    ordered = key.take(pc.sort_indices(key))  # fast on the usual sorted file
+    if n < 2 or not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, n - 1))).as_py():
+        return key, np.zeros(n, dtype="int64")  # every key once
     codes = pc.dictionary_encode(key).combine_chunks().indices.to_numpy()
-    if len(codes) == 0 or codes.max() == len(codes) - 1:  # every key once
-        return key, np.zeros(len(codes), dtype="int64")
     return key, pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy(dtype="int64")
 
 
