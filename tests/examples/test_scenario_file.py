@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "example_trials" / "tk_aga_301"
 
 
 def test_a_missing_scenario_is_named(tmp_path: Path) -> None:
-    with pytest.raises(DefinitionError, match="scenario.toml: example scenario not found"):
+    with pytest.raises(DefinitionError, match=r"scenario\.toml: example scenario not found"):
         load_scenario(tmp_path)
 
 
