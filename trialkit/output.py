@@ -3,9 +3,11 @@
 The folder is built in a temporary sibling and moved into place at the end with one
 ``rename``, which cannot replace a non-empty folder: of two runs into one ``--out`` one wins and
 the other is refused. ``--force`` replaces only a folder that carries trialkit's marker file
-(or an empty one); the trial folder, the working directory, the home folder, ``/`` and any
-folder holding one of them are refused whatever the options. An interrupted or failed run
-leaves no partial output (the temporary folder is removed on any error).
+(or an empty one); the trial folder, the other folders the command reads (an analysis folder,
+``--results``, earlier looks), the working directory, the home folder, ``/`` and any folder
+holding one of them are refused whatever the options, and so is a folder inside the trial
+folder or inside a folder the command reads. An interrupted or failed run leaves no partial
+output (the temporary folder is removed on any error).
 """
 
 from __future__ import annotations
@@ -24,9 +26,21 @@ MARKER_NAME = ".trialkit-output"
 MARKER_TEXT = "This folder was written by trialkit; only trialkit --force replaces it.\n"
 
 
-def _protected(trial_dirs: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Folders an output folder must neither be nor contain, with how messages name them."""
-    named = [(Path(d).resolve(), "the trial folder") for d in trial_dirs]
+#: Folders a command reads besides the trial folder, each with how messages name it
+#: (``(analysis_dir, "the analysis folder")``).
+InputDirs = Iterable[tuple[Path, str]]
+
+
+def _read_dirs(trial_dirs: Iterable[Path], input_dirs: InputDirs) -> list[tuple[Path, str]]:
+    """The folders a command reads, with how messages name them."""
+    named = [(Path(d), "the trial folder") for d in trial_dirs]
+    return named + [(Path(d), name) for d, name in input_dirs]
+
+
+def _protected(read_dirs: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Folders an output folder must neither be nor contain, resolved, with how messages name
+    them."""
+    named = [(d.resolve(), name) for d, name in read_dirs]
     named.append((Path.cwd().resolve(), "the working directory"))
     home = os.environ.get("HOME")
     if home:
@@ -46,26 +60,27 @@ def _is_trialkit_output(path: Path) -> bool:
         return False
 
 
-def _check_location(out: Path, trial_dirs: list[Path]) -> None:
-    """Refuse a symlink, a folder inside a trial folder, or one that is or holds a protected one."""
+def _check_location(out: Path, read_dirs: list[tuple[Path, str]]) -> None:
+    """Refuse a symlink, a folder inside a folder the command reads, or one that is or holds a
+    protected one."""
     if out.is_symlink():
         raise OutputRefusedError(f"{out}: output folder is a symbolic link; give a real path")
     resolved = out.resolve()
-    for folder, name in _protected(trial_dirs):
+    for folder, name in _protected(read_dirs):
         if folder.is_relative_to(resolved):
             what = "is" if folder == resolved else "contains"
             raise OutputRefusedError(f"{out}: output folder {what} {name}; choose another --out")
-    for folder in [Path(d).resolve() for d in trial_dirs]:
-        if resolved.is_relative_to(folder):
-            raise OutputRefusedError(
-                f"{out}: the output folder must not be inside the trial folder"
-            )
+    for folder, name in read_dirs:
+        if resolved.is_relative_to(folder.resolve()):
+            raise OutputRefusedError(f"{out}: the output folder must not be inside {name}")
 
 
-def check_output_dir(out: Path, force: bool, trial_dirs: Iterable[Path] = ()) -> None:
+def check_output_dir(
+    out: Path, force: bool, trial_dirs: Iterable[Path] = (), input_dirs: InputDirs = ()
+) -> None:
     """Refuse an output folder that may not be written (one line, exit 2), before any work."""
     out = Path(out)
-    _check_location(out, list(trial_dirs))
+    _check_location(out, _read_dirs(trial_dirs, input_dirs))
     if not out.exists():
         return
     if not out.is_dir():
@@ -117,12 +132,12 @@ def _write_marker(staging: Path, out: Path) -> None:
 
 @contextmanager
 def staged_output_dir(
-    out: Path, force: bool = False, trial_dirs: Iterable[Path] = ()
+    out: Path, force: bool = False, trial_dirs: Iterable[Path] = (), input_dirs: InputDirs = ()
 ) -> Iterator[Path]:
     """Yield a temporary folder next to ``out``; move it to ``out`` when the block succeeds."""
     out = Path(out)
-    trial_dirs = list(trial_dirs)
-    check_output_dir(out, force, trial_dirs)
+    read_dirs = _read_dirs(trial_dirs, input_dirs)
+    check_output_dir(out, force, input_dirs=read_dirs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
@@ -136,7 +151,7 @@ def staged_output_dir(
             if exc.filename is not None and Path(exc.filename).is_relative_to(staging):
                 raise _cannot_write(out, exc) from None
             raise
-        _check_location(out, trial_dirs)
+        _check_location(out, read_dirs)
         try:
             _replace(staging, out, force)
         except OSError as exc:

@@ -4,8 +4,10 @@ stays where it was (nothing deleted, nothing written outside the output folder).
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from trialkit.errors import OutputExistsError
 from trialkit.output import MARKER_NAME, staged_output_dir
 from trialkit.resources import example_trials_dir
 
-COMMANDS = ("validate", "analyze", "report")
+COMMANDS = ("validate", "analyze", "report", "demo", "export adam")
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
@@ -30,22 +32,46 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
     return out
 
 
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An analysis of dhurat2013, made once for the module."""
+    root = tmp_path_factory.mktemp("analysed")
+    shutil.copytree(example_trials_dir() / "dhurat2013", root / "trial")
+    assert main(["analyze", str(root / "trial"), "--out", str(root / "analysis")]) == 0
+    return root / "analysis"
+
+
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``tmp/work`` (the working directory and $HOME) holding ``trial/`` and a sibling file."""
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, analysed: Path) -> Path:
+    """``tmp/work`` (the working directory and $HOME) holding ``trial/``, ``analysis/`` (its
+    analysis, as analyze writes it) and a sibling file; the demo runs on ``trial/``."""
     work = tmp_path / "work"
     shutil.copytree(example_trials_dir() / "dhurat2013", work / "trial")
+    shutil.copytree(analysed, work / "analysis")
+    manifest = work / "analysis" / "manifest.json"
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    recorded["trial_dir"] = str((work / "trial").resolve())  # as if analysed here
+    manifest.write_text(json.dumps(recorded), encoding="utf-8")
     (work / "notes.txt").write_text("a sibling file that must survive\n")
     monkeypatch.chdir(work)
     monkeypatch.setenv("HOME", str(work))
     # font and plotting caches are not ours: keep them out of the snapshot
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
+    monkeypatch.setattr("trialkit.report.demo.demo_trial", lambda: work / "trial")
+    monkeypatch.setattr("trialkit.report.demo.demo_cutoff", lambda trial: date(2011, 3, 1))
     return work
 
 
 def run(command: str, trial: Path, out: Path | str, *extra: str) -> int:
-    args = [command, str(trial), "--out", str(out), *extra]
+    """``trialkit COMMAND`` of ``trial`` (the demo: its trial; export: its analysis)."""
+    if command == "demo":
+        args = ["demo"]
+    elif command == "export adam":
+        args = ["export", "adam", str(trial.parent / "analysis")]  # its trial as recorded
+    else:
+        args = [command, str(trial)]
+    args += ["--out", str(out), *extra]
     if command == "report":
         args += ["--format", "html"]
     return main(args)
@@ -111,11 +137,16 @@ def test_foreign_out_is_refused_and_untouched(
     assert snapshot(workspace) == before
 
 
-def test_demo_refuses_protected_out(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("where", ["analysis", "inside_analysis"])
+def test_export_refuses_its_analysis_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str], force: bool, where: str
+) -> None:
+    analysis = workspace / "analysis"
+    out = analysis if where == "analysis" else analysis / "adam"
     before = snapshot(workspace)
-    for out in (".", str(workspace), "notes.txt"):
-        code = main(["demo", "--out", out, "--force"])
-        assert_refused(code, capsys, out)
+    code = run("export adam", workspace / "trial", out, *(["--force"] if force else []))
+    assert "the analysis folder" in assert_refused(code, capsys, out)
     assert snapshot(workspace) == before
 
 
@@ -195,9 +226,9 @@ def test_full_disk_is_one_line_and_no_partial_output(
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
 
     monkeypatch.setattr(Path, "write_bytes", full)
-    out = workspace / "analysis"
+    out = workspace / "again"
     before = snapshot(workspace)
     code = run("analyze", workspace / "trial", out)
     assert "No space left on device" in assert_refused(code, capsys, out)
     assert snapshot(workspace) == before
-    assert sorted(p.name for p in workspace.iterdir()) == ["notes.txt", "trial"]
+    assert sorted(p.name for p in workspace.iterdir()) == ["analysis", "notes.txt", "trial"]

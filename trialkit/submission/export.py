@@ -61,12 +61,17 @@ def export_adam(
     force: bool = False,
     trial_dir: Path | None = None,
 ) -> list[AdamDataset]:
-    """Check and write the submission package of ``analysis_dir`` into ``out``."""
+    """Check and write the submission package of ``analysis_dir`` into ``out``.
+
+    ``out`` may neither be, hold nor lie inside the analysis folder or the trial folder it
+    analysed (``trial_dir``, or the one its manifest records).
+    """
     analysis_dir, out = Path(analysis_dir), Path(out)
-    protected = [analysis_dir, *([trial_dir] if trial_dir else [])]
-    check_output_dir(out, force, protected)
     started = datetime.now(UTC)
     analysis = read_analysis(analysis_dir, trial_dir)
+    trials = [Path(trial_dir or analysis.manifest["trial_dir"])]
+    inputs = [(analysis_dir, "the analysis folder")]
+    check_output_dir(out, force, trials, inputs)
     datasets = build_datasets(analysis)
     check_transport(datasets)
     sources = {ds.name: f"adam/{ds.spec.source}.csv" for ds in datasets if ds.spec.source}
@@ -77,7 +82,7 @@ def export_adam(
         trial_dir=analysis_dir,
         options={"formats": list(formats), "trial": str(trial_dir) if trial_dir else None},
     )
-    with staged_output_dir(out, force=force, trial_dirs=protected) as staging:
+    with staged_output_dir(out, force, trials, inputs) as staging:
         for ds in datasets:
             if "xpt" in formats:
                 write_transport(ds, staging)
