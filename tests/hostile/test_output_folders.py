@@ -150,6 +150,20 @@ def test_export_refuses_its_analysis_folder(
     assert snapshot(workspace) == before
 
 
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("where", ["results", "inside_results"])
+def test_report_refuses_its_results_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str], force: bool, where: str
+) -> None:
+    results = workspace / "analysis"
+    out = results if where == "results" else results / "report"
+    before = snapshot(workspace)
+    extra = ["--results", str(results), *(["--force"] if force else [])]
+    code = run("report", workspace / "trial", out, *extra)
+    assert "the results folder (--results)" in assert_refused(code, capsys, out)
+    assert snapshot(workspace) == before
+
+
 def test_force_replaces_only_a_trialkit_output(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -165,7 +165,7 @@ def run_report(
     trial_dir, out = Path(trial_dir), Path(out)
     is_blinded = _check_kind(kind, cutoff, blinded)
     formats = parse_formats(formats)
-    check_output_dir(out, force, [trial_dir])
+    check_output_dir(out, force, [trial_dir], _results_dirs(results))
     definition = load_definition(trial_dir)
     if results is not None:
         output = AnalysisOutput.load(Path(results))
@@ -196,6 +196,11 @@ def run_report(
     return _write(out, force, html, formats, trial_dir, options, templates, started, results)
 
 
+def _results_dirs(results: Path | None) -> list[tuple[Path, str]]:
+    """``--results`` as a folder the report reads, which its output may not be or hold."""
+    return [] if results is None else [(Path(results), "the results folder (--results)")]
+
+
 def _kind(kind: str) -> Kind:
     """The report kind as its literal type."""
     return "interim" if kind == "interim" else "final"
@@ -214,7 +219,7 @@ def _write(
 ) -> list[Path]:
     """Write the report files and the manifest into ``out`` all at once."""
     written = []
-    with staged_output_dir(out, force, [trial_dir]) as stage:
+    with staged_output_dir(out, force, [trial_dir], _results_dirs(results)) as stage:
         if "html" in formats:
             (stage / "report.html").write_text(html, encoding="utf-8")
             written.append(out / "report.html")
