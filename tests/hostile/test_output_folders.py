@@ -164,6 +164,18 @@ def test_report_refuses_its_results_folder(
     assert snapshot(workspace) == before
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_analyze_refuses_an_earlier_looks_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str], force: bool
+) -> None:
+    look = workspace / "analysis"
+    before = snapshot(workspace)
+    extra = ["--previous-looks", str(look), *(["--force"] if force else [])]
+    code = run("analyze", workspace / "trial", look, *extra)
+    assert "an earlier look's folder" in assert_refused(code, capsys, look)
+    assert snapshot(workspace) == before
+
+
 def test_force_replaces_only_a_trialkit_output(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -618,7 +618,8 @@ def write_analysis(
     verify`` can rerun the analysis exactly (and ``store``, the stored transfer analysed).
     """
     out, trial_dir = Path(out), Path(trial_dir)
-    check_output_dir(out, force, [trial_dir])
+    looks = [(Path(d), "an earlier look's folder (--previous-looks)") for d in previous_looks or []]
+    check_output_dir(out, force, [trial_dir], looks)
     started = datetime.now(UTC)
     results = analyze(
         trial_dir, cutoff, allow_errors=allow_errors, dummy_seed=dummy_seed,
@@ -642,7 +643,7 @@ def write_analysis(
         seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
         store=store,
     )
-    with staged_output_dir(out, force=force, trial_dirs=[trial_dir]) as staging:
+    with staged_output_dir(out, force, [trial_dir], looks) as staging:
         results.write(staging)
         record_run(staging, run, started)
     return results
