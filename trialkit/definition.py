@@ -34,6 +34,7 @@ from trialkit.vocabulary import (
     MISSING_RESPONSE_RULES,
     MULTIPLICITY_METHODS,
     PARAMETER_KINDS,
+    POPULATIONS,
     PSEUDO_VISITS,
     ROUTES,
     SETTINGS,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from trialkit.design.plan import InterimPlan
     from trialkit.missing_data.plan import MissingDataPlan
 
-POPULATIONS = ("ITT", "MITT", "PP", "SAFETY")
 ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
 
 #: Codes that become file names, column names or model terms (arm, visit and parameter codes,

@@ -20,6 +20,22 @@ UNSCHEDULED = "UNSCHEDULED"
 EARLY_TERMINATION = "EARLY_TERMINATION"
 PSEUDO_VISITS: tuple[str, ...] = (UNSCHEDULED, EARLY_TERMINATION)
 
+#: Analysis populations (``analysis.population``), with the words the estimand's description
+#: uses, and the ADSL flag that marks each population's subjects.
+POPULATION_LABELS: dict[str, str] = {
+    "ITT": "all randomised subjects, analysed as randomised (ITT)",
+    "MITT": (
+        "randomised subjects with a baseline and at least one post-baseline value of the "
+        "primary parameter (modified ITT)"
+    ),
+    "PP": "subjects treated per protocol (per-protocol population)",
+    "SAFETY": "subjects with at least one exposure to study treatment (safety population)",
+}
+POPULATIONS: tuple[str, ...] = tuple(POPULATION_LABELS)
+POPULATION_FLAGS: dict[str, str] = dict(
+    zip(POPULATIONS, ("ITTFL", "MITTFL", "PPROTFL", "SAFFL"), strict=True)
+)
+
 #: Covariance structures of the MMRM, with the names reports print.
 COVARIANCE_LABELS: dict[str, str] = {
     "us": "unstructured", "cs": "compound symmetry", "csh": "heterogeneous compound symmetry",

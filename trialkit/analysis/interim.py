@@ -59,6 +59,7 @@ from trialkit.design.boundaries import GroupSequentialDesign
 from trialkit.design.plan import InterimPlan
 from trialkit.errors import DefinitionError, InputError, ModelSpecificationError
 from trialkit.manifest import read_manifest
+from trialkit.vocabulary import POPULATION_FLAGS
 
 #: Status of a comparison at a look: estimated, or not (the reason says why).
 ESTIMATED = "estimated"
@@ -69,14 +70,6 @@ POWER_LABELS: dict[str, str] = {
     "conditional_power_design": "conditional power under the plan's effect (interim.effect, sd)",
     "conditional_power_trend": "conditional power under the current trend",
     "predictive_power": "predictive power (flat prior on the effect)",
-}
-
-#: ADSL flag of each analysis population.
-POPULATION_FLAGS: dict[str, str] = {
-    "ITT": "ITTFL",
-    "MITT": "MITTFL",
-    "PP": "PPROTFL",
-    "SAFETY": "SAFFL",
 }
 
 #: Columns of :attr:`InterimLook.arms`, in order.

@@ -16,9 +16,7 @@ import pandas as pd
 from trialkit.definition import TrialDefinition
 from trialkit.errors import DefinitionError
 from trialkit.estimators.multiplicity import check_supported
-
-#: Population in trial.toml -> ADSL flag.
-POPULATION_FLAGS = {"ITT": "ITTFL", "MITT": "MITTFL", "PP": "PPROTFL", "SAFETY": "SAFFL"}
+from trialkit.vocabulary import POPULATION_FLAGS
 
 #: Columns the model builds itself; a covariate may not name them.
 RESERVED = ("USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", "CHG", "PCHG", "AVAL", "SUBGROUP")

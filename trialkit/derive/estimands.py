@@ -13,6 +13,7 @@ from trialkit.vocabulary import (
     ESTIMAND_STRATEGY_LABELS,
     INTERCURRENT_EVENT_LABELS,
     INTERCURRENT_EVENTS,
+    POPULATION_LABELS,
 )
 
 #: Per intercurrent event: its ADSL date column, BDS "after the event" flag and ICEREAS code.
@@ -21,15 +22,6 @@ ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "rescue_medication": ("RESCDT", "RESCFL", "RESCUE_MEDICATION"),
 }
 
-_POPULATION_WORDS = {
-    "ITT": "all randomised subjects, analysed as randomised (ITT)",
-    "MITT": (
-        "randomised subjects with a baseline and at least one post-baseline value of the "
-        "primary parameter (modified ITT)"
-    ),
-    "PP": "subjects treated per protocol (per-protocol population)",
-    "SAFETY": "subjects with at least one exposure to study treatment (safety population)",
-}
 _VARIABLE_WORDS = {
     "CHG": "change from baseline in",
     "PCHG": "percent change from baseline in",
@@ -120,7 +112,7 @@ def describe_estimand(definition: TrialDefinition) -> str:
         for e in INTERCURRENT_EVENTS
     ]
     lines = [
-        f"Population: {_POPULATION_WORDS[definition.analysis.population]}.",
+        f"Population: {POPULATION_LABELS[definition.analysis.population]}.",
         f"Variable: {variable} at {when}.",
         f"Treatments: {treatments}.",
         "Intercurrent events: " + "; ".join(events) + ".",
