@@ -258,3 +258,72 @@ def test_full_disk_is_one_line_and_no_partial_output(
     assert "No space left on device" in assert_refused(code, capsys, out)
     assert snapshot(workspace) == before
     assert sorted(p.name for p in workspace.iterdir()) == ["analysis", "notes.txt", "trial"]
+
+
+OTHER_OUTS = ("trial", "inside_trial", "parent", "cwd", "home", "foreign_folder")
+
+
+def other_out(workspace: Path, trial: Path, where: str) -> Path:
+    """An --out of a command that takes no trial folder argument (``trial``: the one it reads)."""
+    if where == "foreign_folder":
+        (workspace / "other").mkdir()
+        (workspace / "other" / "thesis.docx").write_bytes(b"years of work")
+    return {
+        "trial": trial,
+        "inside_trial": trial / "out",
+        "parent": workspace,
+        "cwd": Path.cwd(),
+        "home": Path(os.environ["HOME"]),
+        "foreign_folder": workspace / "other",
+    }[where]
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("where", OTHER_OUTS)
+def test_simulate_refuses_protected_and_foreign_out(
+    workspace: Path, capsys: pytest.CaptureFixture[str], force: bool, where: str
+) -> None:
+    from tests.simulation.trials import scenarios_toml, trial_toml, write
+
+    means, retention = {"A0": [1.0, 2.0], "A1": [2.0, 5.0]}, {"A0": [0.9, 0.8], "A1": [0.9, 0.8]}
+    scenarios = write(
+        workspace / "sim",
+        trial_toml(2, 2),
+        scenarios_toml(means, retention, [8.0, 9.0], '{ structure = "cs", rho = 0.5 }', 20, 2),
+    )
+    out = other_out(workspace, scenarios.parent, where)
+    before = snapshot(workspace)
+    args = ["simulate", str(scenarios), "--out", str(out), "--workers", "1"]
+    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out)
+    assert snapshot(workspace) == before
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store holding one transfer of dhurat2013, made once for the module."""
+    db = tmp_path_factory.mktemp("store") / "trial.db"
+    transfer = example_trials_dir() / "dhurat2013"
+    assert main(["ingest", str(transfer), "--store", str(db), "--user", "dm"]) == 0
+    return db
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("where", ["parent", "cwd", "home", "foreign_folder"])
+def test_store_export_refuses_protected_and_foreign_out(
+    workspace: Path, store: Path, capsys: pytest.CaptureFixture[str], force: bool, where: str
+) -> None:
+    out = other_out(workspace, workspace / "trial", where)
+    before = snapshot(workspace)
+    args = ["export", "--store", str(store), "--out", str(out)]
+    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out)
+    assert snapshot(workspace) == before
+
+
+@pytest.mark.parametrize("where", ["trial", "parent", "cwd", "home", "foreign_folder"])
+def test_verify_of_a_folder_that_is_no_output_changes_nothing(
+    workspace: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    out = other_out(workspace, workspace / "trial", where)
+    before = snapshot(workspace)
+    assert_refused(main(["verify", str(out)]), capsys, out)
+    assert snapshot(workspace) == before
