@@ -29,6 +29,7 @@ from trialkit.vocabulary import (
     COVARIANCE_STRUCTURES,
     DEVICES,
     DF_METHODS,
+    ENDPOINT_VARIABLES,
     ESTIMAND_STRATEGIES,
     INTERCURRENT_EVENTS,
     MISSING_RESPONSE_RULES,
@@ -44,8 +45,6 @@ from trialkit.vocabulary import (
 if TYPE_CHECKING:
     from trialkit.design.plan import InterimPlan
     from trialkit.missing_data.plan import MissingDataPlan
-
-ENDPOINT_VARIABLES = ("CHG", "PCHG", "AVAL")
 
 #: Codes that become file names, column names or model terms (arm, visit and parameter codes,
 #: covariate, stratum and subgroup columns) must match this pattern in full.

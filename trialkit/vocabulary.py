@@ -71,8 +71,16 @@ SEXES: tuple[str, ...] = ("F", "M")
 #: (vital signs) are summarised in the safety section and never an endpoint.
 PARAMETER_KINDS: tuple[str, ...] = ("efficacy", "safety")
 
-#: Responder rules ``VARIABLE OP NUMBER`` of binary endpoints: the variables and operators.
-RESPONDER_VARIABLES: tuple[str, ...] = ("AVAL", "CHG", "PCHG")
+#: Variables an endpoint analyses (``variable`` of ``[endpoints]``; CHG is the default), with the
+#: words reports use for them.
+ENDPOINT_VARIABLE_LABELS: dict[str, str] = {
+    "CHG": "change from baseline", "PCHG": "percent change from baseline", "AVAL": "value",
+}  # fmt: skip
+ENDPOINT_VARIABLES: tuple[str, ...] = tuple(ENDPOINT_VARIABLE_LABELS)
+
+#: Responder rules ``VARIABLE OP NUMBER`` of binary endpoints: the variables (the rule's variable
+#: is the endpoint's) and operators.
+RESPONDER_VARIABLES: tuple[str, ...] = ENDPOINT_VARIABLES
 RESPONDER_OPERATORS: tuple[str, ...] = ("<", "<=", ">", ">=")
 #: How a binary endpoint counts a subject without a value at the visit.
 MISSING_RESPONSE_RULES: tuple[str, ...] = ("non_responder", "exclude")

@@ -16,10 +16,10 @@ import pandas as pd
 from trialkit.definition import TrialDefinition
 from trialkit.errors import DefinitionError
 from trialkit.estimators.multiplicity import check_supported
-from trialkit.vocabulary import POPULATION_FLAGS
+from trialkit.vocabulary import ENDPOINT_VARIABLES, POPULATION_FLAGS
 
 #: Columns the model builds itself; a covariate may not name them.
-RESERVED = ("USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", "CHG", "PCHG", "AVAL", "SUBGROUP")
+RESERVED = ("USUBJID", "ARMCD", "AVISIT", "AVISITN", "BASE", *ENDPOINT_VARIABLES, "SUBGROUP")
 
 #: A numeric subgroup variable with more distinct values than this needs ``cuts``.
 MAX_LEVELS = 10

@@ -10,6 +10,7 @@ from trialkit.derive._common import text_where
 from trialkit.vocabulary import (
     BINARY_METHOD_LABELS,
     COMPOSITE_STRATEGIES,
+    ENDPOINT_VARIABLE_LABELS,
     ESTIMAND_STRATEGY_LABELS,
     INTERCURRENT_EVENT_LABELS,
     INTERCURRENT_EVENTS,
@@ -20,12 +21,6 @@ from trialkit.vocabulary import (
 ICE_COLUMNS: dict[str, tuple[str, str, str]] = {
     "discontinuation": ("DISCDT", "DISCFL", "DISCONTINUATION"),
     "rescue_medication": ("RESCDT", "RESCFL", "RESCUE_MEDICATION"),
-}
-
-_VARIABLE_WORDS = {
-    "CHG": "change from baseline in",
-    "PCHG": "percent change from baseline in",
-    "AVAL": "",
 }
 
 
@@ -88,7 +83,9 @@ def describe_estimand(definition: TrialDefinition) -> str:
     when = f"{visit.label or visit.code} (study day {visit.day})"
     ref = definition.reference_arm
     if primary.responder is None:
-        variable = f"{_VARIABLE_WORDS[primary.variable]} {param.label}{unit}".strip()
+        variable = f"{param.label}{unit}"  # AVAL: the parameter itself
+        if primary.variable != "AVAL":
+            variable = f"{ENDPOINT_VARIABLE_LABELS[primary.variable]} in {variable}"
         actives = [a.label for a in definition.arms if not a.reference]
         treatments = f"{'; '.join(actives)}, each compared with {ref.label} (reference)"
         summary = (

@@ -35,6 +35,7 @@ from trialkit.report.formatting import (
 from trialkit.report.missing_data import missing_data_context
 from trialkit.report.results import AnalysisOutput
 from trialkit.report.tables import frame_table, make_table
+from trialkit.vocabulary import ENDPOINT_VARIABLE_LABELS
 
 Kind = Literal["final", "interim"]
 
@@ -174,11 +175,7 @@ class _Builder(EfficacySections):
         self.param = param
         self.unit = param.unit or "units"
         variable = definition.primary.variable
-        self.y_what = {
-            "CHG": "change from baseline",
-            "PCHG": "percent change from baseline",
-            "AVAL": "value",
-        }[variable]
+        self.y_what = ENDPOINT_VARIABLE_LABELS[variable]
         self.y_unit = "%" if variable == "PCHG" else self.unit
         self.visit_days = {v.code: v.day for v in definition.post_baseline_visits}
         self.visit_labels = {v.code: v.label or visit_label(v.code) for v in definition.visits}
