@@ -144,7 +144,7 @@ def test_a_local_dask_cluster_gives_the_same_results() -> None:
 
 
 def test_the_progress_bar_draws_nothing_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from trialkit.progress import progress_bar
+    from trialkit.cli.progress import progress_bar
 
     with progress_bar("replicates", "replicate") as update:
         run_batches(draws, list(range(6)), workers=1, batch_size=2, progress=update)
@@ -154,7 +154,7 @@ def test_the_progress_bar_draws_nothing_off_a_terminal(capsys: pytest.CaptureFix
 def test_the_progress_bar_on_a_terminal_shows_tasks_done(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    import trialkit.progress
+    from trialkit.cli import progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -162,7 +162,7 @@ def test_the_progress_bar_on_a_terminal_shows_tasks_done(monkeypatch: pytest.Mon
 
     screen = Terminal()
     monkeypatch.setattr("sys.stderr", screen)
-    monkeypatch.setattr(trialkit.progress, "DELAY", 0.0)
-    with trialkit.progress.progress_bar("replicates", "replicate") as update:
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    with progress.progress_bar("replicates", "replicate") as update:
         run_batches(draws, list(range(6)), workers=1, batch_size=2, progress=update)
     assert "6/6" in screen.getvalue() and "replicates" in screen.getvalue()

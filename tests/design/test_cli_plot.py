@@ -9,8 +9,8 @@ import pytest
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
+from trialkit.cli.design import app
 from trialkit.design.boundaries import group_sequential_design
-from trialkit.design.cli import app
 from trialkit.design.plot import plot_boundaries
 from trialkit.errors import DefinitionError
 

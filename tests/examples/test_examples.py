@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trialkit.cli.examples import main
 from trialkit.datasets import REQUIRED_COLUMNS, read_trial_datasets
 from trialkit.definition import TrialDefinition
 from trialkit.examples import (
@@ -24,7 +25,6 @@ from trialkit.examples import (
     write_small_trial,
     write_trial,
 )
-from trialkit.examples.__main__ import main
 from trialkit.examples.io import render_csv
 from trialkit.resources import example_trials_dir
 from trialkit.validation.rules import RULES

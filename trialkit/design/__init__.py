@@ -1,7 +1,7 @@
 """Group sequential designs: spending functions, boundaries, power, interim plans.
 
 Exports are loaded on first use, so ``import trialkit.design.plan`` (reading a trial
-definition) does not import scipy; Typer (``trialkit.design.cli``) and matplotlib
+definition) does not import scipy; the command (``trialkit.cli.design``) and matplotlib
 (``trialkit.design.plot``) are imported only from their own modules.
 """
 

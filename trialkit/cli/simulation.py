@@ -1,5 +1,5 @@
 """``trialkit simulate`` and ``trialkit sample-size``, registered on the main app by
-``trialkit.cli``. Thin wrappers: the work is in :mod:`trialkit.simulation`; libraries are
+:mod:`trialkit.cli`. Thin wrappers: the work is in :mod:`trialkit.simulation`; libraries are
 imported inside the commands so ``trialkit --help`` stays fast."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def simulate(
 ) -> None:
     """Simulate the trial's analysis plan under each scenario: power, type I error, bias,
     coverage and, for an interim plan, stopping per look (see docs/simulation.md)."""
-    from trialkit.progress import progress_bar
+    from trialkit.cli.progress import progress_bar
     from trialkit.simulation.run import SimulationOptions, run_simulation
     from trialkit.simulation.scenarios import load_scenarios
 

@@ -1,5 +1,9 @@
 """The ``trialkit`` command line: thin wrappers that call the library and map errors to exit codes.
 
+This package is the only code that prints: each module holds the commands of one part of
+the library (``design``, ``store``, ``simulation``, ``submission``, ``examples``) and
+``progress`` the progress bar; the library returns values and raises.
+
 Exit codes (the same for every command, see README): 0 success (warnings allowed); 1 the
 command ran and found something (error findings, differences, refused data, no convergence);
 2 unusable input or configuration (one line naming the file or key); 3 an internal error.
@@ -19,8 +23,8 @@ from typing import Annotated
 import typer
 from typer._click import exceptions as click_exceptions
 
+from trialkit.cli.simulation import Scheduler, Workers
 from trialkit.errors import TrialkitError, TrialkitWarning
-from trialkit.simulation.cli import Scheduler, Workers
 
 app = typer.Typer(
     name="trialkit",
@@ -40,16 +44,16 @@ Cutoff = Annotated[
 
 
 def _register_subcommands() -> None:
-    """Attach the command groups that live beside their modules."""
-    from trialkit.design.cli import app as design_app
-    from trialkit.simulation.cli import register as register_simulation
-    from trialkit.store.cli import register as register_store
+    """Attach the command groups of the modules beside this one."""
+    from trialkit.cli.design import app as design_app
+    from trialkit.cli.simulation import register as register_simulation
+    from trialkit.cli.store import register as register_store
 
     app.add_typer(design_app, name="design")
     register_store(app)
     register_simulation(app)
-    from trialkit.store.cli import export_app
-    from trialkit.submission.cli import register as register_submission
+    from trialkit.cli.store import export_app
+    from trialkit.cli.submission import register as register_submission
 
     register_submission(export_app)
 
@@ -202,7 +206,7 @@ def analyze(
             "give a trial folder (or --store with --transfer)", param_hint="TRIAL_DIR"
         )
     from trialkit.analysis.run import run_analyze
-    from trialkit.progress import progress_bar
+    from trialkit.cli.progress import progress_bar
 
     with progress_bar("missing-data resamples", "fit") as progress:
         text = run_analyze(
@@ -364,7 +368,3 @@ def _usage_line(exc: click_exceptions.ClickException) -> str:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "trialkit"
     return f"{message} (see '{command} --help')"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""``trialkit export adam``: added to the ``export`` group of :mod:`trialkit.store.cli` by
+"""``trialkit export adam``: added to the ``export`` group of :mod:`trialkit.cli.store` by
 ``trialkit.cli`` (the group's own use, without a subcommand, is the store's export)."""
 
 from __future__ import annotations

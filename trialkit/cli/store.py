@@ -1,6 +1,6 @@
 """The store's commands (``ingest``, ``diff``, ``audit``, ``queries``, ``lock``, ``unlock``,
 ``export``, ``store verify``), registered on the main app by ``trialkit.cli``. ``export`` is a
-group: without a subcommand it is the store's export; ``trialkit.submission.cli`` adds
+group: without a subcommand it is the store's export; ``trialkit.cli.submission`` adds
 ``export adam`` to it.
 
 Thin wrappers: each calls the store module that does the work and prints its result.
