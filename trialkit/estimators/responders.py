@@ -44,7 +44,7 @@ from trialkit.estimators.design import (
     ratio_rows,
     select_records,
 )
-from trialkit.vocabulary import ESTIMAND_STRATEGIES
+from trialkit.vocabulary import ESTIMAND_STRATEGIES, MISSING_RESPONSE_RULES
 
 Direction = Literal["higher", "lower"]
 
@@ -131,16 +131,21 @@ def responder_flags(
     threshold: int | Fraction,
     direction: Direction = "higher",
     intercurrent: Mapping[str, str] | None = None,
-    missing: Literal["non_responder", "exclude"] = "non_responder",
+    missing: str = "non_responder",
 ) -> pd.DataFrame:
     """One row per subject of ``subjects``: responder status at ``visit`` and why.
 
     ``subjects`` has USUBJID and ARMCD (already restricted to the analysis population).
     ``intercurrent`` maps an ICE column (date or flag) of the BDS frame to a strategy in
-    ``treatment_policy``, ``hypothetical``, ``non_response``. Columns: USUBJID, ARMCD, BASE,
-    AVAL, RESPFL ("Y"/"N", missing when excluded), REASON (met, not met, base zero, missing,
-    intercurrent event), sorted by USUBJID.
+    ``treatment_policy``, ``hypothetical``, ``non_response``; ``missing`` is one of
+    ``MISSING_RESPONSE_RULES``. Columns: USUBJID, ARMCD, BASE, AVAL, RESPFL ("Y"/"N", missing
+    when excluded), REASON (met, not met, base zero, missing, intercurrent event), sorted by
+    USUBJID.
     """
+    if missing not in MISSING_RESPONSE_RULES:
+        raise ModelSpecificationError(
+            f"missing: {missing!r} is not one of {', '.join(MISSING_RESPONSE_RULES)}"
+        )
     for ice, strategy in (intercurrent or {}).items():
         if strategy not in ESTIMAND_STRATEGIES:
             raise ModelSpecificationError(f"intercurrent[{ice!r}]: unknown strategy {strategy!r}")
