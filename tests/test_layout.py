@@ -1,6 +1,6 @@
 """The code's layout holds: no module imports or reaches into another's underscore names,
-each vocabulary list is spelled once, and the rule tables keyed by a list have exactly its
-words as keys."""
+each vocabulary list is spelled once, the rule tables keyed by a list have exactly its words
+as keys, and only the command line prints."""
 
 from __future__ import annotations
 
@@ -41,6 +41,18 @@ KEYED_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("derive/estimands.py", "ICE_COLUMNS", INTERCURRENT_EVENTS),
     ("responder_rule.py", "_COMPARE", RESPONDER_OPERATORS),
 )
+
+#: Where code may write to the terminal: the command line, and the console script's entry
+#: point, which prints the one line of a stop signal that arrives while ``trialkit.cli`` is
+#: still being imported (it cannot ask the half-imported command line to print it).
+PRINTING = ("cli/", "entry.py")
+
+#: Calls that write to the terminal.
+PRINT_CALLS = {"print", "pprint", "typer.echo", "typer.secho", "click.echo", "click.secho"}
+
+#: The terminal's streams: writing to them, or handing them to something that does (a
+#: progress bar's ``file=``), is printing.
+STREAMS = {"stdout", "stderr", "__stdout__", "__stderr__"}
 
 
 def _modules() -> list[Path]:
@@ -212,3 +224,35 @@ def test_keyed_tables_have_exactly_the_list_as_keys(
 ) -> None:
     name = "trialkit." + module.removesuffix(".py").replace("/", ".")
     assert tuple(getattr(importlib.import_module(name), table)) == words
+
+
+def test_only_the_command_line_prints() -> None:
+    """Library modules return values and raise: no ``print``, ``echo``, ``console.print`` or
+    use of ``sys.stdout``/``sys.stderr`` outside :data:`PRINTING`."""
+    offences = []
+    for path in _modules():
+        module = path.relative_to(PACKAGE).as_posix()
+        if module.startswith(PRINTING):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                if name in PRINT_CALLS or name.endswith("console.print"):
+                    offences.append(f"{module}:{node.lineno}: {name}(")
+            elif isinstance(node, ast.Attribute) and node.attr in STREAMS:
+                if _dotted(node.value) == "sys":
+                    offences.append(f"{module}:{node.lineno}: sys.{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "sys":
+                streams = sorted({a.name for a in node.names} & STREAMS)
+                if streams:
+                    offences.append(f"{module}:{node.lineno}: from sys import {streams}")
+    assert offences == [], offences
+
+
+def _dotted(node: ast.expr) -> str:
+    """``a.b.c`` of a name or attribute chain (empty for anything else)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(parts)]) if isinstance(node, ast.Name) else ""

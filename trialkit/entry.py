@@ -18,6 +18,7 @@ def run() -> None:
             stopped = received_signal()
             if stopped is None:
                 raise
+            # the one print outside trialkit.cli: the command line did not finish importing
             print(f"trialkit: stopped: {stopped}", file=sys.stderr)
             sys.exit(stopped.exit_code)
     code = main()

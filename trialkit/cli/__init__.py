@@ -1,8 +1,9 @@
 """The ``trialkit`` command line: thin wrappers that call the library and map errors to exit codes.
 
-This package is the only code that prints: each module holds the commands of one part of
-the library (``design``, ``store``, ``simulation``, ``submission``, ``examples``) and
-``progress`` the progress bar; the library returns values and raises.
+This package is the only code that prints (``tests/test_layout.py`` checks it): each module
+holds the commands of one part of the library (``design``, ``store``, ``simulation``,
+``submission``, ``examples``) and ``progress`` the progress bar; the library returns values
+and raises.
 
 Exit codes (the same for every command, see README): 0 success (warnings allowed); 1 the
 command ran and found something (error findings, differences, refused data, no convergence);
