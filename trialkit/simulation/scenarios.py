@@ -201,9 +201,7 @@ def parse_scenarios(path: Path, data: dict[str, object]) -> SimulationPlan:
 def load_scenarios(path: Path | str) -> SimulationPlan:
     """Read and check a scenarios file; errors name the file and the key."""
     path = Path(path)
-    if not path.exists():
-        raise DefinitionError(f"{path}: scenarios file not found")
-    data = read_toml(path)
+    data = read_toml(path, what="scenarios file")
     try:
         return parse_scenarios(path, data)
     except DefinitionError as exc:
