@@ -25,6 +25,7 @@ from trialkit.vocabulary import (
     INTERCURRENT_EVENTS,
     MULTIPLICITY_METHODS,
     PARAMETER_KINDS,
+    POPULATIONS,
     RESAMPLING_METHODS,
     RESPONDER_OPERATORS,
     SPENDING_FUNCTIONS,
@@ -173,6 +174,7 @@ def test_each_vocabulary_list_is_spelled_once() -> None:
         "resampling methods": RESAMPLING_METHODS,
         "bootstrap intervals": BOOTSTRAP_INTERVALS,
         "intercurrent events": INTERCURRENT_EVENTS,
+        "populations": POPULATIONS,
     }
     found = []
     for path in _modules():
