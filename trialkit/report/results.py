@@ -1,13 +1,16 @@
 """Read the output folder of ``trialkit analyze`` (see ``docs/results.md``) for reporting.
 
 Only ``results.json`` is required; tables and derived datasets are read on first use, and a
-missing one is simply absent (the section that needs it says "not available").
+missing one is simply absent (the section that needs it says "not available"). Only regular
+files inside the folder are read (:func:`trialkit.datasets.check_input_file`): a FIFO or a
+device there is refused at once, never opened.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ import pandas as pd
 
 from trialkit.analysis.supporting import SECTIONS
 from trialkit.csv_safety import restore_formulas
+from trialkit.datasets import check_input_file
 from trialkit.errors import InputError
 from trialkit.vocabulary import RESULTS_SCHEMA_VERSION
 
@@ -80,12 +84,11 @@ class AnalysisOutput:
     def load(cls, root: Path) -> AnalysisOutput:
         """Read ``root/results.json``; a missing or malformed one is unusable input (exit 2)."""
         path = Path(root) / "results.json"
+        if not os.path.lexists(path):
+            raise InputError(f"{path}: not found (is {root} the output of trialkit analyze?)")
+        check_input_file(path, Path(root))
         try:
             text = path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(
-                f"{path}: not found (is {root} the output of trialkit analyze?)"
-            ) from None
         except OSError as exc:
             raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         return cls(root=Path(root), results=_parse_results(text, path))
@@ -107,9 +110,16 @@ class AnalysisOutput:
                 content = self.files.get(key)
                 self._cache[key] = None if content is None else read_csv(content, key)
             else:
-                path = self.root / key
-                self._cache[key] = read_csv(path, str(path)) if path.is_file() else None
+                self._cache[key] = self._read_file(self.root / key)
         return self._cache[key]
+
+    def _read_file(self, path: Path) -> pd.DataFrame | None:
+        """A CSV of the folder (``None`` when absent); one that is not a regular file in the
+        folder is unusable input."""
+        if not os.path.lexists(path):
+            return None
+        check_input_file(path, self.root)
+        return read_csv(path, str(path))
 
     def table(self, name: str) -> pd.DataFrame | None:
         """``tables/NAME.csv`` (``NAME`` may also carry the ``.csv`` or a ``tables/`` prefix)."""

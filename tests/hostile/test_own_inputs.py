@@ -1,0 +1,93 @@
+"""Hostile files in trialkit's own outputs read back as inputs: ``results.json``, tables and
+``manifest.json`` of an analysis folder (``report --results``, ``verify``, ``export adam``,
+``--previous-looks``) and user templates (``--templates``). Only regular files are read: a
+FIFO or a folder in their place is refused at once, with exit 2 and one line naming it, never
+opened (a FIFO would block the command forever) and never passed over."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trialkit.cli import main
+from trialkit.resources import example_trials_dir
+
+TIMEOUT = 30  # seconds; a command that opens a FIFO blocks, and fails here instead of hanging
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``trial/`` (dhurat2013) and ``analysis/``, its analysis, made once for the module."""
+    root = tmp_path_factory.mktemp("own-inputs")
+    shutil.copytree(example_trials_dir() / "dhurat2013", root / "trial")
+    assert main(["analyze", str(root / "trial"), "--out", str(root / "analysis")]) == 0
+    return root
+
+
+@pytest.fixture
+def work(tmp_path: Path, analysed: Path) -> Iterator[Path]:
+    """A copy of the trial and its analysis (the analysis of ``trial/`` as recorded)."""
+    work = tmp_path / "work"
+    shutil.copytree(analysed, work, symlinks=True)
+    yield work
+    shutil.rmtree(work)  # the suite reads every results.json a test leaves: not a FIFO
+
+
+def fifo_in_place_of(path: Path) -> Path:
+    path.unlink()
+    os.mkfifo(path)
+    return path
+
+
+def trialkit(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``trialkit ARGS`` in its own process, ended by a timeout if it blocks."""
+    env = {**os.environ, "HOME": str(cwd), "OPENBLAS_NUM_THREADS": "1"}
+    env |= {"XDG_CACHE_HOME": str(cwd.parent / "cache"), "MPLCONFIGDIR": str(cwd.parent / "mpl")}
+    return subprocess.run(
+        [sys.executable, "-m", "trialkit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], name: str) -> str:
+    """Exit 2 and one line naming ``name``, no traceback; the line."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
+def report_of(results: str, *extra: str) -> list[str]:
+    return ["report", "trial", "--results", results, "--out", "report", "--format", "html", *extra]
+
+
+def test_report_refuses_a_fifo_results_json(work: Path) -> None:
+    fifo_in_place_of(work / "analysis" / "results.json")
+    line = assert_refused(trialkit(report_of("analysis"), work), "analysis/results.json")
+    assert "named pipe" in line
+    assert not (work / "report").exists()
+
+
+def test_report_refuses_a_fifo_table(work: Path) -> None:
+    fifo_in_place_of(work / "analysis" / "tables" / "baseline_characteristics.csv")
+    result = trialkit(report_of("analysis"), work)
+    assert "named pipe" in assert_refused(result, "tables/baseline_characteristics.csv")
+    assert not (work / "report").exists()
+
+
+def test_report_refuses_a_folder_as_results_json(work: Path) -> None:
+    (work / "analysis" / "results.json").unlink()
+    (work / "analysis" / "results.json").mkdir()
+    result = trialkit(report_of("analysis"), work)
+    assert "a folder" in assert_refused(result, "analysis/results.json")
