@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -182,14 +183,16 @@ def write_manifest(out_dir: Path, manifest: Mapping[str, Any]) -> Path:
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any]:
-    """Read ``OUT/manifest.json``; a missing or unreadable one is unusable input (exit 2)."""
+    """Read ``OUT/manifest.json``; a missing or unreadable one is unusable input (exit 2), and
+    so is one that is not a regular file in ``out_dir`` (a FIFO is refused, never opened)."""
+    from trialkit.datasets import check_input_file
+
     path = Path(out_dir) / MANIFEST_NAME
+    if not os.path.lexists(path):
+        raise InputError(f"{path}: no manifest (is {out_dir} the output of a trialkit run?)")
+    check_input_file(path, Path(out_dir))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(
-            f"{path}: no manifest (is {out_dir} the output of a trialkit run?)"
-        ) from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     for key in ("command", "trial_dir", "inputs", "options"):

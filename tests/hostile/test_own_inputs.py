@@ -91,3 +91,30 @@ def test_report_refuses_a_folder_as_results_json(work: Path) -> None:
     (work / "analysis" / "results.json").mkdir()
     result = trialkit(report_of("analysis"), work)
     assert "a folder" in assert_refused(result, "analysis/results.json")
+
+
+def test_report_refuses_a_fifo_manifest(work: Path) -> None:
+    fifo_in_place_of(work / "analysis" / "manifest.json")
+    assert_refused(trialkit(report_of("analysis"), work), "manifest.json")
+
+
+def test_verify_refuses_a_fifo_manifest(work: Path) -> None:
+    fifo_in_place_of(work / "analysis" / "manifest.json")
+    line = assert_refused(trialkit(["verify", "analysis"], work), "analysis/manifest.json")
+    assert "named pipe" in line
+
+
+def test_export_refuses_a_fifo_manifest(work: Path) -> None:
+    fifo_in_place_of(work / "analysis" / "manifest.json")
+    result = trialkit(["export", "adam", "analysis", "--out", "pkg"], work)
+    assert "named pipe" in assert_refused(result, "analysis/manifest.json")
+    assert not (work / "pkg").exists()
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "results.json"])
+def test_previous_looks_refuse_a_fifo(work: Path, name: str) -> None:
+    fifo_in_place_of(work / "analysis" / name)
+    trial = str(example_trials_dir() / "tk_aga_301")  # has an [interim] plan
+    args = ["analyze", trial, "--previous-looks", "analysis", "--out", "final"]
+    assert_refused(trialkit(args, work), name)
+    assert not (work / "final").exists()
