@@ -118,3 +118,20 @@ def test_previous_looks_refuse_a_fifo(work: Path, name: str) -> None:
     args = ["analyze", trial, "--previous-looks", "analysis", "--out", "final"]
     assert_refused(trialkit(args, work), name)
     assert not (work / "final").exists()
+
+
+@pytest.mark.parametrize("name", ["report.html.j2", "sections/primary.html.j2", "primary.html.j2"])
+def test_a_fifo_template_is_refused(work: Path, name: str) -> None:
+    templates = work / "templates"
+    (templates / "sections").mkdir(parents=True)
+    os.mkfifo(templates / name)
+    result = trialkit(report_of("analysis", "--templates", "templates"), work)
+    line = assert_refused(result, f"templates/{name}")
+    assert "template error: not a regular file" in line
+    assert not (work / "report").exists()
+
+
+def test_a_folder_named_as_a_template_is_refused(work: Path) -> None:
+    (work / "templates" / "report.html.j2").mkdir(parents=True)
+    result = trialkit(report_of("analysis", "--templates", "templates"), work)
+    assert_refused(result, "templates/report.html.j2")

@@ -2,15 +2,17 @@
 
 Templates come from ``report_templates/`` (found with :mod:`trialkit.resources`); a user folder
 given with ``--templates`` is searched first, so any file, e.g. ``sections/primary.html.j2``
-(or just ``primary.html.j2``), can be replaced by name. The shipped files stay reachable under
-the ``default:`` prefix for templates that extend them. Every template runs in Jinja's sandbox
-(no attribute starting with ``_``, no unsafe call) with autoescaping on; any error in a template
-is an input error naming the template's file and line. The PDF fetches nothing.
+(or just ``primary.html.j2``), can be replaced by name; a file of that name that is not a
+regular file (a FIFO, a folder) is refused, not passed over. The shipped files stay reachable
+under the ``default:`` prefix for templates that extend them. Every template runs in Jinja's
+sandbox (no attribute starting with ``_``, no unsafe call) with autoescaping on; any error in a
+template is an input error naming the template's file and line. The PDF fetches nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -59,14 +61,18 @@ class _UserLoader(jinja2.FileSystemLoader):
     def _read(
         self, environment: jinja2.Environment, name: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        """One file of the folder; an unreadable one is a template error naming it."""
+        """One file of the folder; an unreadable one, or one that is there but is not a regular
+        file (a FIFO would block the read; Jinja would pass over it), is a template error
+        naming it."""
+        path = Path(self.searchpath[0], *jinja2.loaders.split_template_path(name))
+        if os.path.lexists(path) and not path.is_file():
+            raise TemplateError(f"{path}: template error: not a regular file")
         try:
             return super().get_source(environment, name)
         except jinja2.TemplateNotFound:  # an OSError too
             raise
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            path = Path(self.searchpath[0]) / name
             raise TemplateError(f"{path}: template error: cannot read: {reason}") from None
 
 
