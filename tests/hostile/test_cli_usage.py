@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import assert_clean_run, watch
 from trialkit.cli import main
-from trialkit.resources import example_trials_dir
 
-TRIAL = str(example_trials_dir() / "dhurat2013")
+TRIAL = "trial"  # the copy in the case's work folder
 
 
 @pytest.mark.parametrize(
@@ -30,26 +30,38 @@ TRIAL = str(example_trials_dir() / "dhurat2013")
     ],
 )
 def test_bad_command_line_is_one_line(
-    args: list[str], named: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    args: list[str], named: str, capsys: pytest.CaptureFixture[str], work: Path
 ) -> None:
-    code = main([a if a != "o" else str(tmp_path / "o") for a in args])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2
-    assert len(err) == 1 and err[0].startswith("trialkit: error: ") and named in err[0]
-    assert not (tmp_path / "o").exists()
+    before = watch(work)
+    code = main(args)
+    captured = capsys.readouterr()
+    line = assert_clean_run(
+        code, captured.err, expected_code=2, names=[named], before=before, stdout=captured.out
+    )
+    assert line.startswith("trialkit: error: ")
 
 
-def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 2
-    assert "Usage: trialkit" in capsys.readouterr().out
+def test_no_arguments_prints_the_help(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+    before = watch(work)
+    code = main([])
+    captured = capsys.readouterr()
+    assert_clean_run(code, captured.err, expected_code=2, before=before, stdout=captured.out)
+    assert "Usage: trialkit" in captured.out
 
 
-def test_help_and_version_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"]) == 0 and main(["--version"]) == 0 and main(["design", "--help"]) == 0
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["design", "--help"]])
+def test_help_and_version_exit_zero(
+    capsys: pytest.CaptureFixture[str], work: Path, args: list[str]
+) -> None:
+    before = watch(work)
+    code = main(args)
+    captured = capsys.readouterr()
+    assert_clean_run(code, captured.err, expected_code=0, before=before, stdout=captured.out)
+    assert captured.out
 
 
 def test_warnings_are_one_line_each_and_other_warnings_pass_through(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], work: Path
 ) -> None:
     """trialkit's warnings print as one line each; another library's warning is shown once (a
     regression: showing it while still recording looped without end)."""
@@ -63,15 +75,20 @@ def test_warnings_are_one_line_each_and_other_warnings_pass_through(
         return "reproduced", 0
 
     monkeypatch.setattr("trialkit.verify.run_verify", noisy)
+    before = watch(work)
     with pytest.warns(UserWarning, match="a library's own warning") as shown:
-        assert main(["verify", "somewhere"]) == 0
-    err = capsys.readouterr().err
-    assert "trialkit: warning: report.pdf: not fetched: http://x" in err.splitlines()
+        code = main(["verify", "somewhere"])
+    captured = capsys.readouterr()
+    line = assert_clean_run(
+        code, captured.err, expected_code=0, names=["not fetched"], before=before,
+        stdout=captured.out,
+    )  # fmt: skip
+    assert line == "trialkit: warning: report.pdf: not fetched: http://x"
     assert [w.category for w in shown] == [UserWarning]  # passed on once, as Python shows it
 
 
 def test_a_command_after_a_stopped_one_is_not_stopped(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A stop signal ends its own command only: the next command in the same process (a
     library caller, a test session) runs normally."""
@@ -84,6 +101,8 @@ def test_a_command_after_a_stopped_one_is_not_stopped(
     with pytest.raises(Interrupted), stop_on_signals():
         os.kill(os.getpid(), signal.SIGTERM)
         signal.pause()  # the handler raises Interrupted
-    assert main(["validate", str(tmp_path / "nowhere")]) == 2
+    before = watch(work)
+    code = main(["validate", "nowhere"])
     err = capsys.readouterr().err
-    assert "SIGTERM" not in err and "nowhere" in err
+    assert_clean_run(code, err, expected_code=2, names=["nowhere"], before=before)
+    assert "SIGTERM" not in err

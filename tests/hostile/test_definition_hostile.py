@@ -4,18 +4,17 @@ naming the key (never exit 3, never a traceback), and the trial folder is left a
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import assert_clean_run, watch
 from trialkit.cli import main
 from trialkit.definition import CODE_PATTERN, MAX_DEPTH
 from trialkit.resources import example_trials_dir
 from trialkit.vocabulary import EARLY_TERMINATION, UNSCHEDULED
 
-SOURCE = example_trials_dir() / "dhurat2013"
-BASE = (SOURCE / "trial.toml").read_text(encoding="utf-8")
+BASE = (example_trials_dir() / "dhurat2013" / "trial.toml").read_text(encoding="utf-8")
 ORDINAL = """
 [[parameters]]
 code = "GPA"
@@ -27,11 +26,9 @@ INTERIM = "\n[interim]\ninformation_fractions = [0.5, 1.0]\n"
 
 
 @pytest.fixture
-def trial(tmp_path: Path) -> Path:
-    """A copy of the small example trial, alone in ``tmp_path``."""
-    folder = tmp_path / "trial"
-    shutil.copytree(SOURCE, folder)
-    return folder
+def trial(work: Path) -> Path:
+    """The copy of the small example trial in the case's work folder."""
+    return work / "trial"
 
 
 def edited(old: str, new: str, text: str = BASE) -> str:
@@ -45,47 +42,44 @@ def analysis_key(line: str) -> str:
     return edited("[analysis]\n", f"[analysis]\n{line}\n")
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` with its content."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def validate(trial: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``trialkit validate`` on ``trial``: exit code, stdout, stderr."""
+def validate(
+    trial: Path, capsys: pytest.CaptureFixture[str], expected_code: int, names: list[str]
+) -> str:
+    """Run ``trialkit validate`` on ``trial`` and make the checks of every case (the work
+    folder left as it was); the stderr line."""
+    before = watch(trial.parent)
     code = main(["validate", str(trial)])
     captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    return code, captured.out, captured.err
+    return assert_clean_run(
+        code, captured.err, expected_code=expected_code, names=names, before=before,
+        stdout=captured.out,
+    )  # fmt: skip
 
 
 def refused(trial: Path, capsys: pytest.CaptureFixture[str], text: str | bytes, key: str) -> str:
     """Write ``text`` as trial.toml; validate must exit 2 with one line naming the file and
-    ``key``, and leave every file under the trial's parent as it was. The line."""
+    ``key``, and change nothing. The line."""
     toml = trial / "trial.toml"
     toml.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    before = snapshot(trial.parent)
-    code, _, err = validate(trial, capsys)
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("trialkit: error: "), err
-    assert f"{toml}: {key}" in lines[0], lines[0]
-    assert snapshot(trial.parent) == before
-    return lines[0]
+    line = validate(trial, capsys, 2, [f"{toml}: {key}"])
+    assert line.startswith("trialkit: error: "), line
+    return line
 
 
-def accepted(trial: Path, capsys: pytest.CaptureFixture[str], text: str | bytes) -> int:
-    """Write ``text`` as trial.toml; the definition must load (exit 0 or findings, 1)."""
+def accepted(
+    trial: Path, capsys: pytest.CaptureFixture[str], text: str | bytes, expected_code: int = 0
+) -> None:
+    """Write ``text`` as trial.toml; the definition must load (exit 0, or 1 for findings of
+    the data) with nothing on stderr."""
     (trial / "trial.toml").write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
-    code, _, err = validate(trial, capsys)
-    assert code in (0, 1), err
-    return code
+    validate(trial, capsys, expected_code, [])
 
 
 # --- encoding, size, nesting -------------------------------------------------------------
 
 
 def test_bom_is_accepted(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert accepted(trial, capsys, b"\xef\xbb\xbf" + BASE.encode("utf-8")) == 0
+    accepted(trial, capsys, b"\xef\xbb\xbf" + BASE.encode("utf-8"))
 
 
 def test_two_boms_are_not_toml(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,7 +129,7 @@ def test_brackets_in_strings_and_comments_do_not_count(
 ) -> None:
     text = edited('phase = "4"', 'phase = "' + "[{" * 100 + '" # ' + "[" * 100)
     text = edited('label = "5% minoxidil"', "label = '''" + "[" * 100 + "'''", text)
-    assert accepted(trial, capsys, text) == 0
+    accepted(trial, capsys, text)
 
 
 def test_quotes_before_a_closing_delimiter_do_not_hide_brackets(
@@ -180,16 +174,14 @@ def test_trial_toml_is_a_fifo(trial: Path, capsys: pytest.CaptureFixture[str]) -
     toml = trial / "trial.toml"
     toml.unlink()
     os.mkfifo(toml)
-    code, _, err = validate(trial, capsys)
-    assert code == 2 and err.count("\n") == 1 and f"{toml}: not a regular file" in err
+    validate(trial, capsys, 2, [f"{toml}: not a regular file"])
 
 
 def test_trial_toml_is_a_folder(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
     toml = trial / "trial.toml"
     toml.unlink()
     toml.mkdir()
-    code, _, err = validate(trial, capsys)
-    assert code == 2 and err.count("\n") == 1 and f"{toml}: not a regular file" in err
+    validate(trial, capsys, 2, [f"{toml}: not a regular file"])
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -220,8 +212,8 @@ def test_ae_lag_days_out_of_range_or_type(
 
 
 def test_ae_lag_days_at_the_limits(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert accepted(trial, capsys, analysis_key("ae_lag_days = 3650")) == 0
-    assert accepted(trial, capsys, analysis_key("ae_lag_days = 0")) == 0
+    accepted(trial, capsys, analysis_key("ae_lag_days = 3650"))
+    accepted(trial, capsys, analysis_key("ae_lag_days = 0"))
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "0", "1", "1.0"])
@@ -386,7 +378,7 @@ def test_arm_code_not_a_string(trial: Path, capsys: pytest.CaptureFixture[str]) 
 def test_longest_code_is_accepted(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = "W" * 32
     assert CODE_PATTERN.fullmatch(code)
-    accepted(trial, capsys, edited('code = "WEEK8"', f'code = "{code}"'))  # data say WEEK8: 1
+    accepted(trial, capsys, edited('code = "WEEK8"', f'code = "{code}"'), 1)  # data say WEEK8
 
 
 def test_subgroup_variable_not_a_code(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -485,7 +477,7 @@ def test_interim_arms_not_the_trials(trial: Path, capsys: pytest.CaptureFixture[
 
 
 def test_interim_arms_match(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert accepted(trial, capsys, BASE + INTERIM + "active_arms = 1\n") == 0
+    accepted(trial, capsys, BASE + INTERIM + "active_arms = 1\n")
 
 
 def test_blank_title(trial: Path, capsys: pytest.CaptureFixture[str]) -> None:

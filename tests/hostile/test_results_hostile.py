@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.hostile.conftest import assert_clean_run, run_clean, watch
 from trialkit.cli import main
 from trialkit.resources import example_trials_dir
 
@@ -26,7 +28,8 @@ def analysed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ae.loc[0, ["AETERM", "AEDECOD"]] = FORMULA
     ae.loc[1, "AETERM"] = "-1 dose missed"
     ae.to_csv(trial / "adverse_events.csv", index=False)
-    assert main(["analyze", str(trial), "--out", str(root / "analysis")]) == 0
+    args = ["analyze", str(trial), "--out", str(root / "analysis")]
+    run_clean(args, watched=[root], outputs=[root / "analysis"], tmpdir=root / "tmpdir")
     return trial, root / "analysis"
 
 
@@ -51,31 +54,53 @@ def test_results_json_keeps_the_exact_value(analysed: tuple[Path, Path]) -> None
     assert "'=HYPERLINK" not in text  # neutralising is for CSV files only
 
 
-def test_report_shows_the_collected_text(analysed: tuple[Path, Path], tmp_path: Path) -> None:
+def report(
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    expected_code: int,
+    names: list[str],
+    watched: list[Path],
+    outputs: Sequence[Path] = (),
+) -> str:
+    """``trialkit ARGS`` with the checks of every case (``watched`` folders unchanged but for
+    ``outputs``); the stderr line."""
+    before = watch(*watched)
+    code = main(args)
+    captured = capsys.readouterr()
+    return assert_clean_run(
+        code, captured.err, expected_code=expected_code, names=names, before=before,
+        outputs=outputs, stdout=captured.out,
+    )  # fmt: skip
+
+
+def test_report_shows_the_collected_text(
+    analysed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     trial, analysis = analysed
     out = tmp_path / "report"
     args = ["report", str(trial), "--out", str(out), "--results", str(analysis), "--format", "html"]
-    assert main(args) == 0
+    report(capsys, args, 0, [], [tmp_path, trial.parent], [out])
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "=HYPERLINK(&#34;http" in html or "=HYPERLINK(&quot;http" in html
     assert "&#39;=HYPERLINK" not in html and "'=HYPERLINK" not in html
 
 
-def test_query_listing_neutralises_formulas(tmp_path: Path) -> None:
-    trial = tmp_path / "trial"
-    shutil.copytree(example_trials_dir() / "dhurat2013", trial)
-    subjects = pd.read_csv(trial / "subjects.csv", dtype=str, keep_default_na=False)
+def test_query_listing_neutralises_formulas(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subjects = pd.read_csv(work / "trial" / "subjects.csv", dtype=str, keep_default_na=False)
     subjects.loc[0, "SEX"] = "=1+1"  # not a valid sex: a finding that quotes the value
-    subjects.to_csv(trial / "subjects.csv", index=False)
-    assert main(["validate", str(trial), "--out", str(tmp_path / "q")]) == 1
-    listing = cells(tmp_path / "q" / "query_listing.csv")
+    subjects.to_csv(work / "trial" / "subjects.csv", index=False)
+    report(capsys, ["validate", "trial", "--out", "q"], 1, [], [work], [work / "q"])
+    listing = cells(work / "q" / "query_listing.csv")
     assert "'=1+1" in listing and "=1+1" not in listing
 
 
-def _one_line(capsys: pytest.CaptureFixture[str]) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("trialkit: error: ")
-    return err[0]
+def refused(
+    capsys: pytest.CaptureFixture[str], args: list[str], watched: list[Path], *named: str
+) -> str:
+    """Exit 2 and one error line naming each of ``named``; nothing written; the line."""
+    line = report(capsys, args, 2, list(named), watched)
+    assert line.startswith("trialkit: error: "), line
+    return line
 
 
 def test_report_refuses_results_of_another_trial(
@@ -83,11 +108,8 @@ def test_report_refuses_results_of_another_trial(
 ) -> None:
     _, analysis = analysed
     other = example_trials_dir() / "tk_aga_301"
-    out = tmp_path / "report"
-    args = ["report", str(other), "--out", str(out), "--results", str(analysis)]
-    assert main(args) == 2
-    line = _one_line(capsys)
-    assert "DHURAT2013" in line and "TK-AGA-301" in line and not out.exists()
+    args = ["report", str(other), "--out", str(tmp_path / "report"), "--results", str(analysis)]
+    refused(capsys, args, [tmp_path, analysis.parent, other], "DHURAT2013", "TK-AGA-301")
 
 
 def test_report_refuses_results_of_changed_data(
@@ -98,43 +120,43 @@ def test_report_refuses_results_of_changed_data(
     shutil.copytree(trial, changed)
     with (changed / "assessments.csv").open("a", encoding="utf-8") as fh:
         fh.write("\n")
-    out = tmp_path / "report"
-    assert main(["report", str(changed), "--out", str(out), "--results", str(analysis)]) == 2
-    assert "assessments.csv" in _one_line(capsys) and not out.exists()
+    args = ["report", str(changed), "--out", str(tmp_path / "report"), "--results", str(analysis)]
+    refused(capsys, args, [tmp_path, analysis.parent], "assessments.csv")
+
+
+def copy_of(analysis: Path, folder: Path) -> Path:
+    """A copy of ``analysis`` at ``folder``, for a case to spoil."""
+    shutil.copytree(analysis, folder)
+    return folder
 
 
 def test_report_refuses_results_without_manifest(
     analysed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trial, analysis = analysed
-    bare = tmp_path / "bare"
-    shutil.copytree(analysis, bare)
+    bare = copy_of(analysis, tmp_path / "bare")
     (bare / "manifest.json").unlink()
-    out = tmp_path / "report"
-    assert main(["report", str(trial), "--out", str(out), "--results", str(bare)]) == 2
-    assert "manifest.json" in _one_line(capsys) and not out.exists()
+    args = ["report", str(trial), "--out", str(tmp_path / "report"), "--results", str(bare)]
+    refused(capsys, args, [tmp_path, trial.parent], "manifest.json")
 
 
 def test_report_refuses_a_results_file_that_is_not_json(
     analysed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trial, analysis = analysed
-    bad = tmp_path / "bad"
-    shutil.copytree(analysis, bad)
+    bad = copy_of(analysis, tmp_path / "bad")
     (bad / "results.json").write_text(json.dumps([1, 2]) + "garbage")
-    assert main(["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(bad)]) == 2
-    assert "results.json" in _one_line(capsys)
+    args = ["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(bad)]
+    refused(capsys, args, [tmp_path, trial.parent], "results.json")
 
 
 def test_report_refuses_another_schema_version(
     analysed: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     trial, analysis = analysed
-    old = tmp_path / "old"
-    shutil.copytree(analysis, old)
+    old = copy_of(analysis, tmp_path / "old")
     data = json.loads((old / "results.json").read_text(encoding="utf-8"))
     data["schema_version"] = "0"
     (old / "results.json").write_text(json.dumps(data), encoding="utf-8")
-    assert main(["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(old)]) == 2
-    line = _one_line(capsys)
-    assert "schema_version '0'" in line and "schema_version '1'" in line
+    args = ["report", str(trial), "--out", str(tmp_path / "r"), "--results", str(old)]
+    refused(capsys, args, [tmp_path, trial.parent], "schema_version '0'", "schema_version '1'")

@@ -3,39 +3,38 @@ traceback, the inputs unchanged and nothing written (the SQLite store where it i
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.store.helpers import assert_one_line_error, run
-from trialkit.resources import example_trials_dir
+from tests.hostile.conftest import assert_clean_run, watch
+from tests.store.helpers import run as run_store
 
 
 @pytest.fixture
-def trial(tmp_path: Path) -> Path:
-    folder = tmp_path / "transfer"
-    shutil.copytree(example_trials_dir() / "dhurat2013", folder)
-    return folder
-
-
-def _snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+def trial(work: Path) -> Path:
+    return work / "trial"
 
 
 @pytest.fixture
-def store(capsys: pytest.CaptureFixture[str], trial: Path, tmp_path: Path) -> str:
-    path = str(tmp_path / "store.db")
-    assert run(capsys, "ingest", trial, "--store", path)[0] == 0
+def store(capsys: pytest.CaptureFixture[str], work: Path) -> str:
+    path = str(work / "store.db")
+    assert run_store(capsys, "ingest", "trial", "--store", path)[0] == 0
     return path
 
 
+def refused(capsys: pytest.CaptureFixture[str], *args: object, named: list[str]) -> str:
+    """``trialkit ARGS`` in the work folder: exit 2, one line naming ``named``, nothing
+    written or changed (the store included); the line."""
+    before = watch(Path.cwd())
+    code, out, err = run_store(capsys, *args)
+    return assert_clean_run(code, err, expected_code=2, names=named, before=before, stdout=out)
+
+
 def test_unreachable_server(capsys: pytest.CaptureFixture[str], trial: Path) -> None:
-    before = _snapshot(trial)
-    code, _, err = run(capsys, "ingest", trial, "--store", "postgresql://u:pw@127.0.0.1:1/db")
-    assert_one_line_error(code, err, "postgresql://127.0.0.1:1/db", "connection")
-    assert "pw" not in err.replace("postgresql", "")
-    assert _snapshot(trial) == before
+    url, named = "postgresql://u:pw@127.0.0.1:1/db", ["postgresql://127.0.0.1:1/db", "connection"]
+    line = refused(capsys, "ingest", trial, "--store", url, named=named)
+    assert "pw" not in line.replace("postgresql", "")
 
 
 @pytest.mark.parametrize(
@@ -47,99 +46,74 @@ def test_unreachable_server(capsys: pytest.CaptureFixture[str], trial: Path) -> 
     ],
 )
 def test_wrong_url(capsys: pytest.CaptureFixture[str], trial: Path, url: str, named: str) -> None:
-    code, _, err = run(capsys, "ingest", trial, "--store", url)
-    assert_one_line_error(code, err, named)
-    assert ":p@" not in err
+    assert ":p@" not in refused(capsys, "ingest", trial, "--store", url, named=[named])
 
 
-def test_store_is_a_folder_or_not_a_store(
-    capsys: pytest.CaptureFixture[str], trial: Path, tmp_path: Path
-) -> None:
-    code, _, err = run(capsys, "ingest", trial, "--store", tmp_path)
-    assert_one_line_error(code, err, "is a folder")
-    junk = tmp_path / "junk.db"
+def test_store_is_a_folder_or_not_a_store(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+    refused(capsys, "ingest", "trial", "--store", work, named=["is a folder"])
+    junk = work / "junk.db"
     junk.write_bytes(b"this is not a database" * 100)
-    code, _, err = run(capsys, "diff", "--store", junk)
-    assert_one_line_error(code, err, str(junk))
-    assert junk.read_bytes() == b"this is not a database" * 100
-    code, _, err = run(capsys, "queries", "--store", tmp_path / "missing.db")
-    assert_one_line_error(code, err, "missing.db", "no store there")
-    assert not (tmp_path / "missing.db").exists()
+    refused(capsys, "diff", "--store", junk, named=[str(junk)])
+    refused(capsys, "queries", "--store", "missing.db", named=["missing.db", "no store there"])
 
 
-def test_store_of_another_trial(
-    capsys: pytest.CaptureFixture[str], store: str, trial: Path, tmp_path: Path
-) -> None:
-    other = tmp_path / "other"
-    shutil.copytree(trial, other)
-    toml = other / "trial.toml"
+def test_store_of_another_trial(capsys: pytest.CaptureFixture[str], store: str, work: Path) -> None:
+    toml = work / "trial" / "trial.toml"
     toml.write_text(toml.read_text().replace('id = "DHURAT2013"', 'id = "X2"', 1))
-    code, _, err = run(capsys, "ingest", other, "--store", store)
-    assert_one_line_error(code, err, "holds trial 'DHURAT2013', not 'X2'")
+    refused(capsys, "ingest", "trial", "--store", store,
+            named=["holds trial 'DHURAT2013', not 'X2'"])  # fmt: skip
 
 
 def test_unknown_query_and_closed_query(capsys: pytest.CaptureFixture[str], store: str) -> None:
-    code, _, err = run(capsys, "queries", "answer", "Q0000", "--store", store, "--text", "t")
-    assert_one_line_error(code, err, "'Q0000'", "no such query")
-    code, _, err = run(capsys, "queries", "close", "Q0000", "--store", store, "--reason", "r")
-    assert_one_line_error(code, err, "'Q0000'")
+    refused(capsys, "queries", "answer", "Q0000", "--store", store, "--text", "t",
+            named=["'Q0000'", "no such query"])  # fmt: skip
+    refused(capsys, "queries", "close", "Q0000", "--store", store, "--reason", "r",
+            named=["'Q0000'"])  # fmt: skip
 
 
 def test_ingest_while_locked_and_lock_errors(
     capsys: pytest.CaptureFixture[str], store: str, trial: Path
 ) -> None:
-    code, _, err = run(capsys, "unlock", "--store", store, "--reason", "r")
-    assert_one_line_error(code, err, "no transfer is locked")
-    code, _, err = run(capsys, "lock", "--store", store, "--reason", " ")
-    assert_one_line_error(code, err, "--reason")
-    code, _, err = run(capsys, "lock", "--store", store, "--transfer", "7", "--reason", "r")
-    assert_one_line_error(code, err, "no transfer 7")
-    assert run(capsys, "lock", "--store", store, "--reason", "final")[0] == 0
+    refused(capsys, "unlock", "--store", store, "--reason", "r", named=["no transfer is locked"])
+    refused(capsys, "lock", "--store", store, "--reason", " ", named=["--reason"])
+    refused(capsys, "lock", "--store", store, "--transfer", "7", "--reason", "r",
+            named=["no transfer 7"])  # fmt: skip
+    assert run_store(capsys, "lock", "--store", store, "--reason", "final")[0] == 0
     (trial / "assessments.csv").write_text(
         (trial / "assessments.csv").read_text().replace(",124\n", ",125\n", 1)
     )
-    code, _, err = run(capsys, "ingest", trial, "--store", store)
-    assert_one_line_error(code, err, "transfer 1 is locked")
-    code, _, err = run(capsys, "lock", "--store", store, "--reason", "again")
-    assert_one_line_error(code, err, "locked already")
+    refused(capsys, "ingest", trial, "--store", store, named=["transfer 1 is locked"])
+    refused(capsys, "lock", "--store", store, "--reason", "again", named=["locked already"])
 
 
 def test_bad_transfer_and_import_file(
-    capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], store: str, work: Path
 ) -> None:
-    code, _, err = run(capsys, "export", "--store", store, "--transfer", "locked",
-                       "--out", tmp_path / "e")  # fmt: skip
-    assert_one_line_error(code, err, "no transfer is locked")
-    code, _, err = run(capsys, "export", "--store", store, "--transfer", "x1",
-                       "--out", tmp_path / "e")  # fmt: skip
-    assert_one_line_error(code, err, "'x1'")
-    assert not (tmp_path / "e").exists()
-    bad = tmp_path / "answers.csv"
+    refused(capsys, "export", "--store", store, "--transfer", "locked", "--out", "e",
+            named=["no transfer is locked"])  # fmt: skip
+    refused(capsys, "export", "--store", store, "--transfer", "x1", "--out", "e",
+            named=["'x1'"])  # fmt: skip
+    bad = work / "answers.csv"
     bad.write_text("query_id,answer\nQ1,yes\n")
-    code, _, err = run(capsys, "queries", "import", bad, "--store", store)
-    assert_one_line_error(code, err, "answers.csv", "status")
-    code, _, err = run(capsys, "queries", "--store", store, "--status", "pending")
-    assert_one_line_error(code, err, "'pending'")
+    refused(capsys, "queries", "import", bad, "--store", store, named=["answers.csv", "status"])
+    refused(capsys, "queries", "--store", store, "--status", "pending", named=["'pending'"])
 
 
-def test_separator_in_a_cell(
-    capsys: pytest.CaptureFixture[str], trial: Path, tmp_path: Path
-) -> None:
+def test_separator_in_a_cell(capsys: pytest.CaptureFixture[str], trial: Path) -> None:
     ae = trial / "adverse_events.csv"
     ae.write_text(ae.read_text().replace("Scalp itching", "Scalp\x1fitching", 1))
-    code, _, err = run(capsys, "ingest", trial, "--store", tmp_path / "s.db")
-    assert_one_line_error(code, err, "adverse_events", "row 1", "AETERM")
+    refused(capsys, "ingest", trial, "--store", "s.db",
+            named=["adverse_events", "row 1", "AETERM"])  # fmt: skip
 
 
 @pytest.mark.parametrize("mark", ["\x1d", "\x1e", "\x1f"])
 def test_a_cell_holding_a_store_separator(
-    capsys: pytest.CaptureFixture[str], trial: Path, tmp_path: Path, mark: str
+    capsys: pytest.CaptureFixture[str], trial: Path, mark: str
 ) -> None:
     path = trial / "assessments.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[3] = lines[3].replace(",", f",x{mark}y", 1)  # the second column of file row 3
     path.write_text("".join(lines), encoding="utf-8")
     column = lines[0].split(",")[1].strip()
-    code, _, err = run(capsys, "ingest", trial, "--store", str(tmp_path / "new.db"))
-    assert_one_line_error(code, err, "'assessments'", "row 3", f"column {column}", "0x1D-0x1F")
-    assert not (tmp_path / "new.db").exists()  # refused before the store is made
+    named = ["'assessments'", "row 3", f"column {column}", "0x1D-0x1F"]
+    refused(capsys, "ingest", trial, "--store", "new.db", named=named)  # refused before it is made

@@ -8,13 +8,9 @@ resource a template references is never fetched and only warned about.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import http.server
-import io
 import re
 import shutil
-import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +20,7 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
+from tests.hostile.conftest import assert_clean_run, run_clean, watch
 from trialkit.cli import main
 from trialkit.resources import example_trials_dir
 
@@ -36,28 +33,11 @@ PIXEL = (  # a 1x1 PNG
 @pytest.fixture(scope="module")
 def analysis(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One analysis of dhurat2013, shared by every case."""
-    out = tmp_path_factory.mktemp("templates") / "analysis"
-    assert main(["analyze", str(TRIAL), "--out", str(out)]) == 0
+    root = tmp_path_factory.mktemp("templates")
+    out = root / "analysis"
+    args = ["analyze", str(TRIAL), "--out", str(out)]
+    run_clean(args, watched=[root, TRIAL], outputs=[out], tmpdir=root / "tmpdir")
     return out
-
-
-@pytest.fixture(autouse=True)
-def _own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The run's temporary folders go to a folder of the test's own, which must end empty."""
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    yield
-    assert list(scratch.iterdir()) == [], "a temporary folder was left behind"
-
-
-def _snapshot(folder: Path) -> dict[str, str]:
-    """SHA-256 of every file under ``folder`` (to show the inputs are unchanged)."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def _templates(tmp_path: Path, text: str | bytes, name: str = "signoff.html.j2") -> Path:
@@ -70,31 +50,35 @@ def _templates(tmp_path: Path, text: str | bytes, name: str = "signoff.html.j2")
 
 
 def _report(
-    analysis: Path, templates: Path, out: Path, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str]:
-    """Run the report; return its exit code and stderr (after checking the inputs are intact)."""
-    before = _snapshot(TRIAL), _snapshot(templates), _snapshot(analysis)
+    analysis: Path,
+    templates: Path,
+    capsys: pytest.CaptureFixture[str],
+    expected_code: int,
+    names: list[str] | None,
+) -> tuple[str, str]:
+    """Run the report into ``out`` beside ``templates``, with the checks of every case (the
+    trial, the analysis and the case's folder unchanged but for ``out`` when it succeeds);
+    the stderr line and the whole of stderr."""
+    work, out = templates.parent, templates.parent / "out"
+    before = watch(work, TRIAL, analysis)
     args = ["report", str(TRIAL), "--out", str(out), "--results", str(analysis),
             "--templates", str(templates), "--format", "html,pdf"]  # fmt: skip
     code = main(args)
     captured = capsys.readouterr()
-    assert "Traceback" not in captured.out + captured.err
-    assert (_snapshot(TRIAL), _snapshot(templates), _snapshot(analysis)) == before
-    return code, captured.err
+    line = assert_clean_run(
+        code, captured.err, expected_code=expected_code, names=names, before=before,
+        outputs=[out] if expected_code == 0 else [], stdout=captured.out,
+    )  # fmt: skip
+    return line, captured.err
 
 
 def _refused(
     analysis: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | bytes
 ) -> str:
-    """Run with a template of ``text``: exit 2, one line, nothing written; return the line."""
-    templates = _templates(tmp_path, text)
-    out = tmp_path / "out"
-    code, err = _report(analysis, templates, out, capsys)
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("trialkit: error: "), err
-    assert not out.exists()
-    return lines[0]
+    """Run with a template of ``text``: exit 2, one error line, nothing written; the line."""
+    line, _ = _report(analysis, _templates(tmp_path, text), capsys, 2, ["error"])
+    assert line.startswith("trialkit: error: "), line
+    return line
 
 
 def _names_line(line: str, tmp_path: Path, lineno: int) -> None:
@@ -263,10 +247,8 @@ def test_resources_are_never_fetched(
 <a rel="attachment" href="{secret.as_uri()}">attached</a><object data="{server}/e"></object>
 <svg xmlns="http://www.w3.org/2000/svg"><image href="{server}/f.png" width="9" height="9"/></svg>
 """
-    templates = _templates(tmp_path, text)
+    _, err = _report(analysis, _templates(tmp_path, text), capsys, 0, None)
     out = tmp_path / "out"
-    code, err = _report(analysis, templates, out, capsys)
-    assert code == 0, err
     assert (out / "report.pdf").stat().st_size > 10_000 and (out / "report.html").is_file()
     assert _Counting.requests == [] and opened == []
     # the CLI prints each RenderWarning as one line
@@ -282,9 +264,10 @@ def test_resources_are_never_fetched(
 
 
 @pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dhurat2013 with hostile arm labels, a 1 MB adverse-event term and control characters,
-    analysed and reported (HTML and PDF) once: exit code, stderr and the output folder."""
+    analysed and reported (HTML and PDF) once, each a clean run (exit 0, nothing on stderr,
+    the trial unchanged, nothing left behind); the report's folder."""
     root = tmp_path_factory.mktemp("hostile-text")
     trial = root / "trial"
     shutil.copytree(TRIAL, trial)
@@ -298,49 +281,46 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, 
     ae.loc[0, ["AETERM", "AESER"]] = ["T" * 1_000_000, "Y"]
     ae.loc[1, "AEDECOD"] = "<script>alert(2)</script>\x07\x1b"
     ae.to_csv(trial / "adverse_events.csv", index=False)
-    assert main(["analyze", str(trial), "--out", str(root / "analysis")]) == 0
-    out = root / "report"
-    args = ["report", str(trial), "--out", str(out), "--results", str(root / "analysis"),
+    analysis, out = root / "analysis", root / "report"
+    args = ["analyze", str(trial), "--out", str(analysis)]
+    run_clean(args, watched=[root], outputs=[analysis], tmpdir=root / "tmp-analyze")
+    args = ["report", str(trial), "--out", str(out), "--results", str(analysis),
             "--format", "html,pdf"]  # fmt: skip
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main(args)
-    return code, err.getvalue(), out
+    run_clean(args, watched=[root], outputs=[out], tmpdir=root / "tmp-report")
+    return out
 
 
 @pytest.mark.slow
-def test_hostile_text_renders_html_and_pdf(hostile_report: tuple[int, str, Path]) -> None:
-    code, err, out = hostile_report
-    assert code == 0 and err == ""
-    assert (out / "report.pdf").stat().st_size > 10_000
+def test_hostile_text_renders_html_and_pdf(hostile_report: Path) -> None:
+    assert (hostile_report / "report.pdf").stat().st_size > 10_000
 
 
 @pytest.mark.slow
-def test_script_in_labels_and_terms_is_inert(hostile_report: tuple[int, str, Path]) -> None:
-    html = (hostile_report[2] / "report.html").read_text(encoding="utf-8")
+def test_script_in_labels_and_terms_is_inert(hostile_report: Path) -> None:
+    html = (hostile_report / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34; ]]&gt; &lt;/svg&gt;" in html
     assert "Ωμέγα 漢字" in html
 
 
 @pytest.mark.slow
-def test_control_characters_show_as_replacements(hostile_report: tuple[int, str, Path]) -> None:
-    html = (hostile_report[2] / "report.html").read_text(encoding="utf-8")
+def test_control_characters_show_as_replacements(hostile_report: Path) -> None:
+    html = (hostile_report / "report.html").read_text(encoding="utf-8")
     assert "&lt;/script&gt;\ufffd\ufffd" in html and "\x07" not in html and "\x1b" not in html
 
 
 @pytest.mark.slow
-def test_a_1mb_cell_is_cut_with_a_marker(hostile_report: tuple[int, str, Path]) -> None:
-    html = (hostile_report[2] / "report.html").read_text(encoding="utf-8")
+def test_a_1mb_cell_is_cut_with_a_marker(hostile_report: Path) -> None:
+    html = (hostile_report / "report.html").read_text(encoding="utf-8")
     assert "[cut, 1,000,000 characters in all]" in html
     assert len(html) < 1_000_000
 
 
 @pytest.mark.slow
 def test_a_10000_character_label_is_cut_in_figures_and_tables(
-    hostile_report: tuple[int, str, Path],
+    hostile_report: Path,
 ) -> None:
-    html = (hostile_report[2] / "report.html").read_text(encoding="utf-8")
+    html = (hostile_report / "report.html").read_text(encoding="utf-8")
     svgs = re.findall(r"<svg.*?</svg>", html, re.S)
     assert svgs and any("[cut, 10,000 characters in all]" in svg for svg in svgs)
     assert re.search(r"\[cut, 10,0\d\d characters in all\]</th>", html)  # "LABEL (N=50)"
