@@ -16,7 +16,8 @@ Where the work runs (``workers`` and ``scheduler``):
   each made with :func:`trialkit.processes.die_with_parent` so it ends with the command;
   ``workers=1`` runs in this process;
 - ``scheduler="local:N"``: a ``dask.distributed`` LocalCluster of N worker processes, one thread
-  each, started here and closed at the end;
+  each, started here on 127.0.0.1 and closed at the end, its scratch folder with it (none is
+  left in ``$TMPDIR``);
 - ``scheduler="tcp://HOST:PORT"``: a running Dask scheduler (an unreachable one is an
   :class:`~trialkit.errors.InputError` within :data:`CONNECT_TIMEOUT` seconds).
 
@@ -30,10 +31,14 @@ error ends the pool or the Dask work at once; nothing keeps computing.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import multiprocessing
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -49,6 +54,9 @@ CONNECT_TIMEOUT = 5.0
 BATCHES_PER_WORKER = 4
 #: Workers a remote Dask cluster is taken to have when choosing the default batch size.
 REMOTE_WORKERS = 8
+#: Records below this level from distributed's loggers are dropped while Dask runs our work: its
+#: workers log ERROR tracebacks when a stopped command closes the scheduler under them.
+DASK_LOG_LEVEL = logging.CRITICAL
 
 Progress = Callable[[int, int], None]
 LOCAL_PATTERN = re.compile(r"local:([0-9]+)")
@@ -157,21 +165,57 @@ def _dispatch(
         yield from pool.imap_unordered(wrapped, items)  # leaving the block terminates the pool
 
 
+@contextlib.contextmanager
+def _local_cluster(n_workers: int) -> Iterator[Any]:
+    """A LocalCluster of ``n_workers`` one-thread processes on this machine, quiet (its shutdown
+    warnings are not the command's) and with a scratch folder of its own, removed with it."""
+    import dask
+    from distributed import LocalCluster
+
+    scratch = tempfile.mkdtemp(prefix="trialkit-dask-")
+    try:
+        # the scheduler's and the workers' scratch ("dask-scratch-space") go under ``scratch``
+        with (
+            dask.config.set({"temporary-directory": scratch}),
+            LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # a free port, no warning
+                silence_logs=DASK_LOG_LEVEL,
+            ) as cluster,
+        ):
+            yield cluster
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Within the block, distributed's loggers in this process drop records below
+    :data:`DASK_LOG_LEVEL` (a stopped or failed run reports itself in one line)."""
+    logger = logging.getLogger("distributed")
+    previous = logger.level
+    logger.setLevel(DASK_LOG_LEVEL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
 def _on_dask(
     wrapped: _OneThreadBlas[T, R], items: list[tuple[int, list[T]]], target: str | int
 ) -> Iterator[tuple[int, list[R]]]:
     """Run the batches on a Dask cluster (a LocalCluster of ``target`` workers, or an address)."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
-    cluster: Any = None
-    if isinstance(target, int):
-        cluster = LocalCluster(
-            n_workers=target, threads_per_worker=1, processes=True, dashboard_address=None
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet_distributed())
+        address: Any = (
+            stack.enter_context(_local_cluster(target)) if isinstance(target, int) else target
         )
-        address: Any = cluster
-    else:
-        address = target
-    try:
         try:
             client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:
@@ -185,9 +229,6 @@ def _on_dask(
                     yield result
             finally:
                 client.cancel(futures)
-    finally:
-        if cluster is not None:
-            cluster.close()
 
 
 def run_batches(
