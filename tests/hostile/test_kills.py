@@ -1,25 +1,51 @@
-"""Commands killed at random moments: no unblinded file and no process is left behind, and
-SIGTERM ends a command with one line and exit 143 (SIGKILL cannot be caught: then only the
-guarantees of the files on disk and of worker processes hold)."""
+"""Commands killed at random moments and while their output is being written: no unblinded
+file and no process is left behind, and SIGTERM ends a command with one line and exit 143.
+SIGKILL cannot be caught: then only the guarantees of the files on disk and of worker processes
+hold, and the staging folder of the output is left for a later run to remove."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import Snapshot, assert_clean_run, run_clean, snapshot, watch
+from trialkit.cli import main
+from trialkit.output import MARKER_NAME
 from trialkit.resources import example_trials_dir
 
 pytestmark = pytest.mark.slow
 
 #: Files whose presence means an analysis was written to disk.
 ANALYSIS_FILES = ("results.json", "*.csv")
+#: What SIGKILL may leave in $TMPDIR: the empty output file of ctypes.util.find_library's
+#: compiler probe (WeasyPrint's library search) and a Dask LocalCluster's folder of lock files.
+KILLED_TMP_FILE = re.compile(r"tmp[a-z0-9_]{8}")
+KILLED_TMP_FOLDER = re.compile(r"trialkit-dask-[a-z0-9_]{8}")
+#: The bug a stop during a supporting analysis meets (trialkit/analysis/supporting.py).
+STOP_RECORDED_AS_FAILURE = (
+    "analysis.supporting._Collector.run records the Interrupted of a stop signal (a "
+    "TrialkitError) as a failed analysis, and the command goes on"
+)
+#: A missing-data plan whose jackknife resamples keep a LocalCluster busy for seconds.
+MISSING_DATA_PLAN = """
+[missing_data]
+method = "conditional_mean"
+resampling = "jackknife"
+seed = 20240101
+[[missing_data.strategies]]
+event = "discontinuation"
+strategy = "J2R"
+"""
 
 
 def _children(pid: int) -> set[int]:
@@ -32,7 +58,8 @@ def _children(pid: int) -> set[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {p for p, pp in parents.items() if pp in frontier} - found
         found |= frontier
@@ -47,43 +74,109 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def kill_during(args: list[str], cwd: Path, after: float, sig: int) -> tuple[int, str, set[int]]:
-    """Run ``trialkit ARGS``, send ``sig`` after ``after`` seconds; exit code, stderr, and the
-    processes it had started."""
-    env = {**os.environ, "TMPDIR": str(cwd / "tmp")}
-    (cwd / "tmp").mkdir(exist_ok=True)
-    cmd = [sys.executable, "-m", "trialkit"]
+def kill_during(
+    args: list[str], cwd: Path, when: float | Callable[[], bool], sig: int
+) -> tuple[int, str, set[int]]:
+    """Run ``trialkit ARGS`` (in the case's $TMPDIR); send ``sig`` after ``when`` seconds (it
+    may finish first), or as soon as ``when()`` holds (it must not); exit code, stderr, and the
+    processes it had started. A case that fails meanwhile kills it."""
     proc = subprocess.Popen(
-        [*cmd, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-m", "trialkit", *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     seen: set[int] = set()
-    deadline = time.monotonic() + after
-    while time.monotonic() < deadline and proc.poll() is None:
-        seen |= _children(proc.pid)
-        time.sleep(0.05)
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    start = time.monotonic()
+    try:
+        while proc.poll() is None:
+            seen |= _children(proc.pid)
+            if when() if callable(when) else time.monotonic() - start >= when:
+                proc.send_signal(sig)
+                break
+            time.sleep(0.05)
+        else:
+            assert not callable(when), "the command ended before the moment to kill it"
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     return proc.returncode, err, seen
 
 
-def assert_nothing_left(work: Path, seen: set[int], unblinded_allowed: bool = False) -> None:
-    """No worker process alive, no temporary folder, no analysis file (unless allowed)."""
+def staging(work: Path, out: str | None) -> list[Path]:
+    """The staging folders of ``--out OUT`` in ``work``."""
+    return sorted(work.glob(f".{out}.*.partial")) if out is not None else []
+
+
+def analysis_files(folder: Path) -> list[Path]:
+    """The files under ``folder`` that hold (unblinded) analysis results."""
+    return sorted(p for pattern in ANALYSIS_FILES for p in folder.rglob(pattern))
+
+
+def assert_no_process_left(seen: set[int]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(p) for p in seen):
         time.sleep(0.1)
     assert not [p for p in seen if _alive(p)], "a worker process outlived its command"
-    assert list((work / "tmp").iterdir()) == []
-    if not unblinded_allowed:
-        written = [p for pattern in ANALYSIS_FILES for p in work.rglob(pattern)]
-        written = [p for p in written if not p.is_relative_to(work / "trial")]
-        assert written == [], f"analysis files left behind: {written}"
 
 
-@pytest.fixture
-def work(tmp_path: Path) -> Path:
-    shutil.copytree(example_trials_dir() / "dhurat2013", tmp_path / "trial")
-    return tmp_path
+def assert_killed_left_only(tmpdir: Path) -> None:
+    """After SIGKILL, $TMPDIR holds nothing but :data:`KILLED_TMP_FILE` files (empty) and
+    :data:`KILLED_TMP_FOLDER` folders (of lock files): no data. Those are removed."""
+    for path in tmpdir.iterdir():
+        if path.is_dir() and KILLED_TMP_FOLDER.fullmatch(path.name):
+            files = [p for p in path.rglob("*") if p.is_file()]
+            assert all(p.name.endswith("lock") for p in files), files
+            shutil.rmtree(path)
+        else:
+            assert path.is_file() and KILLED_TMP_FILE.fullmatch(path.name), path.name
+            assert path.stat().st_size == 0, f"{path.name}: {path.read_bytes()[:100]!r}"
+            path.unlink()
+
+
+def assert_stopped_cleanly(
+    work: Path,
+    code: int,
+    err: str,
+    sig: int,
+    before: dict[Path, Snapshot],
+    out: str | None,
+    tmpdir: Path,
+) -> None:
+    """The checks of a command that was sent ``sig``: finished (0) or stopped (128 + sig: one
+    line, no traceback), nothing outside ``out`` (whole, if there) and nothing left behind; or
+    killed (SIGKILL, or a signal before Python set its handlers): then ``out`` whole or absent,
+    and nothing else new but its staging folders."""
+    outputs = [work / out] if out is not None and (work / out).exists() else []
+    assert all((o / "manifest.json").is_file() for o in outputs), "a partial output folder"
+    if code >= 0:
+        names = [signal.Signals(sig).name] if code == 128 + sig else None
+        assert_clean_run(
+            code, err, expected_code=code if code == 0 else 128 + sig, names=names,
+            before=before, outputs=outputs,
+        )  # fmt: skip
+        return
+    assert code == -sig and "Traceback" not in err, err
+    assert_killed_left_only(tmpdir)
+    allowed = outputs + staging(work, out)
+    for folder, was in before.items():
+        now = snapshot(folder)
+        new = [
+            k for k in now.keys() - was.keys()
+            if not any((folder / k).is_relative_to(a) for a in allowed)
+        ]  # fmt: skip
+        changed = [k for k in was if now.get(k) != was[k]]
+        assert (sorted(new), changed) == ([], []), f"{folder}: new {new}, changed {changed}"
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``trial/`` (dhurat2013) and ``out/``, its analysis, made once for the module."""
+    root = tmp_path_factory.mktemp("kills")
+    shutil.copytree(example_trials_dir() / "dhurat2013", root / "trial")
+    args = ["analyze", str(root / "trial"), "--out", str(root / "out")]
+    run_clean(args, watched=[root], outputs=[root / "out"], tmpdir=root / "tmpdir")
+    return root
 
 
 OPEN_REPORT = [
@@ -94,51 +187,152 @@ OPEN_REPORT = [
 
 @pytest.mark.parametrize("after", [0.8, 2.0, 3.0, 4.0, 5.0, 6.0])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_open_report_leaves_no_unblinded_file(work: Path, after: float, sig: int) -> None:
+def test_killed_open_report_leaves_no_unblinded_file(
+    work: Path, own_tmpdir: Path, after: float, sig: int
+) -> None:
+    before = watch(work)
     code, err, seen = kill_during(OPEN_REPORT, work, after, sig)
-    assert_nothing_left(work, seen)
-    if code in (-signal.SIGKILL, -sig):  # killed (or signalled before Python set its handler)
-        return
-    if code != 0:  # stopped: one line, its documented code, no traceback
-        assert code == 128 + sig and "Traceback" not in err, err
-        assert err.strip().splitlines() == [
-            "trialkit: stopped: SIGTERM received; no partial output is left"
-        ]
-        # nothing, or the whole folder when the signal came after it was moved into place
-        assert not (work / "open").exists() or (work / "open" / "manifest.json").is_file()
+    assert_no_process_left(seen)
+    assert analysis_files(work) == analysis_files(work / "trial")  # none in a staging folder
+    assert_stopped_cleanly(work, code, err, sig, before, "open", own_tmpdir)
 
 
 @pytest.mark.parametrize("after", [1.0, 3.0, 4.5])
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-def test_killed_analyze_leaves_no_process_and_no_output(work: Path, after: float, sig: int) -> None:
+def test_killed_analyze_leaves_no_process_and_no_output(
+    work: Path, own_tmpdir: Path, after: float, sig: int
+) -> None:
+    before = watch(work)
     code, err, seen = kill_during(["analyze", "trial", "--out", "out"], work, after, sig)
-    # a signal after the folder was moved into place stops the command but leaves it whole
-    complete = (work / "out" / "manifest.json").is_file()
-    assert_nothing_left(work, seen, unblinded_allowed=complete)
-    if code not in (0, -signal.SIGKILL, -sig):  # -sig: signalled before the handler was set
-        assert code == 128 + sig and "Traceback" not in err, err
-        assert len(err.strip().splitlines()) == 1
-    if not complete:
-        assert not (work / "out").exists()
+    assert_no_process_left(seen)
+    assert_stopped_cleanly(work, code, err, sig, before, "out", own_tmpdir)
 
 
-def test_killed_verify_and_demo_leave_no_process(work: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "trialkit", "analyze", "trial", "--out", "out"],
-        cwd=work, check=True, capture_output=True,
+@pytest.mark.parametrize(
+    ("after", "sig"),
+    [(1.5, signal.SIGKILL), (4.0, signal.SIGKILL),
+     # verify runs the supporting analyses in this process; a stop there may meet the bug
+     pytest.param(3.0, signal.SIGTERM, marks=pytest.mark.xfail(reason=STOP_RECORDED_AS_FAILURE))],
+)  # fmt: skip
+def test_killed_verify_leaves_no_process_and_writes_nothing(
+    work: Path, own_tmpdir: Path, analysed: Path, after: float, sig: int
+) -> None:
+    shutil.copytree(analysed / "out", work / "out")
+    before = watch(work, analysed)
+    code, err, seen = kill_during(["verify", "out"], work, after, sig)
+    assert_no_process_left(seen)
+    assert_stopped_cleanly(work, code, err, sig, before, None, own_tmpdir)
+
+
+@pytest.mark.parametrize(
+    ("after", "sig"),
+    [(2.0, signal.SIGKILL), (6.0, signal.SIGKILL), (10.0, signal.SIGKILL), (6.0, signal.SIGTERM)],
+)
+def test_killed_demo_leaves_no_process(
+    work: Path, own_tmpdir: Path, after: float, sig: int
+) -> None:
+    """The demo's output holds unblinded analyses by design: a SIGKILL may leave them in its
+    staging folder (see the next case), a caught signal leaves nothing."""
+    before = watch(work)
+    code, err, seen = kill_during(["demo", "--out", "demo"], work, after, sig)
+    assert_no_process_left(seen)
+    assert_stopped_cleanly(work, code, err, sig, before, "demo", own_tmpdir)
+
+
+STAGED = pytest.mark.parametrize(
+    ("args", "out", "staged"),
+    [(OPEN_REPORT, "open", "report.html"),
+     (["analyze", "trial", "--out", "out"], "out", "results.json"),
+     (["demo", "--out", "demo"], "demo", "interim_analysis/results.json")],
+    ids=["open-report", "analyze", "demo"],
+)  # fmt: skip
+
+
+def kill_while_staged(work: Path, tmpdir: Path, args: list[str], out: str, staged: str) -> Path:
+    """SIGKILL ``trialkit ARGS`` once its staging folder holds ``staged``; the staging folder
+    it leaves (nothing can remove it then), after the checks of a killed command."""
+
+    def staging_holds() -> bool:
+        return any((folder / staged).exists() for folder in staging(work, out))
+
+    before = watch(work)
+    code, err, seen = kill_during(args, work, staging_holds, signal.SIGKILL)
+    assert_no_process_left(seen)
+    assert_stopped_cleanly(work, code, err, signal.SIGKILL, before, out, tmpdir)
+    [left] = staging(work, out)
+    assert (left / MARKER_NAME).is_file()
+    return left
+
+
+@STAGED
+def test_what_sigkill_leaves_while_the_output_is_staged(
+    work: Path, own_tmpdir: Path, args: list[str], out: str, staged: str
+) -> None:
+    """A staging folder, marked as trialkit's: the open report's holds no analysis file (it
+    analyses in memory); those of analyze and of the demo hold the analysis they were writing,
+    unblinded like their outputs (a later run removes them: the next case)."""
+    left = kill_while_staged(work, own_tmpdir, args, out, staged)
+    assert (analysis_files(left) == []) == (out == "open")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="trialkit/output.py keeps the staging folders of killed runs (issue 10)"
+)
+@STAGED
+def test_a_later_run_removes_the_staging_folder_of_a_killed_one(
+    work: Path, own_tmpdir: Path, args: list[str], out: str, staged: str
+) -> None:
+    """A killed run's staging folder (its creator is dead) goes at the next run into the same
+    ``--out``; it may hold an interim analysis."""
+    kill_while_staged(work, own_tmpdir, args, out, staged)
+    later = subprocess.run(
+        [sys.executable, "-m", "trialkit", "validate", "trial", "--out", out, "--force"],
+        cwd=work, capture_output=True, text=True, timeout=20,
     )  # fmt: skip
-    for after in (1.5, 4.0):
-        _, _, seen = kill_during(["verify", "out"], work, after, signal.SIGKILL)
-        assert_nothing_left(work, seen, unblinded_allowed=True)
-    for after in (2.0, 6.0, 10.0):
-        code, _, seen = kill_during(["demo", "--out", "demo"], work, after, signal.SIGKILL)
-        assert_nothing_left(work, seen, unblinded_allowed=True)
-        # nothing, or the whole folder when the kill came after it was moved into place
-        complete = all((work / "demo" / part).is_dir() for part in ("analysis", "final"))
-        assert not (work / "demo").exists() or complete or code == 0
-        shutil.rmtree(work / "demo", ignore_errors=True)
-        for partial in work.glob(".demo.*"):
-            shutil.rmtree(partial)
+    assert later.returncode in (0, 1), later.stderr
+    assert staging(work, out) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_analyze_on_a_local_dask_cluster(work: Path, own_tmpdir: Path, sig: int) -> None:
+    """``analyze --scheduler local:2`` killed while its LocalCluster computes the missing-data
+    resamples: no worker left; SIGTERM: exit 143, one line (none of distributed's shutdown
+    logs) and no scratch folder in $TMPDIR."""
+    with (work / "trial" / "trial.toml").open("a", encoding="utf-8") as fh:
+        fh.write(MISSING_DATA_PLAN)
+    before = watch(work)
+
+    def computing() -> bool:
+        return any(own_tmpdir.glob("trialkit-dask-*/dask-scratch-space/worker-*"))
+
+    args = ["analyze", "trial", "--out", "out", "--scheduler", "local:2"]
+    code, err, seen = kill_during(args, work, computing, sig)
+    assert_no_process_left(seen)
+    assert code in (128 + sig, -sig), err
+    assert_stopped_cleanly(work, code, err, sig, before, "out", own_tmpdir)
+
+
+@pytest.mark.xfail(strict=True, reason=STOP_RECORDED_AS_FAILURE)
+def test_a_stop_during_a_supporting_analysis_stops_the_command(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while a supporting analysis computes ends ``analyze`` as anywhere else: exit
+    143, one line, nothing written."""
+
+    @contextlib.contextmanager
+    def sigterm_here() -> Iterator[None]:
+        os.kill(os.getpid(), signal.SIGTERM)  # main() handles it: it raises Interrupted here
+        yield
+
+    monkeypatch.setenv("TRIALKIT_WORKERS", "1")  # every analysis in this process
+    monkeypatch.setattr("trialkit.analysis.supporting.deterministic_blas", sigterm_here)
+    before = watch(work)
+    code = main(["analyze", "trial", "--out", "out"])
+    captured = capsys.readouterr()
+    assert_clean_run(
+        code, captured.err, expected_code=143, names=["SIGTERM"], before=before,
+        stdout=captured.out,
+    )  # fmt: skip
 
 
 def test_a_deferred_step_finishes_before_the_stop(tmp_path: Path) -> None:
