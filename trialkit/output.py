@@ -2,28 +2,33 @@
 
 The folder is built in a temporary sibling and moved into place at the end with one
 ``rename``, which cannot replace a non-empty folder: of two runs into one ``--out`` one wins and
-the other is refused. ``--force`` replaces only a folder that carries trialkit's marker file
-(or an empty one); the trial folder, the other folders the command reads (an analysis folder,
-``--results``, earlier looks), the working directory, the home folder, ``/`` and any folder
-holding one of them are refused whatever the options, and so is a folder inside the trial
-folder or inside a folder the command reads. An interrupted or failed run leaves no partial
-output (the temporary folder is removed on any error).
+the other is refused. ``--force`` replaces only a folder that carries trialkit's marker (or an
+empty one): a small JSON file naming trialkit, its version and the command, which must parse;
+an empty or foreign file of that name does not count. The trial folder, the other folders the
+command reads (an analysis folder, ``--results``, earlier looks), the working directory, the
+home folder, ``/`` and any folder holding one of them are refused whatever the options, and so
+is a folder inside the trial folder or inside a folder the command reads. An interrupted or
+failed run leaves no partial output (the temporary folder is removed on any error).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from trialkit import __version__
 from trialkit.errors import InputError, OutputExistsError, OutputRefusedError
 
 #: Written into every output folder; ``--force`` replaces only folders that carry it.
 MARKER_NAME = ".trialkit-output"
-MARKER_TEXT = "This folder was written by trialkit; only trialkit --force replaces it.\n"
+#: A marker is a few lines of JSON; a larger file of that name is not one.
+MARKER_MAX_BYTES = 4096
 
 
 #: Folders a command reads besides the trial folder, each with how messages name it
@@ -49,10 +54,46 @@ def _protected(read_dirs: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
     return named
 
 
+def _marker_text(command: str | None) -> str:
+    """The marker: who wrote the folder (trialkit, its version) and with which command, as JSON
+    (no time, so two runs on the same inputs write the same bytes)."""
+    marker = {"written_by": "trialkit", "version": __version__, "command": command}
+    return json.dumps(marker, indent=2, sort_keys=True) + "\n"
+
+
+def _has_marker(path: Path) -> bool:
+    """True when ``path`` holds trialkit's marker: a small regular file (not a link, never
+    waited on like a FIFO) of JSON naming trialkit as its writer, a version and a command."""
+    try:
+        fd = os.open(path / MARKER_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = os.read(fd, MARKER_MAX_BYTES + 1)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if len(data) > MARKER_MAX_BYTES:
+        return False
+    try:
+        marker = json.loads(data)
+    except ValueError:
+        return False
+    return (
+        isinstance(marker, dict)
+        and marker.get("written_by") == "trialkit"
+        and isinstance(marker.get("version"), str)
+        and "command" in marker
+        and (marker["command"] is None or isinstance(marker["command"], str))
+    )
+
+
 def _is_trialkit_output(path: Path) -> bool:
-    """True for a folder trialkit wrote (its marker is a regular file), or an empty folder."""
-    marker = path / MARKER_NAME
-    if marker.is_file() and not marker.is_symlink():
+    """True for a folder trialkit wrote (it carries trialkit's marker), or an empty folder."""
+    if _has_marker(path):
         return True
     try:
         return not any(path.iterdir())
@@ -89,8 +130,8 @@ def check_output_dir(
         raise OutputExistsError(f"{out}: output folder exists (use --force to replace it)")
     if not _is_trialkit_output(out):
         raise OutputRefusedError(
-            f"{out}: not an output folder of trialkit (no {MARKER_NAME}); --force replaces "
-            "only folders trialkit wrote"
+            f"{out}: not an output folder of trialkit (no valid {MARKER_NAME} marker); --force "
+            "replaces only folders trialkit wrote"
         )
 
 
@@ -122,19 +163,27 @@ def _replace(staging: Path, out: Path, force: bool) -> None:
         raise OutputExistsError(f"{out}: another run wrote this folder meanwhile") from None
 
 
-def _write_marker(staging: Path, out: Path) -> None:
+def _write_marker(staging: Path, out: Path, command: str | None) -> None:
     """Mark ``staging`` as trialkit's (so a later ``--force`` may replace it)."""
     try:
-        (staging / MARKER_NAME).write_text(MARKER_TEXT, encoding="utf-8")
+        (staging / MARKER_NAME).write_text(_marker_text(command), encoding="utf-8")
     except OSError as exc:
         raise _cannot_write(out, exc) from None
 
 
 @contextmanager
 def staged_output_dir(
-    out: Path, force: bool = False, trial_dirs: Iterable[Path] = (), input_dirs: InputDirs = ()
+    out: Path,
+    force: bool = False,
+    trial_dirs: Iterable[Path] = (),
+    input_dirs: InputDirs = (),
+    *,
+    command: str | None = None,
 ) -> Iterator[Path]:
-    """Yield a temporary folder next to ``out``; move it to ``out`` when the block succeeds."""
+    """Yield a temporary folder next to ``out``; move it to ``out`` when the block succeeds.
+
+    ``command`` (``"analyze"``) is recorded in the folder's marker.
+    """
     out = Path(out)
     read_dirs = _read_dirs(trial_dirs, input_dirs)
     check_output_dir(out, force, input_dirs=read_dirs)
@@ -144,7 +193,7 @@ def staged_output_dir(
     except OSError as exc:
         raise _cannot_write(out, exc) from None
     try:
-        _write_marker(staging, out)
+        _write_marker(staging, out, command)
         try:
             yield staging
         except OSError as exc:

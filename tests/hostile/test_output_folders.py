@@ -327,3 +327,49 @@ def test_verify_of_a_folder_that_is_no_output_changes_nothing(
     before = snapshot(workspace)
     assert_refused(main(["verify", str(out)]), capsys, out)
     assert snapshot(workspace) == before
+
+
+FORGED_MARKERS = {
+    "empty": b"",
+    "text": b"This folder was written by trialkit; only trialkit --force replaces it.\n",
+    "json_object_of_another_writer": b'{"written_by": "someone", "version": "1", "command": null}',
+    "json_without_version": b'{"written_by": "trialkit", "command": "analyze"}',
+    "json_list": b'["trialkit"]',
+    "too_large": json.dumps(
+        {"written_by": "trialkit", "version": "0", "command": None, "pad": "x" * 5000}
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("marker", [*FORGED_MARKERS, "fifo", "folder", "link_to_a_marker"])
+def test_force_refuses_a_folder_with_a_forged_marker(
+    workspace: Path, capsys: pytest.CaptureFixture[str], marker: str
+) -> None:
+    trial, out, real = workspace / "trial", workspace / "out", workspace / "real"
+    assert run("validate", trial, real) == 0
+    out.mkdir()
+    (out / "thesis.docx").write_bytes(b"years of work")
+    if marker == "fifo":
+        os.mkfifo(out / MARKER_NAME)
+    elif marker == "folder":
+        (out / MARKER_NAME).mkdir()
+    elif marker == "link_to_a_marker":
+        (out / MARKER_NAME).symlink_to(real / MARKER_NAME)
+    else:
+        (out / MARKER_NAME).write_bytes(FORGED_MARKERS[marker])
+    before = snapshot(workspace)
+    line = assert_refused(run("validate", trial, out, "--force"), capsys, out)
+    assert f"no valid {MARKER_NAME} marker" in line
+    assert snapshot(workspace) == before
+    if marker == "fifo":
+        (out / MARKER_NAME).unlink()  # the suite's checks of tmp folders need not meet it
+
+
+def test_the_marker_is_a_small_manifest(workspace: Path) -> None:
+    from trialkit import __version__
+
+    out = workspace / "again"
+    assert run("analyze", workspace / "trial", out) == 0
+    marker = json.loads((out / MARKER_NAME).read_text(encoding="utf-8"))
+    assert marker == {"written_by": "trialkit", "version": __version__, "command": "analyze"}
+    assert run("analyze", workspace / "trial", out, "--force") == 0  # it replaces its own

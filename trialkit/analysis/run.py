@@ -643,7 +643,7 @@ def write_analysis(
         seeds={"dummy_randomization": dummy_seed} if dummy_seed is not None else None,
         store=store,
     )
-    with staged_output_dir(out, force, [trial_dir], looks) as staging:
+    with staged_output_dir(out, force, [trial_dir], looks, command="analyze") as staging:
         results.write(staging)
         record_run(staging, run, started)
     return results

@@ -219,7 +219,8 @@ def _write(
 ) -> list[Path]:
     """Write the report files and the manifest into ``out`` all at once."""
     written = []
-    with staged_output_dir(out, force, [trial_dir], _results_dirs(results)) as stage:
+    protected = _results_dirs(results)
+    with staged_output_dir(out, force, [trial_dir], protected, command="report") as stage:
         if "html" in formats:
             (stage / "report.html").write_text(html, encoding="utf-8")
             written.append(out / "report.html")

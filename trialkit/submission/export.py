@@ -82,7 +82,7 @@ def export_adam(
         trial_dir=analysis_dir,
         options={"formats": list(formats), "trial": str(trial_dir) if trial_dir else None},
     )
-    with staged_output_dir(out, force, trials, inputs) as staging:
+    with staged_output_dir(out, force, trials, inputs, command=EXPORT_COMMAND) as staging:
         for ds in datasets:
             if "xpt" in formats:
                 write_transport(ds, staging)
