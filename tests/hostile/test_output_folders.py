@@ -12,24 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import Snapshot, assert_clean_run, watch
 from trialkit.cli import main
 from trialkit.errors import OutputExistsError
 from trialkit.output import MARKER_NAME, staged_output_dir
 from trialkit.resources import example_trials_dir
 
 COMMANDS = ("validate", "analyze", "report", "demo", "export adam")
-
-
-def snapshot(root: Path) -> dict[str, bytes | str]:
-    """Every file (content) and link (target) under ``root``: what must survive."""
-    out: dict[str, bytes | str] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            out[rel] = f"-> {os.readlink(path)}"
-        elif path.is_file():
-            out[rel] = path.read_bytes()
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +66,18 @@ def run(command: str, trial: Path, out: Path | str, *extra: str) -> int:
     return main(args)
 
 
-def assert_refused(code: int, capsys: pytest.CaptureFixture[str], out: object) -> str:
-    """Exit 2 and one line naming ``out``; the line."""
+def assert_refused(
+    code: int, capsys: pytest.CaptureFixture[str], out: object, before: dict[Path, Snapshot]
+) -> str:
+    """Exit 2 and one error line naming ``out``, with the checks of every hostile case (every
+    file of ``before`` as it was, no staging folder, nothing in $TMPDIR); the line."""
     captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert code == 2, captured.err
-    assert len(lines) == 1 and lines[0].startswith("trialkit: error: "), captured.err
-    assert str(out) in lines[0] and "Traceback" not in captured.err + captured.out
-    return lines[0]
+    line = assert_clean_run(
+        code, captured.err, expected_code=2, names=[str(out)], before=before,
+        stdout=captured.out,
+    )  # fmt: skip
+    assert line.startswith("trialkit: error: "), line
+    return line
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -106,10 +99,9 @@ def test_protected_out_is_refused_and_untouched(
         "inside_trial": trial / "queries",
         "trial_parent_dots": trial / "..",
     }[where]
-    before = snapshot(workspace)
+    before = watch(workspace)
     code = run(command, trial, out, *(["--force"] if force else []))
-    assert_refused(code, capsys, out)
-    assert snapshot(workspace) == before
+    assert_refused(code, capsys, out, before)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -131,10 +123,9 @@ def test_foreign_out_is_refused_and_untouched(
         out.symlink_to(other, target_is_directory=True)
     else:
         out.symlink_to(workspace / "nowhere")
-    before = snapshot(workspace)
+    before = watch(workspace)
     code = run(command, trial, out, *(["--force"] if force else []))
-    assert_refused(code, capsys, out)
-    assert snapshot(workspace) == before
+    assert_refused(code, capsys, out, before)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -144,10 +135,9 @@ def test_export_refuses_its_analysis_folder(
 ) -> None:
     analysis = workspace / "analysis"
     out = analysis if where == "analysis" else analysis / "adam"
-    before = snapshot(workspace)
+    before = watch(workspace)
     code = run("export adam", workspace / "trial", out, *(["--force"] if force else []))
-    assert "the analysis folder" in assert_refused(code, capsys, out)
-    assert snapshot(workspace) == before
+    assert "the analysis folder" in assert_refused(code, capsys, out, before)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -157,11 +147,10 @@ def test_report_refuses_its_results_folder(
 ) -> None:
     results = workspace / "analysis"
     out = results if where == "results" else results / "report"
-    before = snapshot(workspace)
+    before = watch(workspace)
     extra = ["--results", str(results), *(["--force"] if force else [])]
     code = run("report", workspace / "trial", out, *extra)
-    assert "the results folder (--results)" in assert_refused(code, capsys, out)
-    assert snapshot(workspace) == before
+    assert "the results folder (--results)" in assert_refused(code, capsys, out, before)
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -169,11 +158,10 @@ def test_analyze_refuses_an_earlier_looks_folder(
     workspace: Path, capsys: pytest.CaptureFixture[str], force: bool
 ) -> None:
     look = workspace / "analysis"
-    before = snapshot(workspace)
+    before = watch(workspace)
     extra = ["--previous-looks", str(look), *(["--force"] if force else [])]
     code = run("analyze", workspace / "trial", look, *extra)
-    assert "an earlier look's folder" in assert_refused(code, capsys, look)
-    assert snapshot(workspace) == before
+    assert "an earlier look's folder" in assert_refused(code, capsys, look, before)
 
 
 def test_force_replaces_only_a_trialkit_output(
@@ -240,9 +228,8 @@ def test_out_under_a_file_is_unwritable(
     workspace: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = workspace / "notes.txt" / "out"
-    before = snapshot(workspace)
-    assert_refused(run("validate", workspace / "trial", out), capsys, out)
-    assert snapshot(workspace) == before
+    before = watch(workspace)
+    assert_refused(run("validate", workspace / "trial", out), capsys, out, before)
 
 
 def test_full_disk_is_one_line_and_no_partial_output(
@@ -253,10 +240,9 @@ def test_full_disk_is_one_line_and_no_partial_output(
 
     monkeypatch.setattr(Path, "write_bytes", full)
     out = workspace / "again"
-    before = snapshot(workspace)
+    before = watch(workspace)
     code = run("analyze", workspace / "trial", out)
-    assert "No space left on device" in assert_refused(code, capsys, out)
-    assert snapshot(workspace) == before
+    assert "No space left on device" in assert_refused(code, capsys, out, before)
     assert sorted(p.name for p in workspace.iterdir()) == ["analysis", "notes.txt", "trial"]
 
 
@@ -292,10 +278,9 @@ def test_simulate_refuses_protected_and_foreign_out(
         scenarios_toml(means, retention, [8.0, 9.0], '{ structure = "cs", rho = 0.5 }', 20, 2),
     )
     out = other_out(workspace, scenarios.parent, where)
-    before = snapshot(workspace)
+    before = watch(workspace)
     args = ["simulate", str(scenarios), "--out", str(out), "--workers", "1"]
-    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out)
-    assert snapshot(workspace) == before
+    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out, before)
 
 
 @pytest.fixture(scope="module")
@@ -313,10 +298,9 @@ def test_store_export_refuses_protected_and_foreign_out(
     workspace: Path, store: Path, capsys: pytest.CaptureFixture[str], force: bool, where: str
 ) -> None:
     out = other_out(workspace, workspace / "trial", where)
-    before = snapshot(workspace)
+    before = watch(workspace)
     args = ["export", "--store", str(store), "--out", str(out)]
-    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out)
-    assert snapshot(workspace) == before
+    assert_refused(main([*args, *(["--force"] if force else [])]), capsys, out, before)
 
 
 @pytest.mark.parametrize("where", ["trial", "parent", "cwd", "home", "foreign_folder"])
@@ -324,9 +308,8 @@ def test_verify_of_a_folder_that_is_no_output_changes_nothing(
     workspace: Path, capsys: pytest.CaptureFixture[str], where: str
 ) -> None:
     out = other_out(workspace, workspace / "trial", where)
-    before = snapshot(workspace)
-    assert_refused(main(["verify", str(out)]), capsys, out)
-    assert snapshot(workspace) == before
+    before = watch(workspace)
+    assert_refused(main(["verify", str(out)]), capsys, out, before)
 
 
 FORGED_MARKERS = {
@@ -357,12 +340,9 @@ def test_force_refuses_a_folder_with_a_forged_marker(
         (out / MARKER_NAME).symlink_to(real / MARKER_NAME)
     else:
         (out / MARKER_NAME).write_bytes(FORGED_MARKERS[marker])
-    before = snapshot(workspace)
-    line = assert_refused(run("validate", trial, out, "--force"), capsys, out)
+    before = watch(workspace)
+    line = assert_refused(run("validate", trial, out, "--force"), capsys, out, before)
     assert f"no valid {MARKER_NAME} marker" in line
-    assert snapshot(workspace) == before
-    if marker == "fifo":
-        (out / MARKER_NAME).unlink()  # the suite's checks of tmp folders need not meet it
 
 
 def test_the_marker_is_a_small_manifest(workspace: Path) -> None:

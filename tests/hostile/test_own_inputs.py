@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import assert_clean_run, watch
 from trialkit.cli import main
 from trialkit.resources import example_trials_dir
 
@@ -59,13 +60,16 @@ def trialkit(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def assert_refused(result: subprocess.CompletedProcess[str], name: str) -> str:
-    """Exit 2 and one line naming ``name``, no traceback; the line."""
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stderr
-    assert len(lines) == 1 and name in lines[0], result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    return lines[0]
+def refused(args: list[str], cwd: Path, *names: str) -> str:
+    """``trialkit ARGS`` in its own process: exit 2 and one line naming ``names``, with the
+    checks of every hostile case (nothing written, no staging folder, nothing in $TMPDIR);
+    the line."""
+    before = watch(cwd)
+    result = trialkit(args, cwd)
+    return assert_clean_run(
+        result.returncode, result.stderr, expected_code=2, names=names, before=before,
+        stdout=result.stdout,
+    )  # fmt: skip
 
 
 def report_of(results: str, *extra: str) -> list[str]:
@@ -74,41 +78,34 @@ def report_of(results: str, *extra: str) -> list[str]:
 
 def test_report_refuses_a_fifo_results_json(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "results.json")
-    line = assert_refused(trialkit(report_of("analysis"), work), "analysis/results.json")
-    assert "named pipe" in line
-    assert not (work / "report").exists()
+    refused(report_of("analysis"), work, "analysis/results.json", "named pipe")
 
 
 def test_report_refuses_a_fifo_table(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "tables" / "baseline_characteristics.csv")
-    result = trialkit(report_of("analysis"), work)
-    assert "named pipe" in assert_refused(result, "tables/baseline_characteristics.csv")
-    assert not (work / "report").exists()
+    refused(report_of("analysis"), work, "tables/baseline_characteristics.csv", "named pipe")
 
 
 def test_report_refuses_a_folder_as_results_json(work: Path) -> None:
     (work / "analysis" / "results.json").unlink()
     (work / "analysis" / "results.json").mkdir()
-    result = trialkit(report_of("analysis"), work)
-    assert "a folder" in assert_refused(result, "analysis/results.json")
+    refused(report_of("analysis"), work, "analysis/results.json", "a folder")
 
 
 def test_report_refuses_a_fifo_manifest(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "manifest.json")
-    assert_refused(trialkit(report_of("analysis"), work), "manifest.json")
+    refused(report_of("analysis"), work, "manifest.json")
 
 
 def test_verify_refuses_a_fifo_manifest(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "manifest.json")
-    line = assert_refused(trialkit(["verify", "analysis"], work), "analysis/manifest.json")
-    assert "named pipe" in line
+    refused(["verify", "analysis"], work, "analysis/manifest.json", "named pipe")
 
 
 def test_export_refuses_a_fifo_manifest(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "manifest.json")
-    result = trialkit(["export", "adam", "analysis", "--out", "pkg"], work)
-    assert "named pipe" in assert_refused(result, "analysis/manifest.json")
-    assert not (work / "pkg").exists()
+    args = ["export", "adam", "analysis", "--out", "pkg"]
+    refused(args, work, "analysis/manifest.json", "named pipe")
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "results.json"])
@@ -116,22 +113,18 @@ def test_previous_looks_refuse_a_fifo(work: Path, name: str) -> None:
     fifo_in_place_of(work / "analysis" / name)
     trial = str(example_trials_dir() / "tk_aga_301")  # has an [interim] plan
     args = ["analyze", trial, "--previous-looks", "analysis", "--out", "final"]
-    assert_refused(trialkit(args, work), name)
-    assert not (work / "final").exists()
+    refused(args, work, "analysis", name)
 
 
 @pytest.mark.parametrize("name", ["report.html.j2", "sections/primary.html.j2", "primary.html.j2"])
 def test_a_fifo_template_is_refused(work: Path, name: str) -> None:
-    templates = work / "templates"
-    (templates / "sections").mkdir(parents=True)
-    os.mkfifo(templates / name)
-    result = trialkit(report_of("analysis", "--templates", "templates"), work)
-    line = assert_refused(result, f"templates/{name}")
-    assert "template error: not a regular file" in line
-    assert not (work / "report").exists()
+    (work / "templates" / "sections").mkdir(parents=True)
+    os.mkfifo(work / "templates" / name)
+    args = report_of("analysis", "--templates", "templates")
+    refused(args, work, f"templates/{name}", "template error: not a regular file")
 
 
 def test_a_folder_named_as_a_template_is_refused(work: Path) -> None:
     (work / "templates" / "report.html.j2").mkdir(parents=True)
-    result = trialkit(report_of("analysis", "--templates", "templates"), work)
-    assert_refused(result, "templates/report.html.j2")
+    args = report_of("analysis", "--templates", "templates")
+    refused(args, work, "templates/report.html.j2", "not a regular file")
