@@ -94,7 +94,7 @@ def test_report_refuses_a_folder_as_results_json(work: Path) -> None:
 
 def test_report_refuses_a_fifo_manifest(work: Path) -> None:
     fifo_in_place_of(work / "analysis" / "manifest.json")
-    refused(report_of("analysis"), work, "manifest.json")
+    refused(report_of("analysis"), work, "analysis/manifest.json", "named pipe")
 
 
 def test_verify_refuses_a_fifo_manifest(work: Path) -> None:

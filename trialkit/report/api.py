@@ -112,7 +112,7 @@ def check_results_match(
             f"{results}: results of trial {analysed!r}, not of {definition.trial.id!r} "
             f"({trial_dir / 'trial.toml'})"
         )
-    if not (Path(results) / MANIFEST_NAME).is_file():
+    if not os.path.lexists(Path(results) / MANIFEST_NAME):  # a FIFO there: read_manifest
         raise InputError(f"{results}: no {MANIFEST_NAME}; cannot tell which data it analysed")
     changed = changed_inputs(read_manifest(Path(results)), trial_dir)
     if changed:
