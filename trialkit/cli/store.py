@@ -67,14 +67,18 @@ def _show(frame: object, what: str, out: Path | None) -> None:
         typer.echo(f"... {len(frame) - SHOWN_ROWS} more row(s) in {where}")
 
 
-def _write(out: Path | None, force: bool, name: str, write: object) -> None:
-    """Write one CSV into a new output folder through trialkit's staged folder."""
+def _write(out: Path | None, force: bool, name: str, write: object, store: str) -> None:
+    """Write one CSV into a new output folder through trialkit's staged folder (never the
+    store's own file)."""
     if out is None:
         return
     from trialkit.output import staged_output_dir
+    from trialkit.store.url import store_inputs
 
     assert callable(write)
-    with staged_output_dir(out, force=force) as staging:
+    command = name.removesuffix(".csv")
+    inputs = store_inputs(store)
+    with staged_output_dir(out, force=force, input_dirs=inputs, command=command) as staging:
         write(staging / name)
     typer.echo(f"Written to {out}/{name}")
 
@@ -118,13 +122,14 @@ def diff(
 
     if out is not None:
         from trialkit.output import check_output_dir
+        from trialkit.store.url import store_inputs
 
-        check_output_dir(out, force)
+        check_output_dir(out, force, input_dirs=store_inputs(store))
     found = run_diff(store, first, second)
     for line in summary_lines(found) or ["no differences"]:
         typer.echo(line)
     _show(found, "diff.csv", out)
-    _write(out, force, "diff.csv", _csv(found))
+    _write(out, force, "diff.csv", _csv(found), store)
 
 
 def audit(
@@ -144,7 +149,7 @@ def audit(
         table = audit_table(conn, subject)
     typer.echo(f"{len(table)} audit row(s)")
     _show(table, "audit.csv", out)
-    _write(out, force, "audit.csv", _csv(table))
+    _write(out, force, "audit.csv", _csv(table), store)
 
 
 queries_app = typer.Typer(
@@ -179,7 +184,7 @@ def queries(
         table = list_queries(conn, status)
     typer.echo(f"{len(table)} quer{'y' if len(table) == 1 else 'ies'}")
     _show(table, "queries.csv", out)
-    _write(out, force, "queries.csv", _csv(table))
+    _write(out, force, "queries.csv", _csv(table), store)
 
 
 @queries_app.command("answer")

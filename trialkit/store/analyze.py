@@ -13,6 +13,7 @@ from typing import Any
 
 from trialkit.store.connection import open_store, reading
 from trialkit.store.export import read_snapshot, write_trial_folder
+from trialkit.store.url import store_inputs
 
 
 def analyze_transfer(
@@ -29,7 +30,7 @@ def analyze_transfer(
     from trialkit.analysis.run import write_analysis
     from trialkit.output import check_output_dir
 
-    check_output_dir(Path(out), force)
+    check_output_dir(Path(out), force, input_dirs=store_inputs(store_url))
     store = open_store(store_url)
     with reading(store) as conn:
         snapshot = read_snapshot(conn, store, transfer)

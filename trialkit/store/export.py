@@ -17,6 +17,7 @@ from trialkit.store.digest import decode_order
 from trialkit.store.records import split_cells
 from trialkit.store.schema import layouts, records, transfers
 from trialkit.store.selection import resolve_transfer
+from trialkit.store.url import store_inputs
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def export_transfer(store_url: str, spec: str | None, out: Path, force: bool = F
     store = open_store(store_url)
     with reading(store) as conn:
         snapshot = read_snapshot(conn, store, spec)
-    with staged_output_dir(Path(out), force=force) as staging:
+    inputs = store_inputs(store_url)
+    with staged_output_dir(Path(out), force=force, input_dirs=inputs, command="export") as staging:
         write_trial_folder(staging, snapshot)
     return snapshot.number

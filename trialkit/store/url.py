@@ -52,3 +52,9 @@ def parse_store_url(text: str) -> StoreURL:
     return StoreURL(
         url=url.render_as_string(hide_password=False), shown=bare.render_as_string(), path=None
     )
+
+
+def store_inputs(text: str) -> list[tuple[Path, str]]:
+    """The store's file as an input an output folder may not be or hold (none for a server)."""
+    path = parse_store_url(text).path
+    return [] if path is None else [(path, "the store")]
