@@ -105,7 +105,7 @@ def test_final_analysis_is_the_final_look(analysed: tuple[Path, Path, int, str])
     ("make", "says"),
     [
         (lambda tmp: tmp / "missing", "results.json"),
-        (lambda tmp: tmp, "results.json"),
+        (lambda tmp: (tmp / "look").mkdir() or tmp / "look", "results.json"),  # empty folder
     ],
 )
 def test_bad_previous_looks_exit_2_naming_the_folder(
