@@ -21,10 +21,12 @@ from typing import Any
 import pandas as pd
 
 from trialkit.analysis.dataset import with_subject_columns
-from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
+from trialkit.analysis.plan import ModelPlan
 from trialkit.definition import Endpoint, TrialDefinition
 from trialkit.errors import TrialkitError, TrialkitWarning
 from trialkit.numerics import deterministic_blas
+from trialkit.processes import received_signal
+from trialkit.vocabulary import POPULATION_FLAGS
 
 Sections = dict[str, dict[str, Any]]
 
@@ -51,6 +53,9 @@ class _Collector:
             with deterministic_blas():
                 frames = compute()
         except (TrialkitError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+            stopped = received_signal()  # a stop signal ends the command, not the analysis
+            if stopped is not None:
+                raise stopped from None
             entry.update(status="failed", message=f"{type(exc).__name__}: {exc}".splitlines()[0])
         else:
             stems = []
