@@ -8,11 +8,13 @@ an empty or foreign file of that name does not count. The trial folder, the othe
 command reads (an analysis folder, ``--results``, earlier looks), the working directory, the
 home folder, ``/`` and any folder holding one of them are refused whatever the options, and so
 is a folder inside the trial folder or inside a folder the command reads. An interrupted or
-failed run leaves no partial output (the temporary folder is removed on any error).
+failed run leaves no partial output (the temporary folder is removed on any error); what a
+killed run (SIGKILL) left is cleared by the next run into the same ``--out``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -147,7 +149,9 @@ def _replace(staging: Path, out: Path, force: bool) -> None:
             raise OutputExistsError(f"{out}: output folder appeared while this run was going")
         if out.is_symlink() or not out.is_dir() or not _is_trialkit_output(out):
             raise OutputRefusedError(f"{out}: replaced by another program during the run")
-        holder = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        holder = Path(
+            tempfile.mkdtemp(prefix=f".{out.name}.", suffix=_suffix("old"), dir=out.parent)
+        )
         os.rename(out, holder / out.name)
         try:
             os.rename(staging, out)
@@ -161,6 +165,46 @@ def _replace(staging: Path, out: Path, force: bool) -> None:
         os.rename(staging, out)  # fails on a non-empty folder another run moved there first
     except OSError:
         raise OutputExistsError(f"{out}: another run wrote this folder meanwhile") from None
+
+
+def _suffix(kind: str) -> str:
+    """The end of a staging (``partial``) or set-aside (``old``) folder's name: this process's
+    id, so a later run can tell the folders of a killed run (``.out.k3j9x.4711.partial``)."""
+    return f".{os.getpid()}.{kind}"
+
+
+def _dead_creator(path: Path, prefix: str, kind: str) -> bool:
+    """True when ``path`` is trialkit's staging or set-aside folder whose process is gone."""
+    rest = path.name[len(prefix) : -len(kind) - 1]
+    pid = rest.rsplit(".", 1)[-1]
+    if "." not in rest or not pid.isdigit() or path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
+def _remove_stale(out: Path) -> None:
+    """Clear what killed runs into ``out`` left (SIGKILL runs no clean-up): their staging
+    folders (trialkit's, creator dead) are removed; a set-aside earlier output is put back
+    when ``out`` is missing (a kill between the two renames of ``--force``), else removed."""
+    prefix = f".{out.name}."
+    for kind in ("partial", "old"):
+        for path in sorted(out.parent.glob(f"{glob.escape(prefix)}*.{kind}")):
+            if not _dead_creator(path, prefix, kind):
+                continue
+            if kind == "partial" and _has_marker(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif kind == "old":
+                kept = path / out.name
+                if kept.is_dir() and _has_marker(kept) and not (out.exists() or out.is_symlink()):
+                    os.rename(kept, out)
+                if _has_marker(path / out.name) or not any(path.iterdir()):
+                    shutil.rmtree(path, ignore_errors=True)
 
 
 def _write_marker(staging: Path, out: Path, command: str | None) -> None:
@@ -189,7 +233,10 @@ def staged_output_dir(
     check_output_dir(out, force, input_dirs=read_dirs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        _remove_stale(out)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{out.name}.", suffix=_suffix("partial"), dir=out.parent)
+        )
     except OSError as exc:
         raise _cannot_write(out, exc) from None
     try:

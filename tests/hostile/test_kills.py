@@ -272,9 +272,6 @@ def test_what_sigkill_leaves_while_the_output_is_staged(
         assert analysis_files(left / "interim_analysis")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="trialkit/output.py keeps the staging folders of killed runs (issue 10)"
-)
 @STAGED
 def test_a_later_run_removes_the_staging_folder_of_a_killed_one(
     work: Path, own_tmpdir: Path, args: list[str], out: str, staged: str
