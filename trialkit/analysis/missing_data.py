@@ -44,6 +44,7 @@ from trialkit.missing_data.draws import FitBatch, Runner
 from trialkit.missing_data.plan import MissingDataPlan
 from trialkit.models.refit import Refit
 from trialkit.parallel import Progress, run_batches
+from trialkit.processes import received_signal
 
 ANALYSIS_COLUMNS = (
     "strategy", "arm", "versus", "visit", "estimate", "se", "df", "lower", "upper", "p",
@@ -291,6 +292,9 @@ def run_missing_data(
     try:
         return missing_data_section(definition, plan, model_plan, adsl, bds, runner)
     except SECTION_FAILURES as exc:
+        stopped = received_signal()  # a stop inside a library can come out as its own error
+        if stopped is not None:
+            raise stopped from None
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
         warnings.warn(f"missing_data analysis not run: {reason}", TrialkitWarning, stacklevel=2)
         return {"status": "failed", "reason": reason}, {}
