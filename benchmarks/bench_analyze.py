@@ -20,6 +20,7 @@ from typing import Any
 
 import trialkit.analysis.run as run_mod
 from trialkit.cli import main
+from trialkit.processes import Background
 from trialkit.resources import example_trials_dir
 
 STEPS = {
@@ -34,7 +35,7 @@ STEPS = {
     "supporting: responders (main process)": ("trialkit.analysis.supporting", "_responders"),
     "supporting: safety (main process)": ("trialkit.analysis.supporting", "_safety"),
     # descriptive, sensitivity and secondary analyses run in the forked worker meanwhile
-    "waiting for the supporting worker": (run_mod._Background, "result"),
+    "waiting for the supporting worker": (Background, "result"),
 }
 
 
