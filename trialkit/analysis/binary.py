@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import with_subject_columns
-from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan, Pair
+from trialkit.analysis.plan import ModelPlan, Pair
 from trialkit.analysis.subgroups import FACTOR, SUBGROUP_COLUMNS, SubgroupResult, subgroup_levels
 from trialkit.definition import Endpoint, Subgroup, TrialDefinition
 from trialkit.derive.estimands import composite_non_response
 from trialkit.errors import ModelSpecificationError
 from trialkit.estimators.binary import BinaryResult, binary_analysis
+from trialkit.vocabulary import POPULATION_FLAGS
 
 #: Columns of the subject-level responder frame (adam/analysis_primary.csv of a binary primary).
 RESPONDER_COLUMNS = ("USUBJID", "ARMCD", "AVISIT", "BASE", "AVAL", "CHG", "PCHG", "AVALCAT",

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
+from trialkit.analysis.plan import ModelPlan
 from trialkit.definition import Endpoint, TrialDefinition
+from trialkit.vocabulary import POPULATION_FLAGS
 
 POPULATION_COLUMNS = (
     "arm", "randomized", "in_population", "with_post_baseline", "without_post_baseline",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from trialkit.analysis.dataset import primary_dataset
-from trialkit.analysis.plan import POPULATION_FLAGS, ModelPlan
+from trialkit.analysis.plan import ModelPlan
 from trialkit.definition import TrialDefinition
 from trialkit.derive.estimands import ICE_COLUMNS
 from trialkit.errors import ConvergenceError, ModelSpecificationError, TrialkitWarning
@@ -45,6 +45,7 @@ from trialkit.missing_data.plan import MissingDataPlan
 from trialkit.models.refit import Refit
 from trialkit.parallel import Progress, run_batches
 from trialkit.processes import received_signal
+from trialkit.vocabulary import POPULATION_FLAGS
 
 ANALYSIS_COLUMNS = (
     "strategy", "arm", "versus", "visit", "estimate", "se", "df", "lower", "upper", "p",

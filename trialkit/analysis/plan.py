@@ -154,7 +154,6 @@ def check_subgroup_data(definition: TrialDefinition, adsl: pd.DataFrame) -> None
 
 
 __all__ = [
-    "POPULATION_FLAGS",
     "RESERVED",
     "ModelPlan",
     "Pair",

@@ -44,7 +44,6 @@ from trialkit.analysis.interim import (
 )
 from trialkit.analysis.missing_data import ParallelRunner, run_missing_data
 from trialkit.analysis.plan import (
-    POPULATION_FLAGS,
     ModelPlan,
     check_plan,
     check_subgroup_data,
@@ -74,7 +73,7 @@ from trialkit.estimators.multiplicity import MultiplicityResult, adjust
 from trialkit.manifest import RunInfo, record_run
 from trialkit.output import check_output_dir, staged_output_dir
 from trialkit.processes import Background
-from trialkit.vocabulary import INTERCURRENT_EVENTS
+from trialkit.vocabulary import INTERCURRENT_EVENTS, POPULATION_FLAGS
 
 #: Supporting sections computed in a forked worker process while the main process fits the
 #: primary and subgroup models (the machine has two cores); the rest run in the main process.
