@@ -41,6 +41,10 @@ TransferOption = Annotated[
         show_default=False,
     ),
 ]
+#: ``--store`` of a group callback, where a subcommand may give it instead.
+OptionalStoreOption = Annotated[
+    str | None, typer.Option("--store", help="The store (path or postgresql:// URL).")
+]
 
 #: Rows of a table printed to the terminal before pointing to the CSV.
 SHOWN_ROWS = 50
@@ -162,9 +166,7 @@ queries_app = typer.Typer(
 @queries_app.callback()
 def queries(
     ctx: typer.Context,
-    store: Annotated[
-        str | None, typer.Option("--store", help="The store (path or postgresql:// URL).")
-    ] = None,
+    store: OptionalStoreOption = None,
     status: Annotated[
         str | None, typer.Option("--status", help="open, answered, closed or reopened.")
     ] = None,
@@ -270,9 +272,7 @@ export_app = typer.Typer(
 @export_app.callback()
 def export(
     ctx: typer.Context,
-    store: Annotated[
-        str | None, typer.Option("--store", help="The store (path or postgresql:// URL).")
-    ] = None,
+    store: OptionalStoreOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Trial folder to write.", show_default=False)
     ] = None,
